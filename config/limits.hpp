@@ -1,0 +1,61 @@
+// The API's limits: every bound the contract names, each with its unit and what exceeding it does.
+// Code uses these constants; operators never change them (tunable settings live in settings.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace kiln::limits {
+
+constexpr std::size_t KiB = 1024;
+constexpr std::size_t MiB = 1024 * KiB;
+
+/// Largest accepted request body; a larger one gets 413 payload_too_large.
+constexpr std::size_t request_body_bytes_max = 1 * MiB;
+/// Largest accepted header block; a larger one gets 431.
+constexpr std::size_t request_header_bytes_max = 16 * KiB;
+/// Longest prompt, in characters (code points); UTF-8 needs at most 4 bytes per character.
+constexpr std::size_t prompt_chars_max = 4000;
+static_assert(prompt_chars_max * 4 < request_body_bytes_max,
+              "a prompt of maximal length must fit in a request body");
+/// Most metadata keys on a job; more is 400 invalid_request (field "metadata").
+constexpr std::size_t metadata_keys_max = 16;
+/// Longest metadata string value, in characters.
+constexpr std::size_t metadata_value_chars_max = 512;
+/// Longest metadata key, in bytes.
+constexpr std::size_t metadata_key_bytes_max = 64;
+/// Longest webhook_url, in bytes.
+constexpr std::size_t webhook_url_bytes_max = 2048;
+/// Idempotency key length bounds, in printable ASCII characters.
+constexpr std::size_t idempotency_key_bytes_min = 1;
+constexpr std::size_t idempotency_key_bytes_max = 255;
+/// Outputs per job (`n`).
+constexpr std::uint32_t outputs_per_job_min = 1;
+constexpr std::uint32_t outputs_per_job_max = 4;
+/// Image sides are multiples of this many pixels.
+constexpr std::uint32_t image_side_multiple = 32;
+/// Largest image area, in pixels (4 MP).
+constexpr std::uint64_t image_pixels_max = 4ull * 1024 * 1024;
+/// Default image side when params omit width/height.
+constexpr std::uint32_t image_side_default = 512;
+/// Longest `Prefer: wait=N`, in seconds.
+constexpr std::uint32_t prefer_wait_s_max = 60;
+/// Active keys per account; one more is 409 key_limit.
+constexpr std::size_t api_keys_active_max = 25;
+/// Longest key or account name, in bytes.
+constexpr std::size_t name_bytes_max = 200;
+/// Page size bounds for list endpoints.
+constexpr std::uint32_t page_limit_min = 1;
+constexpr std::uint32_t page_limit_max = 100;
+constexpr std::uint32_t page_limit_default = 20;
+/// Largest single grant or starting balance, in credits.
+constexpr std::int64_t credits_grant_max = 1'000'000'000'000;
+/// How long a signed file URL stays valid.
+constexpr std::chrono::seconds file_url_ttl{3600};
+/// Rendered video: frames per second and side lengths of the animated GIF.
+constexpr std::uint32_t video_fps = 8;
+constexpr std::uint32_t video_width = 320;
+constexpr std::uint32_t video_height = 180;
+
+}  // namespace kiln::limits

@@ -1,0 +1,98 @@
+// Kiln's settings: what an operator sets, in one struct mirroring the JSON configuration file.
+// Defaults live in the member initialisers; `load_settings` layers file < environment < flags and
+// validates the whole result, so a bad key stops start-up with a message naming it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// How a write is made durable before it is acknowledged.
+enum class durability_mode { fsync, none };
+
+/// One configured device: a GPU (or a simulated one) and the executor that runs jobs on it.
+struct device_settings {
+  std::string id;                        ///< unique, e.g. "gpu-0"
+  std::string executor = "builtin";      ///< "builtin" | "sim" | "http"
+  std::uint32_t slots = 1;               ///< jobs it runs at once, 1..256
+  std::uint32_t latency_ms = 0;          ///< sim only: how long a job takes
+  std::vector<std::string> models{"*"};  ///< model ids it serves; "*" = all
+  std::string url;                       ///< http only: the inference server's base URL
+};
+
+/// One plan: its request rate, concurrency and the models it may use.
+struct plan_settings {
+  std::string name;
+  std::uint32_t rank = 0;  ///< free=0 < starter=1 < pro=2 < enterprise=3; min_plan compares ranks
+  std::uint32_t requests_per_minute = 600;
+  std::uint32_t max_concurrent_jobs = 4;
+};
+
+struct webhook_settings {
+  std::uint32_t timeout_ms = 10000;
+  std::vector<std::uint64_t> retry_schedule_ms{0, 30000, 120000, 600000, 1800000, 7200000};
+  bool allow_private_targets = false;
+};
+
+struct job_settings {
+  std::uint32_t max_attempts = 3;
+  std::uint64_t idempotency_ttl_s = 86400;
+};
+
+struct fault_settings {
+  std::uint64_t seed = 1;
+  double device_fail_rate = 0.0;
+  double device_crash_rate = 0.0;
+  double webhook_drop_rate = 0.0;
+};
+
+struct http_settings {
+  std::uint32_t threads = 2;             ///< io threads for the HTTP server, 1..64
+  std::uint32_t idle_timeout_ms = 30000;  ///< keep-alive idle limit and per-read deadline
+};
+
+struct settings {
+  std::string listen = "127.0.0.1:8080";  ///< HOST:PORT; port 0 picks a free one
+  std::string data_dir = "./data";
+  std::string admin_token = "change-me";
+  durability_mode durability = durability_mode::fsync;
+  std::uint32_t actor_threads = 2;         ///< CAF scheduler workers, 1..64
+  std::string catalog_file;                ///< empty = the built-in catalog
+  bool demo_account = true;                ///< create and print a demo account on first start
+  http_settings http;
+  webhook_settings webhooks;
+  job_settings jobs;
+  std::vector<device_settings> devices;    ///< default: gpu-0 builtin 1 slot, gpu-1 sim 4 slots
+  std::vector<plan_settings> plans;        ///< default: free, starter, pro, enterprise
+  fault_settings faults;
+
+  /// The listen address split into host and port (validated by load_settings).
+  std::string listen_host() const;
+  std::uint16_t listen_port() const;
+  const plan_settings* find_plan(const std::string& name) const;
+};
+
+/// The built-in defaults, including the two devices and four plans.
+settings default_settings();
+
+/// Either settings or the message that says which key is wrong and why.
+struct settings_result {
+  std::optional<settings> value;
+  std::string error;  ///< e.g. "config: unknown key 'webhooks.timeout'" ; empty on success
+};
+
+/// Layers a JSON config file (optional; empty path = none), the environment (`KILN_*`, see
+/// docs), and command-line flags (already parsed into key -> value, keys as dotted paths like
+/// "listen" or "data_dir") over the defaults, then validates everything.
+settings_result load_settings(const std::string& file_path,
+                              const std::map<std::string, std::string>& environment,
+                              const std::map<std::string, std::string>& flags);
+
+/// The process environment as a map (only variables starting with KILN_).
+std::map<std::string, std::string> kiln_environment();
+
+}  // namespace kiln
