@@ -37,6 +37,8 @@ constexpr std::uint32_t outputs_per_job_max = 4;
 constexpr std::uint32_t image_side_multiple = 32;
 /// Largest image area, in pixels (4 MP).
 constexpr std::uint64_t image_pixels_max = 4ull * 1024 * 1024;
+/// Longest image side, in pixels (the renderer's bound; 4096 x 1024 is still 4 MP).
+constexpr std::uint32_t image_side_max = 4096;
 /// Default image side when params omit width/height.
 constexpr std::uint32_t image_side_default = 512;
 /// Longest `Prefer: wait=N`, in seconds.

@@ -1,0 +1,32 @@
+// What every actor is given at spawn: the store and its writer, the scheduler, the clock, the
+// settings and the catalog. Plain handles and pointers that outlive every actor.
+#pragma once
+
+#include "config/settings.hpp"
+#include "models/catalog.hpp"
+#include "runtime/clock.hpp"
+
+#include <caf/actor.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace kiln {
+
+class store;
+
+struct actor_context {
+  store* db = nullptr;
+  caf::actor writer;     ///< store_writer: durable commits as request/response
+  caf::actor scheduler;  ///< queued jobs and device slots
+  clock_ptr clock;
+  const settings* config = nullptr;
+  const catalog* models = nullptr;
+  std::string files_dir;  ///< where outputs are written
+  /// Timeout of every internal request (commit, lookups); a missing reply becomes 503.
+  std::chrono::milliseconds request_timeout{10000};
+  /// How long one run of a job on a device may take before it counts as a device fault.
+  std::chrono::milliseconds run_timeout{600000};
+};
+
+}  // namespace kiln

@@ -1,0 +1,160 @@
+// Device actor and the builtin executor's render workers.
+#include "actors/device_actor.hpp"
+
+#include "actors/media/media_render.hpp"
+#include "actors/protocol.hpp"
+#include "config/limits.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <unordered_map>
+
+namespace kiln {
+namespace {
+
+/// Writes `bytes` to `directory/name` through a temporary file, so a reader never sees half.
+bool write_file(const std::string& directory, const std::string& name, const std::string& bytes) {
+  std::string final_path = directory + "/" + name;
+  std::string temporary = final_path + ".tmp";
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (!file) return false;
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
+  ok = std::fclose(file) == 0 && ok;
+  return ok && std::rename(temporary.c_str(), final_path.c_str()) == 0;
+}
+
+/// Renders and stores every output of `request`; `small` picks the sim executor's tiny PNG.
+caf::expected<run_result> render_outputs(const std::string& files_dir, const run_request& request,
+                                         bool small) {
+  run_result result;
+  for (std::uint32_t i = 0; i < request.n; ++i) {
+    media::render_request what{request.prompt, request.params.seed, request.params.width,
+                               request.params.height, i};
+    bool video = request.type == "video";
+    std::string bytes;
+    if (small) bytes = media::render_small_png(what);
+    else if (video) {
+      what.width = limits::video_width;
+      what.height = limits::video_height;
+      bytes = media::render_gif(what, request.params.duration_seconds, limits::video_fps);
+    } else bytes = media::render_png(what);
+    if (bytes.empty()) return make_error(error_code::server_error, "render failed");
+    std::string extension = (video && !small) ? ".gif" : ".png";
+    std::string name = request.job_id + "-" + std::to_string(i) + extension;
+    if (!write_file(files_dir, name, bytes))
+      return make_error(error_code::server_error, "cannot write output " + name);
+    result.outputs.push_back(
+      {name, (video && !small) ? "image/gif" : "image/png", static_cast<std::uint64_t>(bytes.size())});
+  }
+  return result;
+}
+
+caf::behavior render_worker(caf::event_based_actor*, std::string files_dir) {
+  return {[=](run_atom, const run_request& request) -> caf::result<run_result> {
+    auto result = render_outputs(files_dir, request, false);
+    if (!result) return std::move(result.error());
+    return std::move(*result);
+  }};
+}
+
+struct device_state {
+  device_settings settings;
+  actor_context context;
+  std::vector<caf::actor> workers;  ///< builtin: one detached render worker per slot
+  std::vector<bool> worker_busy;
+  std::unordered_map<std::uint64_t, std::pair<caf::typed_response_promise<run_result>, run_request>>
+    sleeping;  ///< sim: runs waiting for their latency to pass
+  std::uint64_t next_token = 0;
+  std::mt19937_64 faults;
+  static inline const char* name = "device";
+};
+
+using device_self = caf::stateful_actor<device_state>*;
+
+bool injected_failure(device_self self) {
+  double rate = self->state.context.config->faults.device_fail_rate;
+  if (rate <= 0.0) return false;
+  return std::uniform_real_distribution<double>(0.0, 1.0)(self->state.faults) < rate;
+}
+
+caf::result<run_result> run_builtin(device_self self, run_request& request) {
+  auto& st = self->state;
+  for (std::size_t i = 0; i < st.workers.size(); ++i) {
+    if (st.worker_busy[i]) continue;
+    st.worker_busy[i] = true;
+    auto promise = self->make_response_promise<run_result>();
+    self->request(st.workers[i], caf::infinite, run_atom::value, std::move(request))
+      .then(
+        [=](run_result& result) mutable {
+          self->state.worker_busy[i] = false;
+          promise.deliver(std::move(result));
+        },
+        [=](caf::error& error) mutable {
+          self->state.worker_busy[i] = false;
+          promise.deliver(std::move(error));
+        });
+    return promise;
+  }
+  return make_error(error_code::unavailable, "no free slot on device " + st.settings.id);
+}
+
+caf::result<run_result> run_sim(device_self self, run_request& request) {
+  auto& st = self->state;
+  if (st.settings.latency_ms == 0) {
+    auto result = render_outputs(st.context.files_dir, request, true);
+    if (!result) return std::move(result.error());
+    return std::move(*result);
+  }
+  auto token = st.next_token++;
+  auto promise = self->make_response_promise<run_result>();
+  st.sleeping.emplace(token, std::make_pair(promise, std::move(request)));
+  self->delayed_send(self, std::chrono::milliseconds(st.settings.latency_ms), tick_atom::value,
+                     token);
+  return promise;  // delivered at the tick
+}
+
+caf::behavior device_actor(device_self self, actor_context context, device_settings settings) {
+  auto& st = self->state;
+  st.context = std::move(context);
+  st.settings = std::move(settings);
+  st.faults.seed(st.context.config->faults.seed ^ std::hash<std::string>{}(st.settings.id));
+  if (st.settings.executor == "builtin")
+    for (std::uint32_t i = 0; i < st.settings.slots; ++i) {
+      st.workers.push_back(self->spawn<caf::detached>(render_worker, st.context.files_dir));
+      st.worker_busy.push_back(false);
+    }
+  return {
+    [=](run_atom, run_request& request) -> caf::result<run_result> {
+      if (injected_failure(self))
+        return make_error(error_code::unavailable, "injected device failure");
+      if (self->state.settings.executor == "builtin") return run_builtin(self, request);
+      return run_sim(self, request);
+    },
+    [=](tick_atom, std::uint64_t token) {
+      auto it = self->state.sleeping.find(token);
+      if (it == self->state.sleeping.end()) return;
+      auto [promise, request] = std::move(it->second);
+      self->state.sleeping.erase(it);
+      auto result = render_outputs(self->state.context.files_dir, request, true);
+      if (result) promise.deliver(std::move(*result));
+      else promise.deliver(std::move(result.error()));
+    },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_device(caf::actor_system& system, const actor_context& context,
+                        const device_settings& device) {
+  auto actor = system.spawn(device_actor, context, device);
+  device_view view;
+  view.id = device.id;
+  view.executor = device.executor;
+  view.slots = device.slots;
+  view.models = device.models;
+  caf::anon_send(context.scheduler, register_atom::value, std::move(view), actor);
+  return actor;
+}
+
+}  // namespace kiln

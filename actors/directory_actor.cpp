@@ -1,0 +1,180 @@
+// Directory actor: key hash -> principal, and account and key life cycles.
+#include "actors/directory_actor.hpp"
+
+#include "actors/account_actor.hpp"
+#include "actors/protocol.hpp"
+#include "config/limits.hpp"
+#include "models/crypto.hpp"
+#include "persistence/records.hpp"
+#include "persistence/recovery.hpp"
+
+#include <unordered_map>
+
+namespace kiln {
+namespace {
+
+struct account_entry {
+  account record;
+  caf::actor actor;
+  std::size_t active_keys = 0;  ///< including keys being created right now
+};
+
+struct directory_state {
+  actor_context context;
+  std::unordered_map<std::string, api_key> keys_by_hash;
+  std::unordered_map<std::string, account_entry> accounts;
+  static inline const char* name = "directory";
+};
+
+using directory_self = caf::stateful_actor<directory_state>*;
+
+/// Last-used times are kept in memory and written at most once a minute per key, without
+/// waiting: a lost update costs only a stale `last_used_at`.
+constexpr std::int64_t last_used_write_interval_ms = 60'000;
+
+caf::result<principal> on_auth(directory_self self, const std::string& key_hash) {
+  auto& st = self->state;
+  auto it = st.keys_by_hash.find(key_hash);
+  if (it == st.keys_by_hash.end() || it->second.revoked_at_ms != 0 ||
+      !crypto::constant_time_equal(it->second.hash, key_hash))
+    return make_error(error_code::unauthorized, "missing, unknown or revoked API key");
+  auto& key = it->second;
+  auto& entry = st.accounts.at(key.account_id);
+  auto now = st.context.clock->now_ms();
+  if (now - key.last_used_at_ms >= last_used_write_interval_ms) {
+    key.last_used_at_ms = now;
+    write_batch batch;
+    batch.put(column::keys, key.hash, records::encode(key));
+    self->send(st.context.writer, commit_atom::value, std::move(batch));
+  }
+  return principal{key.account_id, key.id, entry.record.plan, entry.actor};
+}
+
+caf::result<account_created> on_create_account(directory_self self, std::string& name,
+                                               std::string& plan, std::int64_t credits) {
+  auto& st = self->state;
+  auto created = std::make_shared<account_created>(
+    new_account(std::move(name), std::move(plan), credits, st.context.clock->now_ms()));
+  auto promise = self->make_response_promise<account_created>();
+  self->request(st.context.writer, st.context.request_timeout, commit_atom::value,
+                records::create_account_batch(created->account, created->key))
+    .then(
+      [=](caf::ok_atom) mutable {
+        auto& s = self->state;
+        auto actor = spawn_account(self->system(), s.context, created->account, {});
+        s.accounts[created->account.id] = account_entry{created->account, actor, 1};
+        s.keys_by_hash[created->key.hash] = created->key;
+        promise.deliver(std::move(*created));
+      },
+      [=](caf::error& error) mutable { promise.deliver(std::move(error)); });
+  return promise;
+}
+
+caf::result<key_created> on_create_key(directory_self self, const std::string& account_id,
+                                       std::string& name) {
+  auto& st = self->state;
+  auto entry = st.accounts.find(account_id);
+  if (entry == st.accounts.end()) return make_error(error_code::not_found, "no such account");
+  if (entry->second.active_keys >= limits::api_keys_active_max)
+    return make_error(error_code::key_limit, "an account has at most 25 active keys");
+  entry->second.active_keys += 1;
+  auto created = std::make_shared<key_created>(
+    new_key(account_id, std::move(name), st.context.clock->now_ms()));
+  write_batch batch;
+  batch.put(column::keys, created->key.hash, records::encode(created->key));
+  auto promise = self->make_response_promise<key_created>();
+  self->request(st.context.writer, st.context.request_timeout, commit_atom::value, std::move(batch))
+    .then(
+      [=](caf::ok_atom) mutable {
+        self->state.keys_by_hash[created->key.hash] = created->key;
+        promise.deliver(std::move(*created));
+      },
+      [=](caf::error& error) mutable {
+        self->state.accounts[account_id].active_keys -= 1;
+        promise.deliver(std::move(error));
+      });
+  return promise;
+}
+
+caf::result<caf::ok_atom> on_revoke_key(directory_self self, const std::string& account_id,
+                                        const std::string& key_id) {
+  auto& st = self->state;
+  for (auto& [hash, key] : st.keys_by_hash) {
+    if (key.id != key_id || key.account_id != account_id || key.revoked_at_ms != 0) continue;
+    api_key revoked = key;
+    revoked.revoked_at_ms = st.context.clock->now_ms();
+    key.revoked_at_ms = revoked.revoked_at_ms;  // refused from this message on
+    st.accounts[account_id].active_keys -= 1;
+    write_batch batch;
+    batch.put(column::keys, revoked.hash, records::encode(revoked));
+    auto promise = self->make_response_promise<caf::ok_atom>();
+    self->request(st.context.writer, st.context.request_timeout, commit_atom::value,
+                  std::move(batch))
+      .then([=](caf::ok_atom) mutable { promise.deliver(caf::ok_atom::value); },
+            [=](caf::error& error) mutable {
+              auto& s = self->state;  // not durable: the key stays usable, the caller retries
+              s.keys_by_hash[revoked.hash].revoked_at_ms = 0;
+              s.accounts[account_id].active_keys += 1;
+              promise.deliver(std::move(error));
+            });
+    return promise;
+  }
+  return make_error(error_code::not_found, "no active key " + key_id);
+}
+
+std::vector<api_key> on_list_keys(directory_self self, const std::string& account_id) {
+  std::vector<api_key> result;
+  for (const auto& [hash, key] : self->state.keys_by_hash)
+    if (key.account_id == account_id && key.revoked_at_ms == 0) result.push_back(key);
+  std::sort(result.begin(), result.end(),
+            [](const api_key& a, const api_key& b) { return a.id < b.id; });
+  return result;
+}
+
+caf::behavior directory_actor(directory_self self, actor_context context,
+                              recovered_state recovered) {
+  auto& st = self->state;
+  st.context = std::move(context);
+  for (auto& record : recovered.accounts) {
+    auto jobs = std::move(recovered.live_jobs[record.id]);
+    auto actor = spawn_account(self->system(), st.context, record, std::move(jobs));
+    auto id = record.id;
+    st.accounts[id] = account_entry{std::move(record), actor, 0};
+  }
+  for (auto& key : recovered.keys) {
+    auto entry = st.accounts.find(key.account_id);
+    if (entry == st.accounts.end()) continue;
+    if (key.revoked_at_ms == 0) entry->second.active_keys += 1;
+    auto hash = key.hash;
+    st.keys_by_hash[hash] = std::move(key);
+  }
+  return {
+    [=](auth_atom, const std::string& key_hash) { return on_auth(self, key_hash); },
+    [=](create_account_atom, std::string& name, std::string& plan, std::int64_t credits) {
+      return on_create_account(self, name, plan, credits);
+    },
+    [=](get_account_atom, const std::string& account_id) -> caf::result<account> {
+      auto entry = self->state.accounts.find(account_id);
+      if (entry == self->state.accounts.end())
+        return make_error(error_code::not_found, "no such account");
+      auto promise = self->make_response_promise<account>();
+      return promise.delegate(entry->second.actor, get_account_atom::value);
+    },
+    [=](create_key_atom, const std::string& account_id, std::string& name) {
+      return on_create_key(self, account_id, name);
+    },
+    [=](list_keys_atom, const std::string& account_id) { return on_list_keys(self, account_id); },
+    [=](revoke_key_atom, const std::string& account_id, const std::string& key_id) {
+      return on_revoke_key(self, account_id, key_id);
+    },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_directory(caf::actor_system& system, const actor_context& context,
+                           recovered_state recovered) {
+  return system.spawn(directory_actor, context, std::move(recovered));
+}
+
+}  // namespace kiln

@@ -1,0 +1,132 @@
+// Every message the actors exchange: atoms, payload structs, and the error convention.
+// Expected failures travel as caf::error in the "kiln" category whose code is an error_code and
+// whose context holds (message, field); `to_api_error` turns any caf::error into the contract's.
+#pragma once
+
+#include "models/account.hpp"
+#include "models/api_error.hpp"
+#include "models/job.hpp"
+#include "persistence/store.hpp"
+
+#include <caf/all.hpp>
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+// -- atoms --------------------------------------------------------------------------------------
+using auth_atom = caf::atom_constant<caf::atom("auth")>;
+using create_account_atom = caf::atom_constant<caf::atom("mkaccount")>;
+using get_account_atom = caf::atom_constant<caf::atom("account")>;
+using create_key_atom = caf::atom_constant<caf::atom("mkkey")>;
+using list_keys_atom = caf::atom_constant<caf::atom("keys")>;
+using revoke_key_atom = caf::atom_constant<caf::atom("revokekey")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using get_job_atom = caf::atom_constant<caf::atom("getjob")>;
+using list_jobs_atom = caf::atom_constant<caf::atom("listjobs")>;
+using estimate_atom = caf::atom_constant<caf::atom("estimate")>;
+using job_done_atom = caf::atom_constant<caf::atom("jobdone")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
+using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using run_atom = caf::atom_constant<caf::atom("run")>;
+using position_atom = caf::atom_constant<caf::atom("position")>;
+using devices_atom = caf::atom_constant<caf::atom("devices")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// -- payloads -----------------------------------------------------------------------------------
+
+/// Who a request is from, once its key is known.
+struct principal {
+  std::string account_id;
+  std::string key_id;
+  std::string plan;
+  caf::actor account;  ///< the account actor owning this account's jobs
+};
+
+/// What POST /v1/jobs/estimate answers.
+struct estimate {
+  std::int64_t credits = 0;
+  std::int64_t available = 0;
+  bool sufficient = false;
+};
+
+/// A queued job as the scheduler sees it: small, so 100k of them stay cheap.
+struct job_ticket {
+  std::string job_id;
+  std::string account_id;
+  std::string model;
+  caf::actor job;
+};
+
+/// What a device needs to run a job.
+struct run_request {
+  std::string job_id;
+  std::string type;
+  std::string model;
+  std::string prompt;
+  std::uint32_t n = 1;
+  job_params params;
+  std::uint32_t attempt = 1;
+  std::string trace_id;
+};
+
+struct run_result {
+  std::vector<job_output> outputs;
+};
+
+/// A device as GET /admin/v1/devices shows it.
+struct device_view {
+  std::string id;
+  std::string executor;
+  std::string status = "up";
+  std::uint32_t slots = 0;
+  std::uint32_t busy = 0;
+  std::vector<std::string> models;
+  std::vector<std::string> running;  ///< job ids
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;
+};
+
+struct devices_report {
+  std::vector<device_view> devices;
+  std::uint64_t queued = 0;
+};
+
+// -- errors -------------------------------------------------------------------------------------
+
+/// The category atom of Kiln's expected failures.
+constexpr caf::atom_value kiln_error_category = caf::atom("kiln");
+
+inline caf::error make_error(error_code code, std::string message, std::string field = {}) {
+  return caf::error(static_cast<std::uint8_t>(code), kiln_error_category,
+                    caf::make_message(std::move(message), std::move(field)));
+}
+
+/// Kiln errors keep their code; timeouts and dead actors are 503 unavailable; anything else 500.
+api_error to_api_error(const caf::error& error);
+
+}  // namespace kiln
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::job_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::job_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::account)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::api_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kiln::api_key>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::account_created)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::key_created)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::principal)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::estimate)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::job_ticket)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::run_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::run_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::devices_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::device_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::write_batch)

@@ -1,0 +1,181 @@
+// Accounts, keys, devices and operations endpoints.
+#include "config/limits.hpp"
+#include "config/settings.hpp"
+#include "http/detail/call.hpp"
+#include "http/render.hpp"
+#include "runtime/bridge.hpp"
+
+#include <simdjson.h>
+
+namespace kiln::http {
+namespace {
+
+struct account_request {
+  std::string name;
+  std::string plan = "free";
+  std::int64_t credits = 0;
+};
+
+/// Reads a JSON object body whose fields are all in `allowed`; answers the error itself.
+std::optional<simdjson::dom::object> read_object(const call_ptr& c, simdjson::dom::parser& parser,
+                                                 std::initializer_list<std::string_view> allowed) {
+  simdjson::dom::element root;
+  simdjson::dom::object object;
+  if (parser.parse(c->req.body).get(root) != simdjson::SUCCESS ||
+      root.get_object().get(object) != simdjson::SUCCESS) {
+    reply_error(c, make_api_error(error_code::invalid_json, "the body must be a JSON object"));
+    return std::nullopt;
+  }
+  for (auto field : object) {
+    if (std::find(allowed.begin(), allowed.end(), field.key) == allowed.end()) {
+      std::string key(field.key);
+      reply_error(c, make_api_error(error_code::invalid_request, "unknown field '" + key + "'", key));
+      return std::nullopt;
+    }
+  }
+  return object;
+}
+
+/// A name field: required string of 1..200 bytes (or optional with a default).
+std::optional<std::string> read_name(const call_ptr& c, simdjson::dom::object object,
+                                     const char* fallback) {
+  std::string_view name;
+  auto field = object["name"];
+  if (field.error() == simdjson::NO_SUCH_FIELD && fallback) return std::string(fallback);
+  if (field.get_string().get(name) != simdjson::SUCCESS || name.empty() ||
+      name.size() > limits::name_bytes_max) {
+    reply_error(c, make_api_error(error_code::invalid_request,
+                                  "name must be a string of 1 to 200 bytes", "name"));
+    return std::nullopt;
+  }
+  return std::string(name);
+}
+
+std::optional<account_request> parse_account_request(const api_context& context,
+                                                     const call_ptr& c) {
+  simdjson::dom::parser parser;
+  auto object = read_object(c, parser, {"name", "plan", "credits"});
+  if (!object) return std::nullopt;
+  account_request result;
+  auto name = read_name(c, *object, nullptr);
+  if (!name) return std::nullopt;
+  result.name = std::move(*name);
+  auto plan = (*object)["plan"];
+  if (plan.error() != simdjson::NO_SUCH_FIELD) {
+    std::string_view text;
+    if (plan.get_string().get(text) != simdjson::SUCCESS ||
+        !context.config->find_plan(std::string(text))) {
+      reply_error(c, make_api_error(error_code::invalid_request, "plan must be a configured plan",
+                                    "plan"));
+      return std::nullopt;
+    }
+    result.plan = std::string(text);
+  }
+  auto credits = (*object)["credits"];
+  if (credits.error() != simdjson::NO_SUCH_FIELD &&
+      (credits.get_int64().get(result.credits) != simdjson::SUCCESS || result.credits < 0 ||
+       result.credits > limits::credits_grant_max)) {
+    reply_error(c, make_api_error(error_code::invalid_request,
+                                  "credits must be an integer from 0 to 10^12", "credits"));
+    return std::nullopt;
+  }
+  return result;
+}
+
+}  // namespace
+
+void create_key(const api_context& context, const call_ptr& c) {
+  simdjson::dom::parser parser;
+  auto object = read_object(c, parser, {"name"});
+  if (!object) return;
+  auto name = read_name(c, *object, "unnamed");
+  if (!name) return;
+  with_principal(context, c, [&context, c, name = *name](caf::event_based_actor* self,
+                                                        const principal& who) {
+    self->request(context.directory, actor_reply_timeout, create_key_atom::value, who.account_id,
+                  name)
+      .then([=](key_created& created) {
+              c->reply(json_response(201, render_key(created.key, &created.plain)));
+            },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void list_keys(const api_context& context, const call_ptr& c) {
+  with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
+    self->request(context.directory, actor_reply_timeout, list_keys_atom::value, who.account_id)
+      .then([=](std::vector<api_key>& keys) { c->reply(json_response(200, render_keys(keys))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void revoke_key(const api_context& context, const call_ptr& c) {
+  with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
+    self->request(context.directory, actor_reply_timeout, revoke_key_atom::value, who.account_id,
+                  c->params[0])
+      .then(
+        [=](caf::ok_atom) {
+          c->reply(json_response(200, R"({"id":")" + c->params[0] +
+                                        R"(","object":"api_key","deleted":true})"));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void admin_create_account(const api_context& context, const call_ptr& c) {
+  with_admin(context, c, [&context, c](caf::event_based_actor* self) {
+    auto request = parse_account_request(context, c);
+    if (!request) return;
+    self->request(context.directory, actor_reply_timeout, create_account_atom::value,
+                  request->name, request->plan, request->credits)
+      .then([=](account_created& created) {
+              c->reply(json_response(201, render_account_created(created)));
+            },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void admin_get_account(const api_context& context, const call_ptr& c) {
+  with_admin(context, c, [&context, c](caf::event_based_actor* self) {
+    self->request(context.directory, actor_reply_timeout, get_account_atom::value, c->params[0])
+      .then([=](account& found) { c->reply(json_response(200, render_account(found))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void admin_devices(const api_context& context, const call_ptr& c) {
+  with_admin(context, c, [&context, c](caf::event_based_actor* self) {
+    self->request(context.scheduler, actor_reply_timeout, devices_atom::value)
+      .then([=](devices_report& report) { c->reply(json_response(200, render_devices(report))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void healthz(const api_context&, const call_ptr& c) {
+  c->reply(json_response(200, R"({"status":"ok"})"));
+}
+
+void readyz(const api_context& context, const call_ptr& c) {
+  context.actors->post([&context, c](caf::event_based_actor* self) {
+    self->request(context.scheduler, actor_reply_timeout, devices_atom::value)
+      .then(
+        [=, &context](devices_report& report) {
+          auto expected = context.config->devices.size();
+          bool ready = report.devices.size() == expected;
+          c->reply(json_response(ready ? 200 : 503,
+                                 std::string(R"({"status":")") + (ready ? "ready" : "starting") +
+                                   R"(","storage":"open","devices":)" +
+                                   std::to_string(report.devices.size()) + "}"));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void metrics(const api_context& context, const call_ptr& c) {
+  response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = context.metrics_text ? context.metrics_text() : std::string{};
+  c->reply(std::move(r));
+}
+
+}  // namespace kiln::http

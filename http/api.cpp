@@ -1,0 +1,168 @@
+// The API entry point: request and trace ids, routing, content-type checks, and the helpers every
+// resource handler shares.
+#include "http/api.hpp"
+
+#include "config/settings.hpp"
+#include "http/detail/call.hpp"
+#include "http/router.hpp"
+#include "models/crypto.hpp"
+#include "models/json_writer.hpp"
+#include "runtime/bridge.hpp"
+#include "runtime/logging.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace kiln::http {
+
+using route_handler = void (*)(const api_context&, const call_ptr&);
+
+struct api::impl {
+  api_context context;
+  router<route_handler> routes;
+};
+
+namespace {
+
+/// The trace id of a W3C `traceparent` ("00-<32 hex>-<16 hex>-<2 hex>"), or a new one.
+std::string trace_id_of(std::string_view traceparent) {
+  auto is_hex = [](std::string_view s) {
+    return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  };
+  if (traceparent.size() == 55 && traceparent[2] == '-' && traceparent[35] == '-') {
+    auto id = traceparent.substr(3, 32);
+    if (is_hex(id) && id != std::string(32, '0')) return std::string(id);
+  }
+  return crypto::hex(crypto::random_bytes(16));
+}
+
+bool is_json_content_type(std::string_view value) {
+  auto end = value.find(';');
+  auto media = value.substr(0, end);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return media.size() == 16 && strncasecmp(media.data(), "application/json", 16) == 0;
+}
+
+}  // namespace
+
+response json_response(int status, std::string body) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+response error_response(const api_error& error) {
+  json_writer w;
+  w.begin_object().key("error").begin_object().field("code", error_name(error.code))
+    .field("message", error.message);
+  if (!error.field.empty()) w.key("details").begin_object().field("field", error.field).end_object();
+  w.end_object().end_object();
+  return json_response(http_status(error.code), w.take());
+}
+
+void reply_error(const call_ptr& c, const api_error& error) { c->reply(error_response(error)); }
+
+void reply_error(const call_ptr& c, const caf::error& error) {
+  reply_error(c, to_api_error(error));
+}
+
+void with_principal(const api_context& context, const call_ptr& c,
+                    std::function<void(caf::event_based_actor*, const principal&)> next) {
+  std::string_view key = c->req.header("x-api-key");
+  auto authorization = c->req.header("authorization");
+  if (key.empty() && authorization.size() > 7 && strncasecmp(authorization.data(), "bearer ", 7) == 0)
+    key = authorization.substr(7);
+  if (key.empty())
+    return reply_error(c, make_api_error(error_code::unauthorized,
+                                         "send your API key as Authorization: Bearer <key>"));
+  auto hash = crypto::sha256_hex(key);
+  context.actors->post([directory = context.directory, hash, c, next](caf::event_based_actor* self) {
+    self->request(directory, actor_reply_timeout, auth_atom::value, hash)
+      .then([=](principal& who) { next(self, who); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void with_admin(const api_context& context, const call_ptr& c,
+                std::function<void(caf::event_based_actor*)> next) {
+  auto authorization = c->req.header("authorization");
+  std::string_view token;
+  if (authorization.size() > 7 && strncasecmp(authorization.data(), "bearer ", 7) == 0)
+    token = authorization.substr(7);
+  if (token.empty() || !crypto::constant_time_equal(crypto::sha256_hex(token),
+                                                    crypto::sha256_hex(context.config->admin_token)))
+    return reply_error(c, make_api_error(error_code::unauthorized, "admin token required"));
+  context.actors->post(std::move(next));
+}
+
+api::api(api_context context) : impl_(new impl{std::move(context), {}}) {
+  auto& r = impl_->routes;
+  r.add("POST", "/v1/jobs", create_job, true);
+  r.add("GET", "/v1/jobs", list_jobs);
+  r.add("POST", "/v1/jobs/estimate", estimate_job, true);
+  r.add("GET", "/v1/jobs/{id}", get_job);
+  r.add("GET", "/v1/files/{name}", get_file);
+  r.add("GET", "/v1/models", list_models);
+  r.add("POST", "/v1/keys", create_key, true);
+  r.add("GET", "/v1/keys", list_keys);
+  r.add("DELETE", "/v1/keys/{id}", revoke_key);
+  r.add("POST", "/admin/v1/accounts", admin_create_account, true);
+  r.add("GET", "/admin/v1/accounts/{id}", admin_get_account);
+  r.add("GET", "/admin/v1/devices", admin_devices);
+  r.add("GET", "/healthz", healthz);
+  r.add("GET", "/readyz", readyz);
+  r.add("GET", "/metrics", metrics);
+}
+
+api::~api() = default;
+
+response api::limit_response(int status) {
+  if (status == 413)
+    return error_response(make_api_error(error_code::payload_too_large, "the body is over 1 MiB"));
+  if (status == 431) {
+    auto r = error_response(make_api_error(error_code::invalid_request, "headers are over 16 KiB"));
+    r.status = 431;
+    return r;
+  }
+  return error_response(make_api_error(error_code::invalid_request, "malformed HTTP request"));
+}
+
+void api::handle(request&& message, responder reply) {
+  auto c = std::make_shared<call>();
+  c->req = std::move(message);
+  c->started = std::chrono::steady_clock::now();
+  c->request_id = "req_" + crypto::hex(crypto::random_bytes(12));
+  c->trace_id = trace_id_of(c->req.header("traceparent"));
+  auto query_start = c->req.target.find('?');
+  c->path = c->req.target.substr(0, query_start);
+  if (query_start != std::string::npos)
+    c->query = parse_query(std::string_view(c->req.target).substr(query_start + 1));
+  c->reply = [request_id = c->request_id, trace_id = c->trace_id, method = c->req.method,
+              path = c->path, started = c->started, reply = std::move(reply)](response r) {
+    r.headers.emplace_back("X-Request-Id", request_id);
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - started).count();
+    auto level = r.status >= 500 ? spdlog::level::err
+                 : r.status >= 400 ? spdlog::level::info : spdlog::level::debug;
+    logs::get("http")->log(level,
+      R"("event":"http.request","request_id":"{}","trace_id":"{}","method":"{}","path":"{}","status":{},"duration_us":{})",
+      request_id, trace_id, method, logs::json_text(path), r.status, micros);
+    reply(std::move(r));
+  };
+  auto found = impl_->routes.match(c->req.method, c->path);
+  if (found.kind == decltype(impl_->routes)::outcome::not_found)
+    return reply_error(c, make_api_error(error_code::not_found, "no such endpoint: " + c->path));
+  if (found.kind == decltype(impl_->routes)::outcome::method_not_allowed) {
+    auto r = error_response(make_api_error(error_code::method_not_allowed,
+                                           c->req.method + " is not allowed on " + c->path));
+    r.headers.emplace_back("Allow", found.allow);
+    return c->reply(std::move(r));
+  }
+  if (found.found->takes_body && !is_json_content_type(c->req.header("content-type")))
+    return reply_error(c, make_api_error(error_code::unsupported_media_type,
+                                         "send the body as Content-Type: application/json"));
+  c->params = std::move(found.params);
+  found.found->handler(impl_->context, c);
+}
+
+}  // namespace kiln::http

@@ -1,0 +1,49 @@
+// The API front end: authenticates, validates, sends one message into the actor system and
+// renders the answer. It never touches RocksDB or credit rules.
+#pragma once
+
+#include "http/message.hpp"
+#include "models/catalog.hpp"
+#include "runtime/clock.hpp"
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace kiln {
+class bridge;
+struct settings;
+}
+
+namespace kiln::http {
+
+struct api_context {
+  kiln::bridge* actors = nullptr;
+  caf::actor directory;
+  caf::actor scheduler;
+  const catalog* models = nullptr;
+  const settings* config = nullptr;
+  clock_ptr clock;
+  std::string url_signing_key;  ///< HMAC key of signed file URLs
+  std::string files_dir;
+  std::function<std::string()> metrics_text;  ///< store and runtime counters, Prometheus text
+};
+
+class api {
+public:
+  explicit api(api_context context);
+  ~api();
+  void handle(request&& message, responder reply);
+  /// The answer for a request rejected by the server before routing (413, 431, 400).
+  static response limit_response(int status);
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace kiln::http

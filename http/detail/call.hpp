@@ -1,0 +1,67 @@
+// One request in flight through the API: the request, how to answer it, its ids and route params,
+// and the helpers every handler uses (JSON answers, errors, authentication through the bridge).
+#pragma once
+
+#include "actors/protocol.hpp"
+#include "http/api.hpp"
+#include "models/api_error.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln::http {
+
+struct call {
+  request req;
+  responder reply;
+  std::string request_id;
+  std::string trace_id;
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> query;
+  std::vector<std::string> params;  ///< path parameters, in pattern order
+  std::chrono::steady_clock::time_point started;
+
+  /// The first query value named `name`, or nullptr.
+  const std::string* query_value(std::string_view name) const {
+    for (const auto& [key, value] : query)
+      if (key == name) return &value;
+    return nullptr;
+  }
+};
+using call_ptr = std::shared_ptr<call>;
+
+response json_response(int status, std::string body);
+response error_response(const api_error& error);
+void reply_error(const call_ptr& c, const api_error& error);
+void reply_error(const call_ptr& c, const caf::error& error);
+
+/// Runs `next` in a bridge actor with the caller's principal, or answers 401.
+void with_principal(const api_context& context, const call_ptr& c,
+                    std::function<void(caf::event_based_actor*, const principal&)> next);
+/// Runs `next` in a bridge actor if the admin token matches, or answers 401.
+void with_admin(const api_context& context, const call_ptr& c,
+                std::function<void(caf::event_based_actor*)> next);
+
+/// How long the front end waits for an actor's answer before 503.
+constexpr std::chrono::milliseconds actor_reply_timeout{15000};
+
+// -- resource handlers, one function per route (jobs_handler.cpp, accounts_handler.cpp) --------
+void create_job(const api_context& context, const call_ptr& c);
+void estimate_job(const api_context& context, const call_ptr& c);
+void get_job(const api_context& context, const call_ptr& c);
+void list_jobs(const api_context& context, const call_ptr& c);
+void get_file(const api_context& context, const call_ptr& c);
+void list_models(const api_context& context, const call_ptr& c);
+void create_key(const api_context& context, const call_ptr& c);
+void list_keys(const api_context& context, const call_ptr& c);
+void revoke_key(const api_context& context, const call_ptr& c);
+void admin_create_account(const api_context& context, const call_ptr& c);
+void admin_get_account(const api_context& context, const call_ptr& c);
+void admin_devices(const api_context& context, const call_ptr& c);
+void healthz(const api_context& context, const call_ptr& c);
+void readyz(const api_context& context, const call_ptr& c);
+void metrics(const api_context& context, const call_ptr& c);
+
+}  // namespace kiln::http

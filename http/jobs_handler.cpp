@@ -1,0 +1,147 @@
+// Job resources: create, estimate, get, list, and the signed output files.
+#include "config/limits.hpp"
+#include "config/settings.hpp"
+#include "http/detail/call.hpp"
+#include "http/render.hpp"
+#include "models/crypto.hpp"
+#include "models/job_request.hpp"
+#include "runtime/bridge.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace kiln::http {
+namespace {
+
+url_context urls_for(const api_context& context, const call_ptr& c) {
+  auto host = c->req.header("host");
+  std::string base = "http://" + std::string(host.empty() ? "127.0.0.1" : host);
+  return url_context{std::move(base), context.url_signing_key, context.clock->now_ms()};
+}
+
+/// Parses and validates a create body; answers the error itself and returns nullopt on failure.
+std::optional<job_spec> parse_spec(const api_context& context, const call_ptr& c) {
+  std::uint64_t seed = 0;
+  auto random = crypto::random_bytes(8);
+  std::memcpy(&seed, random.data(), sizeof seed);
+  auto result = parse_job_request(c->req.body, *context.models, seed);
+  if (auto* error = std::get_if<api_error>(&result)) {
+    reply_error(c, *error);
+    return std::nullopt;
+  }
+  return std::get<job_spec>(std::move(result));
+}
+
+bool plan_allows(const api_context& context, const principal& who, const std::string& model_id) {
+  const auto* model = context.models->find(model_id);
+  const auto* have = context.config->find_plan(who.plan);
+  const auto* need = context.config->find_plan(model->min_plan);
+  return !need || (have && have->rank >= need->rank);
+}
+
+}  // namespace
+
+void create_job(const api_context& context, const call_ptr& c) {
+  auto spec = parse_spec(context, c);
+  if (!spec) return;
+  with_principal(context, c, [&context, c, spec = std::move(*spec)](caf::event_based_actor* self,
+                                                                    const principal& who) {
+    if (!plan_allows(context, who, spec.model))
+      return reply_error(c, make_api_error(error_code::plan_required,
+                                           "model " + spec.model + " needs a higher plan"));
+    self->request(who.account, actor_reply_timeout, submit_atom::value, spec, c->trace_id)
+      .then(
+        [=, &context](job& created) {
+          auto r = json_response(201, render_job(created, urls_for(context, c)));
+          r.headers.emplace_back("Location", "/v1/jobs/" + created.id);
+          c->reply(std::move(r));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void estimate_job(const api_context& context, const call_ptr& c) {
+  auto spec = parse_spec(context, c);
+  if (!spec) return;
+  with_principal(context, c, [c, cost = spec->cost](caf::event_based_actor* self,
+                                                    const principal& who) {
+    self->request(who.account, actor_reply_timeout, estimate_atom::value, cost)
+      .then([=](estimate& answer) { c->reply(json_response(200, render_estimate(answer))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void get_job(const api_context& context, const call_ptr& c) {
+  with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
+    self->request(who.account, actor_reply_timeout, get_job_atom::value, c->params[0])
+      .then(
+        [=, &context](job& found) {
+          auto r = json_response(200, render_job(found, urls_for(context, c)));
+          if (!is_terminal(found.status)) r.headers.emplace_back("Retry-After", "1");
+          c->reply(std::move(r));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void list_jobs(const api_context& context, const call_ptr& c) {
+  std::uint32_t limit = limits::page_limit_default;
+  if (const auto* text = c->query_value("limit")) {
+    auto parsed = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (parsed.ec != std::errc{} || parsed.ptr != text->data() + text->size() ||
+        limit < limits::page_limit_min || limit > limits::page_limit_max)
+      return reply_error(c, make_api_error(error_code::invalid_request,
+                                           "limit must be an integer from 1 to 100", "limit"));
+  }
+  std::string status;
+  if (const auto* text = c->query_value("status")) {
+    if (!parse_status(*text))
+      return reply_error(c, make_api_error(error_code::invalid_request,
+                                           "status must be queued, processing, succeeded, failed "
+                                           "or canceled", "status"));
+    status = *text;
+  }
+  std::string cursor;
+  if (const auto* text = c->query_value("cursor")) {
+    if (text->size() != 16 || text->find_first_not_of("0123456789abcdef") != std::string::npos)
+      return reply_error(c, make_api_error(error_code::invalid_request, "malformed cursor",
+                                           "cursor"));
+    cursor = *text;
+  }
+  with_principal(context, c, [&context, c, limit, status, cursor](caf::event_based_actor* self,
+                                                                   const principal& who) {
+    self->request(who.account, actor_reply_timeout, list_jobs_atom::value, limit, status, cursor)
+      .then([=, &context](job_page& page) {
+              c->reply(json_response(200, render_job_page(page, urls_for(context, c))));
+            },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void get_file(const api_context& context, const call_ptr& c) {
+  const std::string& name = c->params[0];
+  const auto* expires = c->query_value("expires");
+  const auto* signature = c->query_value("signature");
+  if (name.find('/') != std::string::npos || name.find("..") != std::string::npos || !expires ||
+      !signature ||
+      !verify_file_signature(name, *expires, *signature, context.url_signing_key,
+                             context.clock->now_ms()))
+    return reply_error(c, make_api_error(error_code::forbidden,
+                                         "the file URL is invalid, tampered with or expired"));
+  std::ifstream file(context.files_dir + "/" + name, std::ios::binary);
+  if (!file) return reply_error(c, make_api_error(error_code::not_found, "no such file"));
+  std::ostringstream bytes;
+  bytes << file.rdbuf();
+  response r;
+  r.content_type = name.ends_with(".gif") ? "image/gif" : "image/png";
+  r.body = std::move(bytes).str();
+  r.headers.emplace_back("Cache-Control", "private, max-age=3600");
+  c->reply(std::move(r));
+}
+
+void list_models(const api_context& context, const call_ptr& c) {
+  c->reply(json_response(200, context.models->json()));
+}
+
+}  // namespace kiln::http

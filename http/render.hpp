@@ -1,0 +1,41 @@
+// JSON rendering of domain values as the contract shows them, and signed file URLs.
+#pragma once
+
+#include "models/account.hpp"
+#include "models/job.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln {
+struct devices_report;
+struct estimate;
+}
+
+namespace kiln::http {
+
+/// Where output URLs point: "http://HOST" (from the request's Host) and the signing key.
+struct url_context {
+  std::string base;
+  std::string_view signing_key;
+  std::int64_t now_ms = 0;
+};
+
+std::string render_job(const job& value, const url_context& urls);
+std::string render_job_page(const job_page& page, const url_context& urls);
+std::string render_account(const account& value);
+std::string render_account_created(const account_created& value);
+std::string render_key(const api_key& value, const std::string* plain);
+std::string render_keys(const std::vector<api_key>& keys);
+std::string render_estimate(const estimate& value);
+std::string render_devices(const devices_report& report);
+
+/// "/v1/files/NAME?expires=UNIX&signature=HEX" valid until now + ttl.
+std::string signed_file_path(std::string_view file, std::string_view key, std::int64_t now_ms);
+/// True if `signature` is the HMAC of (file, expires) under `key` and `expires` is not past.
+bool verify_file_signature(std::string_view file, std::string_view expires,
+                           std::string_view signature, std::string_view key, std::int64_t now_ms);
+
+}  // namespace kiln::http

@@ -1,0 +1,187 @@
+// Beast listener and session. The shape follows Beast's async server examples: the listener
+// accepts onto a new strand, and a session pairs do_read/on_read and do_write/on_write, staying
+// alive through the shared_ptr bound into each pending handler.
+#include "http/server.hpp"
+
+#include "config/limits.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <cctype>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace kiln::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+struct server::impl {
+  server_options options;
+  handler on_request;
+  net::io_context io{1};
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> accepting{false};
+
+  void do_accept();
+};
+
+namespace {
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, server::impl& owner) : stream_(std::move(socket)), owner_(owner) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::do_read, shared_from_this()));
+  }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(limits::request_body_bytes_max);
+    parser_->header_limit(static_cast<std::uint32_t>(limits::request_header_bytes_max));
+    stream_.expires_after(owner_.options.idle_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset)
+      return do_close();
+    if (ec) {
+      int status = ec == bhttp::error::body_limit     ? 413
+                   : ec == bhttp::error::header_limit ? 431
+                                                      : 400;
+      keep_alive_ = false;
+      return do_write(owner_.options.limit_response(status));
+    }
+    auto& message = parser_->get();
+    keep_alive_ = message.keep_alive();
+    request plain;
+    plain.method = std::string(message.method_string());
+    plain.target = std::string(message.target());
+    plain.headers.reserve(8);
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      plain.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    plain.body = std::move(message.body());
+    stream_.expires_never();  // the handler's own timeouts bound the wait
+    owner_.in_flight.fetch_add(1);
+    auto self = shared_from_this();
+    owner_.on_request(std::move(plain), [self](response answer) {
+      net::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        self->owner_.in_flight.fetch_sub(1);
+        self->do_write(std::move(answer));
+      });
+    });
+  }
+
+  void do_write(response answer) {
+    response_ = {};
+    response_.version(11);
+    response_.result(static_cast<unsigned>(answer.status));
+    response_.set(bhttp::field::content_type, answer.content_type);
+    for (auto& [name, value] : answer.headers) response_.set(name, value);
+    response_.body() = std::move(answer.body);
+    response_.keep_alive(keep_alive_);
+    response_.prepare_payload();
+    stream_.expires_after(owner_.options.idle_timeout);
+    bhttp::async_write(stream_, response_,
+                       beast::bind_front_handler(&session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    if (ec || !keep_alive_) return do_close();
+    do_read();
+  }
+
+  void do_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> response_;
+  bool keep_alive_ = true;
+  server::impl& owner_;
+};
+
+}  // namespace
+
+void server::impl::do_accept() {
+  acceptor->async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (!accepting.load()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<session>(std::move(socket), *this)->run();
+    }
+    do_accept();
+  });
+}
+
+server::server(server_options options, handler on_request) : impl_(new impl) {
+  impl_->options = std::move(options);
+  impl_->on_request = std::move(on_request);
+}
+
+server::~server() { stop(std::chrono::milliseconds(0)); }
+
+std::uint16_t server::start(std::string& error) {
+  beast::error_code ec;
+  auto address = net::ip::make_address(impl_->options.host, ec);
+  if (ec) {
+    error = "invalid listen address " + impl_->options.host + ": " + ec.message();
+    return 0;
+  }
+  tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acceptor = impl_->acceptor.emplace(impl_->io);
+  if (!acceptor.open(endpoint.protocol(), ec) &&
+      !acceptor.set_option(net::socket_base::reuse_address(true), ec) &&
+      !acceptor.bind(endpoint, ec) && !acceptor.listen(net::socket_base::max_listen_connections, ec)) {
+    impl_->accepting = true;
+    impl_->do_accept();
+    for (std::uint32_t i = 0; i < impl_->options.threads; ++i)
+      impl_->threads.emplace_back([this] { impl_->io.run(); });
+    return acceptor.local_endpoint().port();
+  }
+  error = "cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
+          ": " + ec.message();
+  return 0;
+}
+
+void server::stop(std::chrono::milliseconds grace) {
+  if (impl_->threads.empty()) return;
+  impl_->accepting = false;
+  net::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor->close(ignored);
+  });
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  impl_->io.stop();
+  for (auto& thread : impl_->threads) thread.join();
+  impl_->threads.clear();
+}
+
+std::size_t server::in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace kiln::http

@@ -1,0 +1,36 @@
+// Creation of accounts and keys as values: ids, secrets and the stored hash of the key.
+#include "models/account.hpp"
+
+#include "models/crypto.hpp"
+
+namespace kiln {
+
+key_created new_key(const std::string& account_id, std::string name, std::int64_t now_ms) {
+  key_created result;
+  result.plain = crypto::make_api_key();
+  result.key.id = crypto::make_id("key_", now_ms);
+  result.key.account_id = account_id;
+  result.key.hash = crypto::sha256_hex(result.plain);
+  result.key.prefix = result.plain.substr(0, 12);
+  result.key.name = std::move(name);
+  result.key.created_at_ms = now_ms;
+  return result;
+}
+
+account_created new_account(std::string name, std::string plan, std::int64_t credits,
+                            std::int64_t now_ms) {
+  account_created result;
+  result.account.id = crypto::make_id("acct_", now_ms);
+  result.account.name = std::move(name);
+  result.account.plan = std::move(plan);
+  result.account.webhook_secret = crypto::make_webhook_secret();
+  result.account.balance.available = credits;
+  result.account.balance.granted = credits;
+  result.account.created_at_ms = now_ms;
+  auto key = new_key(result.account.id, "default", now_ms);
+  result.key = std::move(key.key);
+  result.api_key_plain = std::move(key.plain);
+  return result;
+}
+
+}  // namespace kiln

@@ -1,0 +1,60 @@
+// Accounts and their API keys as values. Keys exist only as SHA-256 hashes once created.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct balance {
+  std::int64_t available = 0;
+  std::int64_t held = 0;
+  std::int64_t used = 0;
+  std::int64_t granted = 0;  ///< = available + held + used
+};
+
+struct account {
+  std::string id;    ///< "acct_..."
+  std::string name;
+  std::string plan;  ///< a plan name from the settings
+  std::string webhook_secret;  ///< "whsec_..."
+  kiln::balance balance;
+  std::int64_t created_at_ms = 0;
+};
+
+struct api_key {
+  std::string id;          ///< "key_..."
+  std::string account_id;
+  std::string hash;        ///< hex SHA-256 of the full key
+  std::string prefix;      ///< first 12 characters, shown in listings
+  std::string name;
+  std::int64_t created_at_ms = 0;
+  std::int64_t last_used_at_ms = 0;  ///< 0 = never
+  std::int64_t revoked_at_ms = 0;    ///< 0 = active
+};
+
+/// What `create-account` hands back once: the account, its first key in full, its secret.
+struct account_created {
+  kiln::account account;
+  api_key key;
+  std::string api_key_plain;
+};
+
+/// A key as created: the record plus the full key, shown once.
+struct key_created {
+  api_key key;
+  std::string plain;
+};
+
+}  // namespace kiln
+
+namespace kiln {
+
+/// A fresh account with `credits` granted, its first key and its webhook secret (not yet stored).
+account_created new_account(std::string name, std::string plan, std::int64_t credits,
+                            std::int64_t now_ms);
+/// A fresh key for `account_id` (not yet stored).
+key_created new_key(const std::string& account_id, std::string name, std::int64_t now_ms);
+
+}  // namespace kiln

@@ -1,0 +1,45 @@
+// The media-model catalog: which models exist, what they cost and which plan they need.
+// Data loaded at start-up (the built-in JSON or a file), validated like the configuration.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln {
+
+struct model_entry {
+  std::string id;
+  std::string type;      ///< "image" | "video"
+  std::int64_t credits = 0;
+  std::string unit;      ///< "asset" | "second"
+  std::string min_plan;  ///< plan name
+  std::uint32_t estimated_seconds = 0;
+  std::string description;
+  std::vector<std::uint32_t> durations_s;  ///< video only: allowed duration_seconds
+};
+
+class catalog {
+public:
+  /// Parses and validates catalog JSON `{"models": [...]}`; on failure returns nullopt and
+  /// sets `error` to a message naming the entry and field.
+  static std::optional<catalog> parse(std::string_view json, std::string& error);
+  /// The contract's six models.
+  static const catalog& builtin();
+
+  const model_entry* find(std::string_view id) const;
+  const std::vector<model_entry>& models() const { return models_; }
+  /// The catalog as rendered by GET /v1/models (built once).
+  const std::string& json() const { return json_; }
+
+private:
+  std::vector<model_entry> models_;
+  std::string json_;
+};
+
+/// The JSON of the built-in catalog (also written into the docs).
+std::string_view builtin_catalog_json();
+
+}  // namespace kiln

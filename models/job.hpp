@@ -1,0 +1,83 @@
+// The job as a value: what was asked for, where it is in its life, and what it produced.
+// Job actors own one of these each; persistence encodes it; the HTTP layer renders it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kiln {
+
+enum class job_status : std::uint8_t { queued, processing, succeeded, failed, canceled };
+
+std::string_view status_name(job_status status);
+std::optional<job_status> parse_status(std::string_view name);
+inline bool is_terminal(job_status s) {
+  return s == job_status::succeeded || s == job_status::failed || s == job_status::canceled;
+}
+
+/// Resolved generation parameters: defaults filled in, a seed always present.
+struct job_params {
+  std::uint32_t width = 0;             ///< images only
+  std::uint32_t height = 0;            ///< images only
+  std::uint32_t duration_seconds = 0;  ///< video only
+  std::uint64_t seed = 0;
+};
+
+/// What a client asked for, validated against the catalog (see job_request.hpp).
+struct job_spec {
+  std::string type;   ///< "image" | "video"
+  std::string model;
+  std::string prompt;
+  std::uint32_t n = 1;
+  job_params params;
+  std::vector<std::pair<std::string, std::string>> metadata;  ///< in the client's order
+  std::string webhook_url;
+  std::int64_t cost = 0;  ///< credits: price x n (x seconds for per-second models)
+};
+
+/// One produced file, stored under the data directory's files/ folder.
+struct job_output {
+  std::string file;  ///< file name, e.g. "job_01...-0.png"
+  std::string content_type;
+  std::uint64_t bytes = 0;
+};
+
+struct job_error {
+  std::string code;  ///< e.g. "device_error"
+  std::string message;
+};
+
+struct job {
+  std::string id;
+  std::string account_id;
+  std::uint64_t seq = 0;  ///< per-account creation order; the listing index key
+  job_spec spec;
+  job_status status = job_status::queued;
+  std::uint32_t progress = 0;  ///< 0..100
+  std::int64_t credits_held = 0;
+  std::int64_t credits_used = 0;
+  std::int64_t credits_refunded = 0;
+  std::string device;
+  std::uint32_t attempts = 0;
+  std::vector<job_output> outputs;
+  std::optional<job_error> error;
+  std::string trace_id;
+  std::int64_t created_at_ms = 0;
+  std::int64_t started_at_ms = 0;    ///< 0 = not yet
+  std::int64_t completed_at_ms = 0;  ///< 0 = not yet
+  std::int64_t canceled_at_ms = 0;   ///< 0 = not yet
+  std::optional<std::uint64_t> queue_position;  ///< live only, never stored
+};
+
+/// One page of a job listing, newest first.
+struct job_page {
+  std::vector<job> data;
+  bool has_more = false;
+  std::string next_cursor;
+};
+
+}  // namespace kiln

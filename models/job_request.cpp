@@ -1,0 +1,201 @@
+// Validation of job creation bodies: every field, every way the contract says it can be wrong.
+#include "models/job_request.hpp"
+
+#include "config/limits.hpp"
+
+#include <simdjson.h>
+
+namespace kiln {
+namespace {
+
+api_error bad(std::string field, std::string message) {
+  return make_api_error(error_code::invalid_request, std::move(message), std::move(field));
+}
+
+std::optional<api_error> read_metadata(simdjson::dom::element value, job_spec& spec) {
+  simdjson::dom::object object;
+  if (value.get_object().get(object) != simdjson::SUCCESS)
+    return bad("metadata", "metadata must be an object of strings");
+  if (object.size() > limits::metadata_keys_max)
+    return bad("metadata", "metadata has more than 16 keys");
+  for (auto field : object) {
+    std::string_view text;
+    std::string name = "metadata." + std::string(field.key);
+    if (field.key.empty() || field.key.size() > limits::metadata_key_bytes_max)
+      return bad(name, "metadata keys must be 1..64 bytes");
+    if (field.value.get_string().get(text) != simdjson::SUCCESS)
+      return bad(name, "metadata values must be strings");
+    if (utf8_length(text) > limits::metadata_value_chars_max)
+      return bad(name, "metadata values must be at most 512 characters");
+    for (const auto& existing : spec.metadata)
+      if (existing.first == field.key) return bad(name, "duplicate metadata key");
+    spec.metadata.emplace_back(std::string(field.key), std::string(text));
+  }
+  return std::nullopt;
+}
+
+std::optional<api_error> read_side(simdjson::dom::element value, const char* field,
+                                   std::uint32_t& side) {
+  std::uint64_t number = 0;
+  std::string name = std::string("params.") + field;
+  if (value.get_uint64().get(number) != simdjson::SUCCESS)
+    return bad(name, name + " must be a positive integer");
+  if (number == 0 || number % limits::image_side_multiple != 0 ||
+      number > limits::image_side_max)
+    return bad(name, name + " must be a multiple of 32 from 32 to 4096");
+  side = static_cast<std::uint32_t>(number);
+  return std::nullopt;
+}
+
+std::optional<api_error> read_params(simdjson::dom::element value, bool video, job_spec& spec,
+                                     bool& seed_given) {
+  simdjson::dom::object object;
+  if (value.get_object().get(object) != simdjson::SUCCESS)
+    return bad("params", "params must be an object");
+  for (auto field : object) {
+    std::string_view key = field.key;
+    std::string name = "params." + std::string(key);
+    if (key == "seed") {
+      if (field.value.get_uint64().get(spec.params.seed) != simdjson::SUCCESS ||
+          spec.params.seed > static_cast<std::uint64_t>(INT64_MAX))
+        return bad(name, "params.seed must be a non-negative integer below 2^63");
+      seed_given = true;
+    } else if (!video && key == "width") {
+      if (auto e = read_side(field.value, "width", spec.params.width)) return e;
+    } else if (!video && key == "height") {
+      if (auto e = read_side(field.value, "height", spec.params.height)) return e;
+    } else if (video && key == "duration_seconds") {
+      std::uint64_t seconds = 0;
+      if (field.value.get_uint64().get(seconds) != simdjson::SUCCESS || seconds > 3600)
+        return bad(name, "params.duration_seconds must be a positive integer");
+      spec.params.duration_seconds = static_cast<std::uint32_t>(seconds);
+    } else {
+      return bad(name, "unknown field " + name + (video ? " for a video job" : " for an image job"));
+    }
+  }
+  return std::nullopt;
+}
+
+/// Reads the top-level fields; model-dependent checks come after, in `check_against_model`.
+std::optional<api_error> read_fields(simdjson::dom::object object, job_spec& spec,
+                                     simdjson::dom::element& params, bool& has_params) {
+  for (auto field : object) {
+    std::string_view key = field.key;
+    std::string_view text;
+    if (key == "type" || key == "model" || key == "prompt" || key == "webhook_url") {
+      if (field.value.get_string().get(text) != simdjson::SUCCESS)
+        return bad(std::string(key), std::string(key) + " must be a string");
+      std::string& target = key == "type"     ? spec.type
+                            : key == "model"  ? spec.model
+                            : key == "prompt" ? spec.prompt
+                                              : spec.webhook_url;
+      target.assign(text);
+    } else if (key == "n") {
+      std::uint64_t n = 0;
+      if (field.value.get_uint64().get(n) != simdjson::SUCCESS || n < limits::outputs_per_job_min ||
+          n > limits::outputs_per_job_max)
+        return bad("n", "n must be an integer from 1 to 4");
+      spec.n = static_cast<std::uint32_t>(n);
+    } else if (key == "metadata") {
+      if (auto e = read_metadata(field.value, spec)) return e;
+    } else if (key == "params") {
+      params = field.value;
+      has_params = true;
+    } else {
+      return bad(std::string(key), "unknown field '" + std::string(key) + "'");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<api_error> check_required(const job_spec& spec) {
+  if (spec.type.empty()) return bad("type", "type is required: image or video");
+  if (spec.type != "image" && spec.type != "video") return bad("type", "type must be image or video");
+  if (spec.model.empty()) return bad("model", "model is required");
+  std::size_t prompt_chars = utf8_length(spec.prompt);
+  if (prompt_chars == 0) return bad("prompt", "prompt is required (1..4000 characters)");
+  if (prompt_chars > limits::prompt_chars_max)
+    return bad("prompt", "prompt must be at most 4000 characters");
+  if (!spec.webhook_url.empty()) {
+    if (spec.webhook_url.size() > limits::webhook_url_bytes_max ||
+        !is_valid_webhook_url(spec.webhook_url))
+      return bad("webhook_url", "webhook_url must be an absolute http(s) URL of at most 2048 bytes");
+  }
+  return std::nullopt;
+}
+
+std::optional<api_error> check_against_model(const model_entry& model, job_spec& spec) {
+  if (model.type != spec.type)
+    return bad("type", "model " + model.id + " makes " + model.type + ", not " + spec.type);
+  if (model.type == "image") {
+    if (spec.params.width == 0) spec.params.width = limits::image_side_default;
+    if (spec.params.height == 0) spec.params.height = limits::image_side_default;
+    auto pixels = std::uint64_t{spec.params.width} * spec.params.height;
+    if (pixels > limits::image_pixels_max)
+      return bad(spec.params.width >= spec.params.height ? "params.width" : "params.height",
+                 "width x height must be at most 4 MP (4194304 pixels)");
+    spec.cost = model.credits * spec.n;
+    return std::nullopt;
+  }
+  if (spec.params.duration_seconds == 0) spec.params.duration_seconds = model.durations_s.front();
+  bool allowed = false;
+  for (auto d : model.durations_s) allowed = allowed || d == spec.params.duration_seconds;
+  if (!allowed) {
+    std::string list;
+    for (auto d : model.durations_s) list += (list.empty() ? "" : ", ") + std::to_string(d);
+    return bad("params.duration_seconds", "params.duration_seconds must be one of " + list);
+  }
+  spec.cost = model.credits * spec.n *
+              (model.unit == "second" ? std::int64_t{spec.params.duration_seconds} : 1);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::size_t utf8_length(std::string_view text) {
+  std::size_t count = 0;
+  for (unsigned char c : text) count += (c & 0xC0) != 0x80;
+  return count;
+}
+
+bool is_valid_webhook_url(std::string_view url) {
+  std::string_view rest;
+  if (url.substr(0, 7) == "http://") rest = url.substr(7);
+  else if (url.substr(0, 8) == "https://") rest = url.substr(8);
+  else return false;
+  auto host_end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, host_end);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  if (authority.front() == ':') return false;
+  for (unsigned char c : url)
+    if (c <= 0x20 || c == 0x7F || c == '"' || c == '<' || c == '>' || c == '\\') return false;
+  return true;
+}
+
+job_request_result parse_job_request(std::string_view body, const catalog& models,
+                                     std::uint64_t default_seed) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (parser.parse(padded).get(root) != simdjson::SUCCESS)
+    return make_api_error(error_code::invalid_json, "the body is not valid JSON");
+  simdjson::dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS)
+    return make_api_error(error_code::invalid_json, "the body must be a JSON object");
+  job_spec spec;
+  simdjson::dom::element params;
+  bool has_params = false;
+  if (auto e = read_fields(object, spec, params, has_params)) return *e;
+  if (auto e = check_required(spec)) return *e;
+  const model_entry* model = models.find(spec.model);
+  if (!model) return bad("model", "unknown model '" + spec.model + "'; see GET /v1/models");
+  bool seed_given = false;
+  if (has_params) {
+    if (auto e = read_params(params, spec.type == "video", spec, seed_given)) return *e;
+  }
+  if (!seed_given) spec.params.seed = default_seed & static_cast<std::uint64_t>(INT64_MAX);
+  if (auto e = check_against_model(*model, spec)) return *e;
+  return spec;
+}
+
+}  // namespace kiln

@@ -1,0 +1,135 @@
+// Implementation of the JSON writer and the RFC 3339 time formatter.
+#include "models/json_writer.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+namespace kiln {
+
+void json_escape(std::string& out, std::string_view text) {
+  static constexpr char digits[] = "0123456789abcdef";
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(digits[c >> 4]);
+          out.push_back(digits[c & 15]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+}
+
+void json_writer::before_value() {
+  if (need_comma_) out_.push_back(',');
+  need_comma_ = true;
+}
+
+json_writer& json_writer::begin_object() {
+  before_value();
+  out_.push_back('{');
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::end_object() {
+  out_.push_back('}');
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::begin_array() {
+  before_value();
+  out_.push_back('[');
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::end_array() {
+  out_.push_back(']');
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::key(std::string_view name) {
+  before_value();
+  out_.push_back('"');
+  json_escape(out_, name);
+  out_ += "\":";
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::value(std::string_view text) {
+  before_value();
+  out_.push_back('"');
+  json_escape(out_, text);
+  out_.push_back('"');
+  return *this;
+}
+
+json_writer& json_writer::value(std::int64_t number) {
+  before_value();
+  char buffer[24];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
+  out_.append(buffer, result.ptr);
+  return *this;
+}
+
+json_writer& json_writer::value(std::uint64_t number) {
+  before_value();
+  char buffer[24];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
+  out_.append(buffer, result.ptr);
+  return *this;
+}
+
+json_writer& json_writer::value(double number) {
+  before_value();
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
+  out_.append(buffer, result.ptr);
+  return *this;
+}
+
+json_writer& json_writer::value(bool flag) {
+  before_value();
+  out_ += flag ? "true" : "false";
+  return *this;
+}
+
+json_writer& json_writer::null() {
+  before_value();
+  out_ += "null";
+  return *this;
+}
+
+json_writer& json_writer::raw(std::string_view json) {
+  before_value();
+  out_ += json;
+  return *this;
+}
+
+std::string format_time_ms(std::int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
+                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+                static_cast<int>(unix_ms % 1000));
+  return buffer;
+}
+
+}  // namespace kiln

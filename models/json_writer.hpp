@@ -1,0 +1,51 @@
+// A small streaming JSON writer: objects, arrays, escaped strings, integers, booleans and null.
+// Commas are placed automatically, so callers write keys and values in order and nothing else.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kiln {
+
+class json_writer {
+public:
+  json_writer& begin_object();
+  json_writer& end_object();
+  json_writer& begin_array();
+  json_writer& end_array();
+  json_writer& key(std::string_view name);
+  json_writer& value(std::string_view text);
+  json_writer& value(const char* text) { return value(std::string_view(text)); }
+  json_writer& value(const std::string& text) { return value(std::string_view(text)); }
+  json_writer& value(std::int64_t number);
+  json_writer& value(std::uint64_t number);
+  json_writer& value(int number) { return value(static_cast<std::int64_t>(number)); }
+  json_writer& value(std::uint32_t number) { return value(static_cast<std::uint64_t>(number)); }
+  json_writer& value(double number);
+  json_writer& value(bool flag);
+  json_writer& null();
+  /// Inserts already-encoded JSON as one value.
+  json_writer& raw(std::string_view json);
+
+  template <class T>
+  json_writer& field(std::string_view name, const T& v) {
+    key(name);
+    return value(v);
+  }
+
+  const std::string& str() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+private:
+  void before_value();
+  std::string out_;
+  bool need_comma_ = false;
+};
+
+/// Appends `text` to `out` as the inside of a JSON string (quotes not included).
+void json_escape(std::string& out, std::string_view text);
+/// RFC 3339 UTC with milliseconds and Z, e.g. "2026-11-24T10:09:29.123Z".
+std::string format_time_ms(std::int64_t unix_ms);
+
+}  // namespace kiln

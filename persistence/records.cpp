@@ -1,0 +1,207 @@
+// JSON record encoding for jobs, accounts and keys, decoded with simdjson's DOM parser.
+#include "persistence/records.hpp"
+
+#include "models/json_writer.hpp"
+
+#include <simdjson.h>
+
+#include <cstdio>
+
+namespace kiln::records {
+namespace {
+
+using simdjson::dom::element;
+
+std::string text(element e, const char* key) {
+  std::string_view v;
+  if (e[key].get_string().get(v) != simdjson::SUCCESS) return {};
+  return std::string(v);
+}
+
+std::int64_t integer(element e, const char* key) {
+  std::int64_t v = 0;
+  if (e[key].get_int64().get(v) != simdjson::SUCCESS) return 0;
+  return v;
+}
+
+std::optional<element> parse(simdjson::dom::parser& parser, std::string_view bytes) {
+  element root;
+  if (parser.parse(bytes.data(), bytes.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
+  if (!root.is_object()) return std::nullopt;
+  return root;
+}
+
+void write_balance(json_writer& w, const balance& b) {
+  w.key("balance").begin_object().field("available", b.available).field("held", b.held)
+    .field("used", b.used).field("granted", b.granted).end_object();
+}
+
+}  // namespace
+
+std::string encode(const job& v) {
+  json_writer w;
+  w.begin_object().field("id", v.id).field("account_id", v.account_id).field("seq", v.seq)
+    .field("type", v.spec.type).field("model", v.spec.model).field("prompt", v.spec.prompt)
+    .field("n", v.spec.n).field("width", v.spec.params.width).field("height", v.spec.params.height)
+    .field("duration_seconds", v.spec.params.duration_seconds).field("seed", v.spec.params.seed)
+    .field("webhook_url", v.spec.webhook_url).field("cost", v.spec.cost);
+  w.key("metadata").begin_array();
+  for (const auto& [k, value] : v.spec.metadata) w.begin_array().value(k).value(value).end_array();
+  w.end_array();
+  w.field("status", status_name(v.status)).field("credits_held", v.credits_held)
+    .field("credits_used", v.credits_used).field("credits_refunded", v.credits_refunded)
+    .field("progress", v.progress).field("device", v.device).field("attempts", v.attempts).field("trace_id", v.trace_id)
+    .field("created_at", v.created_at_ms).field("started_at", v.started_at_ms)
+    .field("completed_at", v.completed_at_ms).field("canceled_at", v.canceled_at_ms);
+  w.key("outputs").begin_array();
+  for (const auto& o : v.outputs)
+    w.begin_array().value(o.file).value(o.content_type).value(o.bytes).end_array();
+  w.end_array();
+  if (v.error) w.key("error").begin_array().value(v.error->code).value(v.error->message).end_array();
+  w.end_object();
+  return w.take();
+}
+
+std::optional<job> decode_job(std::string_view bytes) {
+  thread_local simdjson::dom::parser parser;
+  auto root = parse(parser, bytes);
+  if (!root) return std::nullopt;
+  element e = *root;
+  job v;
+  v.id = text(e, "id");
+  v.account_id = text(e, "account_id");
+  v.seq = static_cast<std::uint64_t>(integer(e, "seq"));
+  v.spec.type = text(e, "type");
+  v.spec.model = text(e, "model");
+  v.spec.prompt = text(e, "prompt");
+  v.spec.n = static_cast<std::uint32_t>(integer(e, "n"));
+  v.spec.params.width = static_cast<std::uint32_t>(integer(e, "width"));
+  v.spec.params.height = static_cast<std::uint32_t>(integer(e, "height"));
+  v.spec.params.duration_seconds = static_cast<std::uint32_t>(integer(e, "duration_seconds"));
+  v.spec.params.seed = static_cast<std::uint64_t>(integer(e, "seed"));
+  v.spec.webhook_url = text(e, "webhook_url");
+  v.spec.cost = integer(e, "cost");
+  simdjson::dom::array pairs;
+  if (e["metadata"].get_array().get(pairs) == simdjson::SUCCESS)
+    for (element pair : pairs) {
+      std::string_view k, value;
+      if (pair.at(0).get_string().get(k) == simdjson::SUCCESS &&
+          pair.at(1).get_string().get(value) == simdjson::SUCCESS)
+        v.spec.metadata.emplace_back(std::string(k), std::string(value));
+    }
+  auto status = parse_status(text(e, "status"));
+  if (v.id.empty() || !status) return std::nullopt;
+  v.status = *status;
+  v.credits_held = integer(e, "credits_held");
+  v.credits_used = integer(e, "credits_used");
+  v.credits_refunded = integer(e, "credits_refunded");
+  v.progress = static_cast<std::uint32_t>(integer(e, "progress"));
+  v.device = text(e, "device");
+  v.attempts = static_cast<std::uint32_t>(integer(e, "attempts"));
+  v.trace_id = text(e, "trace_id");
+  v.created_at_ms = integer(e, "created_at");
+  v.started_at_ms = integer(e, "started_at");
+  v.completed_at_ms = integer(e, "completed_at");
+  v.canceled_at_ms = integer(e, "canceled_at");
+  simdjson::dom::array outputs;
+  if (e["outputs"].get_array().get(outputs) == simdjson::SUCCESS)
+    for (element o : outputs) {
+      std::string_view file, type;
+      std::uint64_t size = 0;
+      if (o.at(0).get_string().get(file) == simdjson::SUCCESS &&
+          o.at(1).get_string().get(type) == simdjson::SUCCESS &&
+          o.at(2).get_uint64().get(size) == simdjson::SUCCESS)
+        v.outputs.push_back({std::string(file), std::string(type), size});
+    }
+  simdjson::dom::array error;
+  if (e["error"].get_array().get(error) == simdjson::SUCCESS) {
+    std::string_view code, message;
+    if (error.at(0).get_string().get(code) == simdjson::SUCCESS &&
+        error.at(1).get_string().get(message) == simdjson::SUCCESS)
+      v.error = job_error{std::string(code), std::string(message)};
+  }
+  return v;
+}
+
+std::string encode(const account& v) {
+  json_writer w;
+  w.begin_object().field("id", v.id).field("name", v.name).field("plan", v.plan)
+    .field("webhook_secret", v.webhook_secret).field("created_at", v.created_at_ms);
+  write_balance(w, v.balance);
+  w.end_object();
+  return w.take();
+}
+
+std::optional<account> decode_account(std::string_view bytes) {
+  thread_local simdjson::dom::parser parser;
+  auto root = parse(parser, bytes);
+  if (!root) return std::nullopt;
+  element e = *root;
+  account v;
+  v.id = text(e, "id");
+  v.name = text(e, "name");
+  v.plan = text(e, "plan");
+  v.webhook_secret = text(e, "webhook_secret");
+  v.created_at_ms = integer(e, "created_at");
+  element b;
+  if (e["balance"].get(b) == simdjson::SUCCESS) {
+    v.balance.available = integer(b, "available");
+    v.balance.held = integer(b, "held");
+    v.balance.used = integer(b, "used");
+    v.balance.granted = integer(b, "granted");
+  }
+  if (v.id.empty()) return std::nullopt;
+  return v;
+}
+
+std::string encode(const api_key& v) {
+  json_writer w;
+  w.begin_object().field("id", v.id).field("account_id", v.account_id).field("hash", v.hash)
+    .field("prefix", v.prefix).field("name", v.name).field("created_at", v.created_at_ms)
+    .field("last_used_at", v.last_used_at_ms).field("revoked_at", v.revoked_at_ms).end_object();
+  return w.take();
+}
+
+std::optional<api_key> decode_key(std::string_view bytes) {
+  thread_local simdjson::dom::parser parser;
+  auto root = parse(parser, bytes);
+  if (!root) return std::nullopt;
+  element e = *root;
+  api_key v;
+  v.id = text(e, "id");
+  v.account_id = text(e, "account_id");
+  v.hash = text(e, "hash");
+  v.prefix = text(e, "prefix");
+  v.name = text(e, "name");
+  v.created_at_ms = integer(e, "created_at");
+  v.last_used_at_ms = integer(e, "last_used_at");
+  v.revoked_at_ms = integer(e, "revoked_at");
+  if (v.id.empty() || v.hash.empty()) return std::nullopt;
+  return v;
+}
+
+std::string account_job_prefix(std::string_view account_id) {
+  return std::string(account_id) + "/";
+}
+
+std::string account_job_key(std::string_view account_id, std::uint64_t seq) {
+  char digits[17];
+  std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(seq));
+  return account_job_prefix(account_id) + digits;
+}
+
+write_batch create_account_batch(const account& value, const api_key& key) {
+  write_batch batch;
+  batch.put(column::accounts, value.id, encode(value));
+  batch.put(column::keys, key.hash, encode(key));
+  return batch;
+}
+
+write_batch job_batch(const job& value, bool is_new) {
+  write_batch batch;
+  batch.put(column::jobs, value.id, encode(value));
+  if (is_new) batch.put(column::account_jobs, account_job_key(value.account_id, value.seq), value.id);
+  return batch;
+}
+
+}  // namespace kiln::records

@@ -1,0 +1,38 @@
+// How domain values are stored: record encoding (JSON, readable with any RocksDB tool) and the key
+// layout of each column family. Encoding and decoding are paired and round-trip tested.
+#pragma once
+
+#include "models/account.hpp"
+#include "models/job.hpp"
+#include "persistence/store.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kiln::records {
+
+std::string encode(const job& value);
+std::string encode(const account& value);
+std::string encode(const api_key& value);
+
+std::optional<job> decode_job(std::string_view bytes);
+std::optional<account> decode_account(std::string_view bytes);
+std::optional<api_key> decode_key(std::string_view bytes);
+
+/// account_jobs key: "<account_id>/<seq as 16 hex digits>", so a prefix scan lists an account's
+/// jobs in creation order.
+std::string account_job_key(std::string_view account_id, std::uint64_t seq);
+std::string account_job_prefix(std::string_view account_id);
+
+/// The writes that create an account with its first key: used by the directory actor and by
+/// `kiln admin create-account` alike.
+write_batch create_account_batch(const account& value, const api_key& key);
+/// The writes that store a job (new or changed) and, when new, its listing index entry.
+write_batch job_batch(const job& value, bool is_new);
+
+/// meta keys
+inline constexpr std::string_view meta_url_signing_key = "url_signing_key";
+inline constexpr std::string_view meta_demo_account = "demo_account";
+
+}  // namespace kiln::records

@@ -1,0 +1,234 @@
+// RocksDB behind the store interface, with the group-commit thread.
+#include "persistence/store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+namespace kiln {
+namespace {
+
+const char* const family_names[] = {"default", "accounts", "keys", "jobs", "account_jobs"};
+constexpr std::size_t family_count = std::size(family_names);
+
+std::string upper_bound_of(std::string_view prefix) {
+  std::string bound(prefix);
+  while (!bound.empty() && static_cast<unsigned char>(bound.back()) == 0xFF) bound.pop_back();
+  if (!bound.empty()) bound.back() = static_cast<char>(static_cast<unsigned char>(bound.back()) + 1);
+  return bound;
+}
+
+}  // namespace
+
+struct store::impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  rocksdb::WriteOptions write_options;
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  struct pending {
+    write_batch batch;
+    commit_callback done;
+  };
+  std::deque<pending> queue;
+  bool stopping = false;
+  bool closed = false;
+  std::shared_mutex db_access;  ///< reads share it; close() takes it alone
+  std::thread committer;
+  store_stats stats;
+
+  rocksdb::ColumnFamilyHandle* family(column c) const {
+    return families[static_cast<std::size_t>(c)];
+  }
+
+  void append(rocksdb::WriteBatch& out, const write_batch& batch) {
+    for (const auto& op : batch.ops) {
+      if (op.erase) out.Delete(family(op.family), op.key);
+      else out.Put(family(op.family), op.key, op.value);
+    }
+  }
+
+  void run(store& owner) {
+    std::vector<pending> group;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex);
+        wake.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping, and everything queued was written
+        group.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.end()));
+        queue.clear();
+      }
+      rocksdb::WriteBatch combined;
+      for (const auto& p : group) append(combined, p.batch);
+      rocksdb::Status status;
+      if (owner.failures_to_inject_.load() > 0) {
+        owner.failures_to_inject_.fetch_sub(1);
+        status = rocksdb::Status::IOError("injected write failure");
+      } else {
+        status = db->Write(write_options, &combined);
+      }
+      {
+        std::lock_guard lock(mutex);
+        stats.groups += 1;
+        stats.batches += group.size();
+        if (!status.ok()) stats.failures += group.size();
+      }
+      const std::string error = status.ok() ? std::string{} : status.ToString();
+      for (auto& p : group) p.done(status.ok(), error);
+      group.clear();
+    }
+  }
+};
+
+store::store(std::unique_ptr<impl> state) : impl_(std::move(state)) {
+  impl_->committer = std::thread([this] { impl_->run(*this); });
+}
+
+store::~store() { close(); }
+
+void store::close() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->committer.join();
+  std::unique_lock access(impl_->db_access);
+  for (auto* handle : impl_->families) impl_->db->DestroyColumnFamilyHandle(handle);
+  impl_->families.clear();
+  impl_->db->Close();
+  impl_->closed = true;
+}
+
+std::unique_ptr<store> store::open(const std::string& directory, durability_mode durability,
+                                   std::string& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) {
+    error = "cannot create data directory " + directory + ": " + ec.message();
+    return nullptr;
+  }
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.IncreaseParallelism(2);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : family_names)
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  auto state = std::make_unique<impl>();
+  rocksdb::DB* raw = nullptr;
+  auto status = rocksdb::DB::Open(options, directory + "/db", descriptors, &state->families, &raw);
+  if (!status.ok()) {
+    error = "cannot open storage in " + directory + "/db: " + status.ToString();
+    return nullptr;
+  }
+  state->db.reset(raw);
+  state->write_options.sync = durability == durability_mode::fsync;
+  return std::unique_ptr<store>(new store(std::move(state)));
+}
+
+void store::commit_async(write_batch batch, commit_callback done) {
+  {
+    std::unique_lock lock(impl_->mutex);
+    if (impl_->stopping) {
+      lock.unlock();
+      return done(false, "the store is closed");
+    }
+    impl_->queue.push_back({std::move(batch), std::move(done)});
+  }
+  impl_->wake.notify_one();
+}
+
+bool store::commit(write_batch batch, std::string& error) {
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
+  bool result = false;
+  commit_async(std::move(batch), [&](bool ok, const std::string& message) {
+    std::lock_guard lock(mutex);
+    result = ok;
+    error = message;
+    done = true;
+    finished.notify_one();
+  });
+  std::unique_lock lock(mutex);
+  finished.wait(lock, [&] { return done; });
+  return result;
+}
+
+std::optional<std::string> store::get(column family, std::string_view key) const {
+  std::shared_lock access(impl_->db_access);
+  if (impl_->closed) return std::nullopt;
+  std::string value;
+  auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->family(family), key, &value);
+  if (!status.ok()) return std::nullopt;
+  return value;
+}
+
+void store::scan(column family, std::string_view prefix, const visitor& visit) const {
+  std::shared_lock access(impl_->db_access);
+  if (impl_->closed) return;
+  std::string bound = upper_bound_of(prefix);
+  rocksdb::Slice bound_slice(bound);
+  rocksdb::ReadOptions options;
+  if (!bound.empty()) options.iterate_upper_bound = &bound_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options, impl_->family(family)));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    auto key = it->key();
+    if (!key.starts_with(prefix)) break;
+    if (!visit(std::string_view(key.data(), key.size()),
+               std::string_view(it->value().data(), it->value().size())))
+      break;
+  }
+}
+
+void store::scan_reverse(column family, std::string_view prefix, std::string_view before,
+                         const visitor& visit) const {
+  std::shared_lock access(impl_->db_access);
+  if (impl_->closed) return;
+  std::string bound = before.empty() ? upper_bound_of(prefix) : std::string(before);
+  std::unique_ptr<rocksdb::Iterator> it(
+    impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->family(family)));
+  if (bound.empty()) it->SeekToLast();
+  else {
+    it->SeekForPrev(bound);
+    if (it->Valid() && it->key() == rocksdb::Slice(bound)) it->Prev();
+  }
+  for (; it->Valid(); it->Prev()) {
+    auto key = it->key();
+    if (!key.starts_with(prefix)) break;
+    if (!visit(std::string_view(key.data(), key.size()),
+               std::string_view(it->value().data(), it->value().size())))
+      break;
+  }
+}
+
+store_stats store::stats() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->stats;
+}
+
+bool store::checkpoint(const std::string& directory, std::string& error) {
+  std::shared_lock access(impl_->db_access);
+  if (impl_->closed) {
+    error = "the store is closed";
+    return false;
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  auto status = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (status.ok()) status = checkpoint->CreateCheckpoint(directory);
+  if (!status.ok()) error = status.ToString();
+  return status.ok();
+}
+
+}  // namespace kiln

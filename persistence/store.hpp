@@ -1,0 +1,91 @@
+// The durable store: RocksDB with one column family per record kind, and group commit.
+// Writers hand in batches; one committer thread joins every batch waiting at that moment into a
+// single synced RocksDB write, so many requests share one fsync and each callback runs only
+// once its writes are on disk. RocksDB headers stay inside store.cpp.
+#pragma once
+
+#include "config/settings.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln {
+
+enum class column : std::uint8_t { meta, accounts, keys, jobs, account_jobs };
+
+struct write_op {
+  column family = column::meta;
+  std::string key;
+  std::string value;
+  bool erase = false;
+};
+
+/// Writes that land together or not at all.
+struct write_batch {
+  std::vector<write_op> ops;
+  void put(column family, std::string key, std::string value) {
+    ops.push_back({family, std::move(key), std::move(value), false});
+  }
+  void erase(column family, std::string key) { ops.push_back({family, std::move(key), {}, true}); }
+};
+
+/// Counters for benchmarks and /metrics.
+struct store_stats {
+  std::uint64_t batches = 0;  ///< batches committed
+  std::uint64_t groups = 0;   ///< synced RocksDB writes (one per group)
+  std::uint64_t failures = 0;
+};
+
+class store {
+public:
+  using commit_callback = std::function<void(bool ok, const std::string& error)>;
+  using visitor = std::function<bool(std::string_view key, std::string_view value)>;
+
+  /// Opens (creating if missing) the database under `directory`; nullptr and `error` on failure,
+  /// e.g. when another process holds the lock.
+  static std::unique_ptr<store> open(const std::string& directory, durability_mode durability,
+                                     std::string& error);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Queues `batch`; `done` runs on the committer thread once the group holding it is durable
+  /// (ok) or failed (nothing of it written).
+  void commit_async(write_batch batch, commit_callback done);
+  /// Writes everything queued, then closes RocksDB. Later commits fail at once and later reads
+  /// find nothing. Safe to call more than once.
+  void close();
+
+  /// Commits and waits; for start-up and the admin command line.
+  bool commit(write_batch batch, std::string& error);
+
+  std::optional<std::string> get(column family, std::string_view key) const;
+  /// Visits keys starting with `prefix` in ascending order until `visit` returns false.
+  void scan(column family, std::string_view prefix, const visitor& visit) const;
+  /// Visits keys starting with `prefix` that sort before `before` (all, if empty) in descending
+  /// order until `visit` returns false.
+  void scan_reverse(column family, std::string_view prefix, std::string_view before,
+                    const visitor& visit) const;
+
+  /// Test and fault injection: the next `count` group writes fail as if the disk did.
+  void fail_next_writes(std::uint32_t count) { failures_to_inject_ = count; }
+  store_stats stats() const;
+
+  /// A consistent on-line copy of the database in `directory` (which must not exist).
+  bool checkpoint(const std::string& directory, std::string& error);
+
+private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> state);
+  std::unique_ptr<impl> impl_;
+  std::atomic<std::uint32_t> failures_to_inject_{0};
+  friend struct impl;
+};
+
+}  // namespace kiln

@@ -1,0 +1,131 @@
+// The `kiln` command line: `kiln serve` and `kiln admin ...`, each with --help.
+#include "config/settings.hpp"
+#include "runtime/node.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* main_help = R"(kiln: a self-hosted runtime for media-generation job APIs
+
+usage:
+  kiln serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]
+  kiln admin create-account --name NAME [--plan PLAN] [--credits N] [--config FILE] [--data-dir DIR]
+  kiln COMMAND --help
+
+Settings come from the JSON config file, then KILN_* environment variables, then flags
+(see docs/configuration.md). With no settings at all, `kiln serve` listens on 127.0.0.1:8080,
+keeps its data under ./data, runs two built-in devices and prints a demo API key on first start.
+)";
+
+constexpr const char* serve_help = R"(usage: kiln serve [options]
+
+Starts the HTTP API and the job runtime; stops cleanly on SIGINT or SIGTERM.
+
+options:
+  --config FILE      JSON configuration file
+  --listen HOST:PORT address to listen on (default 127.0.0.1:8080; port 0 = any free port)
+  --data-dir DIR     RocksDB and output files (default ./data)
+  --log-level LEVEL  trace, debug, info, warn, error or off (default info); logs are JSON lines
+                     on stderr
+)";
+
+constexpr const char* admin_help = R"(usage: kiln admin create-account --name NAME [options]
+
+Works on the data directory directly, with no server running.
+
+  create-account   creates an account and prints its id, first API key and webhook secret
+    --name NAME      account name (required)
+    --plan PLAN      free, starter, pro or enterprise (default free)
+    --credits N      starting credits (default 0)
+    --config FILE / --data-dir DIR   as for `kiln serve`
+)";
+
+struct arguments {
+  std::map<std::string, std::string> options;  ///< "--name" -> value
+  bool help = false;
+  std::string error;
+};
+
+arguments parse_options(int argc, char** argv, int first, const std::vector<std::string>& known) {
+  arguments result;
+  for (int i = first; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "--help" || word == "-h") {
+      result.help = true;
+      continue;
+    }
+    bool found = false;
+    for (const auto& k : known) found = found || k == word;
+    if (!found) {
+      result.error = "unknown option '" + word + "'";
+      return result;
+    }
+    if (i + 1 >= argc) {
+      result.error = "option " + word + " needs a value";
+      return result;
+    }
+    result.options[word] = argv[++i];
+  }
+  return result;
+}
+
+std::optional<kiln::settings> load(const arguments& args) {
+  std::map<std::string, std::string> flags;
+  if (args.options.count("--listen")) flags["listen"] = args.options.at("--listen");
+  if (args.options.count("--data-dir")) flags["data_dir"] = args.options.at("--data-dir");
+  std::string file = args.options.count("--config") ? args.options.at("--config") : "";
+  auto loaded = kiln::load_settings(file, kiln::kiln_environment(), flags);
+  if (!loaded.value) {
+    std::fprintf(stderr, "kiln: %s\n", loaded.error.c_str());
+    return std::nullopt;
+  }
+  return loaded.value;
+}
+
+int usage_error(const std::string& message, const char* help) {
+  std::fprintf(stderr, "kiln: %s\n\n%s", message.c_str(), help);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command = argc > 1 ? argv[1] : "";
+  if (command.empty() || command == "--help" || command == "-h" || command == "help") {
+    std::printf("%s", main_help);
+    return command.empty() ? 2 : 0;
+  }
+  if (command == "serve") {
+    auto args = parse_options(argc, argv, 2, {"--config", "--listen", "--data-dir", "--log-level"});
+    if (args.help) return std::printf("%s", serve_help), 0;
+    if (!args.error.empty()) return usage_error(args.error, serve_help);
+    auto config = load(args);
+    if (!config) return 2;
+    auto level = args.options.count("--log-level") ? args.options.at("--log-level") : "info";
+    return kiln::run_node(*config, level);
+  }
+  if (command == "admin") {
+    std::string sub = argc > 2 ? argv[2] : "";
+    if (sub.empty() || sub == "--help" || sub == "-h") return std::printf("%s", admin_help), 0;
+    if (sub != "create-account") return usage_error("unknown admin command '" + sub + "'", admin_help);
+    auto args = parse_options(argc, argv, 3,
+                              {"--name", "--plan", "--credits", "--config", "--data-dir"});
+    if (args.help) return std::printf("%s", admin_help), 0;
+    if (!args.error.empty()) return usage_error(args.error, admin_help);
+    if (!args.options.count("--name")) return usage_error("--name is required", admin_help);
+    char* end = nullptr;
+    std::string credits_text = args.options.count("--credits") ? args.options.at("--credits") : "0";
+    long long credits = std::strtoll(credits_text.c_str(), &end, 10);
+    if (*end != '\0' || credits < 0) return usage_error("--credits must be a whole number >= 0", admin_help);
+    auto config = load(args);
+    if (!config) return 2;
+    std::string plan = args.options.count("--plan") ? args.options.at("--plan") : "free";
+    return kiln::admin_create_account(*config, args.options.at("--name"), plan, credits);
+  }
+  return usage_error("unknown command '" + command + "'", main_help);
+}

@@ -1,0 +1,213 @@
+// Start-up, recovery, serving and shutdown of one Kiln node.
+#include "runtime/node.hpp"
+
+#include "actors/device_actor.hpp"
+#include "actors/directory_actor.hpp"
+#include "actors/protocol.hpp"
+#include "actors/scheduler_actor.hpp"
+#include "actors/store_writer.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "models/crypto.hpp"
+#include "persistence/records.hpp"
+#include "persistence/recovery.hpp"
+#include "runtime/bridge.hpp"
+#include "runtime/logging.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace kiln {
+namespace {
+
+/// The HMAC key of signed file URLs: made once per data directory and kept in the store.
+std::string url_signing_key(store& db) {
+  if (auto key = db.get(column::meta, records::meta_url_signing_key)) return *key;
+  std::string key = crypto::random_bytes(32);
+  write_batch batch;
+  batch.put(column::meta, std::string(records::meta_url_signing_key), key);
+  std::string error;
+  db.commit(std::move(batch), error);
+  return key;
+}
+
+std::optional<catalog> load_catalog(const settings& config, std::string& error) {
+  if (config.catalog_file.empty()) return catalog::builtin();
+  std::ifstream file(config.catalog_file);
+  if (!file) {
+    error = "catalog: cannot read " + config.catalog_file;
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return catalog::parse(text.str(), error);
+}
+
+std::string metrics_text(const store& db, const http::server& server) {
+  auto stats = db.stats();
+  std::ostringstream out;
+  out << "# TYPE kiln_store_batches_total counter\nkiln_store_batches_total " << stats.batches
+      << "\n# TYPE kiln_store_syncs_total counter\nkiln_store_syncs_total " << stats.groups
+      << "\n# TYPE kiln_store_failures_total counter\nkiln_store_failures_total "
+      << stats.failures << "\n# TYPE kiln_http_in_flight gauge\nkiln_http_in_flight "
+      << server.in_flight() << "\n";
+  return out.str();
+}
+
+/// Creates and prints the demo account on the first start of a data directory.
+void create_demo_account(caf::actor_system& system, const caf::actor& directory, store& db) {
+  if (db.get(column::meta, records::meta_demo_account)) return;
+  caf::scoped_actor self{system};
+  self->request(directory, std::chrono::seconds(30), create_account_atom::value,
+                std::string("demo"), std::string("pro"), std::int64_t{1000})
+    .receive(
+      [&](account_created& created) {
+        std::printf("demo account %s (plan pro, 1000 credits)\ndemo api key: %s\n",
+                    created.account.id.c_str(), created.api_key_plain.c_str());
+        std::fflush(stdout);
+        write_batch batch;
+        batch.put(column::meta, std::string(records::meta_demo_account), created.account.id);
+        std::string error;
+        db.commit(std::move(batch), error);
+      },
+      [&](caf::error& error) {
+        logs::get("runtime")->error(R"("event":"demo_account.failed","error":"{}")",
+                                    logs::json_text(system.render(error)));
+      });
+}
+
+/// Logs the exit of a long-lived actor: any of them ending before shutdown is a bug.
+void watch(const caf::actor& actor, const char* role) {
+  actor->attach_functor([role](const caf::error& reason) {
+    logs::get("runtime")->critical(R"("event":"actor.down","actor":"{}","reason":"{}")", role,
+                                   logs::json_text(caf::to_string(reason)));
+  });
+}
+
+}  // namespace
+
+int run_node(const settings& config, const std::string& log_level) {
+  logs::init(log_level);
+  auto log = logs::get("runtime");
+  // Signals are taken by sigwait below; every thread started from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::string error;
+  auto models = load_catalog(config, error);
+  if (!models) {
+    std::fprintf(stderr, "kiln: %s\n", error.c_str());
+    return 2;
+  }
+  auto db = store::open(config.data_dir, config.durability, error);
+  if (!db) {
+    std::fprintf(stderr, "kiln: %s\n", error.c_str());
+    return 1;
+  }
+  std::string files_dir = config.data_dir + "/files";
+  std::filesystem::create_directories(files_dir);
+  auto started = std::chrono::steady_clock::now();
+  auto recovered = recover(*db, [&](std::size_t scanned) {
+    log->info(R"("event":"recovery.progress","jobs_scanned":{})", scanned);
+  });
+  log->info(R"("event":"recovery.done","accounts":{},"keys":{},"jobs_scanned":{},"duration_ms":{})",
+            recovered.accounts.size(), recovered.keys.size(), recovered.jobs_scanned,
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - started).count());
+
+  caf::actor_system_config caf_config;
+  caf_config.set("scheduler.max-threads", static_cast<std::size_t>(config.actor_threads));
+  caf::actor_system system{caf_config};
+  system.await_actors_before_shutdown(false);
+
+  actor_context context;
+  context.db = db.get();
+  context.writer = spawn_store_writer(system, db.get());
+  context.scheduler = spawn_scheduler(system);
+  context.clock = std::make_shared<system_clock>();
+  context.config = &config;
+  context.models = &*models;
+  context.files_dir = files_dir;
+  for (const auto& device : config.devices) spawn_device(system, context, device);
+  auto directory = spawn_directory(system, context, std::move(recovered));
+  watch(context.writer, "store_writer");
+  watch(context.scheduler, "scheduler");
+  watch(directory, "directory");
+  if (config.demo_account) create_demo_account(system, directory, *db);
+
+  bridge actors(system, config.actor_threads);
+  http::server* server_ptr = nullptr;
+  http::api api({&actors, directory, context.scheduler, &*models, &config, context.clock,
+                 url_signing_key(*db), files_dir,
+                 [&] { return metrics_text(*db, *server_ptr); }});
+  http::server_options options;
+  options.host = config.listen_host();
+  options.port = config.listen_port();
+  options.threads = config.http.threads;
+  options.idle_timeout = std::chrono::milliseconds(config.http.idle_timeout_ms);
+  options.limit_response = &http::api::limit_response;
+  http::server server(options, [&api](http::request&& r, http::responder reply) {
+    api.handle(std::move(r), std::move(reply));
+  });
+  server_ptr = &server;
+  auto port = server.start(error);
+  if (port == 0) {
+    std::fprintf(stderr, "kiln: %s\n", error.c_str());
+    db->close();
+    std::_Exit(1);
+  }
+  std::printf("kiln listening on http://%s:%u\n", options.host.c_str(), port);
+  std::fflush(stdout);
+  log->info(R"("event":"server.started","listen":"{}:{}","devices":{},"durability":"{}")",
+            options.host, port, config.devices.size(),
+            config.durability == durability_mode::fsync ? "fsync" : "none");
+
+  int received = 0;
+  sigwait(&signals, &received);
+  log->info(R"("event":"server.stopping","signal":{},"in_flight":{})", received, server.in_flight());
+  server.stop(std::chrono::seconds(10));  // stop accepting, let in-flight requests finish
+  actors.stop();
+  db->close();  // everything acknowledged is already durable; queued writes are flushed
+  log->info(R"("event":"server.stopped")");
+  spdlog::shutdown();
+  std::fflush(stdout);
+  // Actors keep no state that is not in the store, so the process ends here rather than
+  // tearing down thousands of job actors one by one.
+  std::_Exit(0);
+}
+
+int admin_create_account(const settings& config, const std::string& name, const std::string& plan,
+                         std::int64_t credits) {
+  if (!config.find_plan(plan)) {
+    std::fprintf(stderr, "kiln: unknown plan '%s'\n", plan.c_str());
+    return 2;
+  }
+  std::string error;
+  auto db = store::open(config.data_dir, config.durability, error);
+  if (!db) {
+    std::fprintf(stderr, "kiln: %s (is a server running on this data directory?)\n",
+                 error.c_str());
+    return 1;
+  }
+  auto created = new_account(name, plan, credits, system_clock{}.now_ms());
+  if (!db->commit(records::create_account_batch(created.account, created.key), error)) {
+    std::fprintf(stderr, "kiln: cannot write the account: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("account: %s\nname: %s\nplan: %s\ncredits: %lld\napi_key: %s\nwebhook_secret: %s\n",
+              created.account.id.c_str(), name.c_str(), plan.c_str(),
+              static_cast<long long>(credits), created.api_key_plain.c_str(),
+              created.account.webhook_secret.c_str());
+  return 0;
+}
+
+}  // namespace kiln

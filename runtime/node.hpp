@@ -1,0 +1,20 @@
+// A Kiln node: opens the store, recovers, starts the actors and the HTTP server, and shuts down
+// cleanly on SIGINT/SIGTERM. Also the offline admin commands that work on the data directory.
+#pragma once
+
+#include "config/settings.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace kiln {
+
+/// Runs the server until SIGINT or SIGTERM; returns the process exit code.
+int run_node(const settings& config, const std::string& log_level);
+
+/// `kiln admin create-account`: writes an account with its first key directly to the store and
+/// prints them. Fails with a clear message while a server holds the data directory.
+int admin_create_account(const settings& config, const std::string& name, const std::string& plan,
+                         std::int64_t credits);
+
+}  // namespace kiln
