@@ -5,6 +5,7 @@
 #include "actors/protocol.hpp"
 #include "models/crypto.hpp"
 #include "persistence/records.hpp"
+#include "runtime/metrics.hpp"
 
 #include <unordered_map>
 
@@ -50,6 +51,7 @@ caf::result<job> on_submit(account_self self, job_spec& spec, const std::string&
         auto& s = self->state;
         auto me = caf::actor_cast<caf::actor>(self);
         s.live_jobs.emplace(record->id, spawn_job(self->system(), s.context, *record, me));
+        metrics::add(metrics::global().jobs_created);
         promise.deliver(std::move(*record));
       },
       [=](caf::error& error) mutable { promise.deliver(std::move(error)); });

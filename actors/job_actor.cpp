@@ -5,6 +5,7 @@
 #include "actors/protocol.hpp"
 #include "persistence/records.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -56,6 +57,8 @@ void enqueue(job_self self) {
 
 void finish(job_self self) {
   const auto& j = *self->state.current;
+  auto& counters = metrics::global();
+  metrics::add(j.status == job_status::succeeded ? counters.jobs_succeeded : counters.jobs_failed);
   logs::get("actors")->info(R"("event":"job.{}","job":"{}","trace_id":"{}","attempts":{})",
                             status_name(j.status), j.id, j.trace_id, j.attempts);
   self->send(self->state.account, job_done_atom::value, j.id);
@@ -98,6 +101,7 @@ void on_run_finished(job_self self, caf::expected<run_result> result) {
     commit(self, next, [=] { finish(self); });
     return;
   }
+  metrics::add(metrics::global().job_attempts_failed);
   auto reason = self->system().render(result.error());
   logs::get("actors")->warn(R"("event":"job.attempt_failed","job":"{}","attempt":{},"error":"{}")",
                             next->id, next->attempts, logs::json_text(reason));

@@ -13,6 +13,7 @@
 #include "persistence/recovery.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -57,6 +58,12 @@ std::string metrics_text(const store& db, const http::server& server) {
       << "\n# TYPE kiln_store_failures_total counter\nkiln_store_failures_total "
       << stats.failures << "\n# TYPE kiln_http_in_flight gauge\nkiln_http_in_flight "
       << server.in_flight() << "\n";
+  const auto& jobs = metrics::global();
+  out << "# TYPE kiln_jobs_created_total counter\nkiln_jobs_created_total " << jobs.jobs_created
+      << "\n# TYPE kiln_jobs_succeeded_total counter\nkiln_jobs_succeeded_total "
+      << jobs.jobs_succeeded << "\n# TYPE kiln_jobs_failed_total counter\nkiln_jobs_failed_total "
+      << jobs.jobs_failed << "\n# TYPE kiln_job_attempts_failed_total counter\n"
+      << "kiln_job_attempts_failed_total " << jobs.job_attempts_failed << "\n";
   return out.str();
 }
 
@@ -102,6 +109,12 @@ int run_node(const settings& config, const std::string& log_level) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  for (const auto& device : config.devices)
+    if (device.executor == "http") {
+      std::fprintf(stderr, "kiln: device '%s': the http executor is not available in this build\n",
+                   device.id.c_str());
+      return 2;
+    }
   std::string error;
   auto models = load_catalog(config, error);
   if (!models) {

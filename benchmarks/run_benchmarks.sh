@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Kiln benchmarks: submit throughput and latency, memory per queued job, end-to-end jobs/s.
+# Starts its own servers on free ports with throw-away data directories and prints figures.
+set -euo pipefail
+
+usage() {
+  cat <<USAGE
+usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--queued N] [--only NAME]
+
+  --duration S     length of each timed wrk run (default 10)
+  --connections N  keep-alive connections (default 64)
+  --queued N       jobs queued for the memory measurement (default 100000)
+  --only NAME      run one of: submit, memory, e2e
+Needs build/kiln (cmake --build build) and wrk. Prints one RESULT line per measurement.
+USAGE
+}
+
+duration=10 connections=64 queued=100000 only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --queued) queued=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage; exit 2 ;;
+  esac
+done
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+kiln=${KILN_BINARY:-$root/build/kiln}
+work=$(mktemp -d)
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# start_server NAME DEVICES_JSON: starts kiln, sets $port, $server_pid and $key.
+start_server() {
+  local dir="$work/$1"
+  mkdir -p "$dir"
+  cat > "$dir/config.json" <<JSON
+{"admin_token": "bench", "demo_account": false, "durability": "fsync", "devices": $2}
+JSON
+  "$kiln" serve --config "$dir/config.json" --data-dir "$dir/data" --listen 127.0.0.1:0 \
+    --log-level warn > "$dir/stdout" 2> "$dir/stderr" &
+  server_pid=$!
+  for _ in $(seq 200); do
+    port=$(sed -n 's|^kiln listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$dir/stdout")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "kiln did not start:"; cat "$dir/stderr"; exit 1; }
+  key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/accounts" -H 'Authorization: Bearer bench' \
+    -H 'Content-Type: application/json' -d '{"name":"bench","plan":"enterprise","credits":1000000000}' |
+    sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+}
+
+stop_server() { kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
+metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+
+# Devices that serve no model in the catalog: jobs stay queued, so only the submit path is timed.
+parked='[{"id": "parked", "executor": "sim", "slots": 1, "models": ["none"]}]'
+
+echo "kiln benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ), durability fsync"
+
+if [ -z "$only" ] || [ "$only" = submit ]; then
+  start_server submit "$parked"
+  KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
+    "http://127.0.0.1:$port/v1/jobs" | grep RESULT | sed "s/^RESULT/RESULT submit connections=$connections/"
+  echo "RESULT submit store_batches=$(metric kiln_store_batches_total) fsyncs=$(metric kiln_store_syncs_total)"
+  stop_server
+fi
+
+if [ -z "$only" ] || [ "$only" = memory ]; then
+  start_server memory "$parked"
+  before=$(rss_kib)
+  KILN_KEY=$key KILN_STOP_AFTER=$((queued / 2)) wrk -t2 -c"$connections" -d600s \
+    -s "$root/benchmarks/submit.lua" "http://127.0.0.1:$port/v1/jobs" > /dev/null
+  created=$(metric kiln_jobs_created_total)
+  after=$(rss_kib)
+  echo "RESULT memory queued_jobs=$created rss_before_kib=$before rss_after_kib=$after" \
+    "bytes_per_queued_job=$(( (after - before) * 1024 / created ))"
+  stop_server
+fi
+
+if [ -z "$only" ] || [ "$only" = e2e ]; then
+  devices='['
+  for i in 0 1 2 3 4 5 6 7; do
+    devices+="{\"id\": \"sim-$i\", \"executor\": \"sim\", \"slots\": 4, \"latency_ms\": 0},"
+  done
+  devices="${devices%,}]"
+  start_server e2e "$devices"
+  started=$(date +%s.%N)
+  KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
+    "http://127.0.0.1:$port/v1/jobs" | grep RESULT | sed 's/^RESULT/RESULT e2e-submit/'
+  created=$(metric kiln_jobs_created_total)
+  while [ "$(( $(metric kiln_jobs_succeeded_total) + $(metric kiln_jobs_failed_total) ))" -lt "$created" ]; do
+    sleep 0.1
+  done
+  finished=$(date +%s.%N)
+  succeeded=$(metric kiln_jobs_succeeded_total)
+  echo "RESULT e2e jobs=$created succeeded=$succeeded devices=8x4 latency_ms=0" \
+    "jobs_per_s=$(awk -v n="$succeeded" -v a="$started" -v b="$finished" 'BEGIN {printf "%d", n / (b - a)}')"
+  stop_server
+fi
