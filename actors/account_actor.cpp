@@ -5,7 +5,10 @@
 #include "actors/protocol.hpp"
 #include "models/crypto.hpp"
 #include "persistence/records.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <unordered_map>
 
@@ -32,6 +35,8 @@ std::uint64_t last_seq(const store& db, const std::string& account_id) {
   return seq;
 }
 
+void start_job(account_self self, job record);
+
 caf::result<job> on_submit(account_self self, job_spec& spec, const std::string& trace_id) {
   auto& st = self->state;
   auto now = st.context.clock->now_ms();
@@ -48,14 +53,38 @@ caf::result<job> on_submit(account_self self, job_spec& spec, const std::string&
                 records::job_batch(*record, true))
     .then(
       [=](caf::ok_atom) mutable {
-        auto& s = self->state;
-        auto me = caf::actor_cast<caf::actor>(self);
-        s.live_jobs.emplace(record->id, spawn_job(self->system(), s.context, *record, me));
+        start_job(self, *record);
         metrics::add(metrics::global().jobs_created);
         promise.deliver(std::move(*record));
       },
       [=](caf::error& error) mutable { promise.deliver(std::move(error)); });
   return promise;
+}
+
+/// Spawns and supervises the actor of `record`: a crash rebuilds it from its last durable state.
+void start_job(account_self self, job record) {
+  auto& st = self->state;
+  auto id = record.id;
+  auto actor = spawn_job(self->system(), st.context, std::move(record),
+                         caf::actor_cast<caf::actor>(self));
+  self->monitor(actor);
+  st.live_jobs[id] = actor;
+}
+
+void on_job_down(account_self self, const caf::down_msg& down) {
+  auto& st = self->state;
+  for (auto it = st.live_jobs.begin(); it != st.live_jobs.end(); ++it) {
+    if (it->second.address() != down.source) continue;
+    auto id = it->first;
+    st.live_jobs.erase(it);
+    if (!down.reason || down.reason == caf::exit_reason::user_shutdown) return;
+    logs::get("actors")->error(R"("event":"job.actor_crashed","job":"{}","reason":"{}")", id,
+                               logs::json_text(caf::to_string(down.reason)));
+    auto bytes = st.context.db->get(column::jobs, id);
+    auto record = bytes ? records::decode_job(*bytes) : std::nullopt;
+    if (record && !is_terminal(record->status)) start_job(self, std::move(*record));
+    return;
+  }
 }
 
 /// Reads a job from the store, if it belongs to this account.
@@ -96,11 +125,8 @@ caf::behavior account_actor(account_self self, actor_context context, account re
   st.context = std::move(context);
   st.record = std::move(record);
   st.next_seq = last_seq(*st.context.db, st.record.id) + 1;
-  auto me = caf::actor_cast<caf::actor>(self);
-  for (auto& j : recovered) {
-    auto id = j.id;
-    st.live_jobs.emplace(id, spawn_job(self->system(), st.context, std::move(j), me));
-  }
+  for (auto& j : recovered) start_job(self, std::move(j));
+  self->set_down_handler([=](caf::down_msg& down) { on_job_down(self, down); });
   return {
     [=](submit_atom, job_spec& spec, const std::string& trace_id) {
       return on_submit(self, spec, trace_id);
@@ -124,6 +150,7 @@ caf::behavior account_actor(account_self self, actor_context context, account re
     [=](job_done_atom, const std::string& job_id) {
       auto it = self->state.live_jobs.find(job_id);
       if (it == self->state.live_jobs.end()) return;
+      self->demonitor(it->second);
       self->send(it->second, stop_atom::value);  // after every read already routed to it
       self->state.live_jobs.erase(it);
     },

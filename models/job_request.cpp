@@ -66,7 +66,8 @@ std::optional<api_error> read_params(simdjson::dom::element value, bool video, j
       if (auto e = read_side(field.value, "height", spec.params.height)) return e;
     } else if (video && key == "duration_seconds") {
       std::uint64_t seconds = 0;
-      if (field.value.get_uint64().get(seconds) != simdjson::SUCCESS || seconds > 3600)
+      if (field.value.get_uint64().get(seconds) != simdjson::SUCCESS || seconds == 0 ||
+          seconds > 3600)
         return bad(name, "params.duration_seconds must be a positive integer");
       spec.params.duration_seconds = static_cast<std::uint32_t>(seconds);
     } else {

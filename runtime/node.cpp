@@ -89,11 +89,16 @@ void create_demo_account(caf::actor_system& system, const caf::actor& directory,
       });
 }
 
-/// Logs the exit of a long-lived actor: any of them ending before shutdown is a bug.
-void watch(const caf::actor& actor, const char* role) {
+/// Supervises a singleton actor (directory, scheduler, store writer, device). None of them ends
+/// before shutdown unless something is badly wrong, and their state is rebuilt from the store at
+/// start, so the process stops with a distinct exit code and the service manager restarts it:
+/// recovery is the restart path. Job actors are supervised by their account actor instead.
+void supervise(const caf::actor& actor, std::string role) {
   actor->attach_functor([role](const caf::error& reason) {
     logs::get("runtime")->critical(R"("event":"actor.down","actor":"{}","reason":"{}")", role,
                                    logs::json_text(caf::to_string(reason)));
+    spdlog::shutdown();
+    std::_Exit(70);
   });
 }
 
@@ -150,11 +155,12 @@ int run_node(const settings& config, const std::string& log_level) {
   context.config = &config;
   context.models = &*models;
   context.files_dir = files_dir;
-  for (const auto& device : config.devices) spawn_device(system, context, device);
+  supervise(context.writer, "store_writer");
+  supervise(context.scheduler, "scheduler");
+  for (const auto& device : config.devices)
+    supervise(spawn_device(system, context, device), "device " + device.id);
   auto directory = spawn_directory(system, context, std::move(recovered));
-  watch(context.writer, "store_writer");
-  watch(context.scheduler, "scheduler");
-  watch(directory, "directory");
+  supervise(directory, "directory");
   if (config.demo_account) create_demo_account(system, directory, *db);
 
   bridge actors(system, config.actor_threads);

@@ -1,0 +1,209 @@
+// Unit tests for record encoding: jobs, accounts and keys round-trip every field, garbage decodes
+// to nothing, and listing keys sort by creation sequence within one account only.
+#include <catch2/catch.hpp>
+
+#include "persistence/records.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using kiln::job;
+using kiln::job_status;
+namespace records = kiln::records;
+
+namespace {
+
+job full_job() {
+  job v;
+  v.id = "job_01JD000000000000000000000";
+  v.account_id = "acct_01JD00000000000000000000";
+  v.seq = 4242;
+  v.spec.type = "image";
+  v.spec.model = "seedream";
+  v.spec.prompt = "a \"quoted\" prompt\nwith \\ and caf\xC3\xA9 \xF0\x9F\x98\x80 and \x01";
+  v.spec.n = 3;
+  v.spec.params.width = 1024;
+  v.spec.params.height = 768;
+  v.spec.params.duration_seconds = 10;
+  v.spec.params.seed = 9223372036854775807ull;
+  v.spec.metadata = {{"zeta", "last letter"}, {"alpha", "first"}, {"mid", ""}};
+  v.spec.webhook_url = "https://example.com/hook?a=1&b=2";
+  v.spec.cost = 9;
+  v.status = job_status::failed;
+  v.progress = 42;
+  v.credits_held = 9;
+  v.credits_used = 0;
+  v.credits_refunded = 9;
+  v.device = "gpu-1";
+  v.attempts = 3;
+  v.outputs = {{"job_1-0.png", "image/png", 12345}, {"job_1-1.gif", "image/gif", 4000000000ull}};
+  v.error = kiln::job_error{"device_error", "the job failed on 3 attempts"};
+  v.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  v.created_at_ms = 1700000000001;
+  v.started_at_ms = 1700000000002;
+  v.completed_at_ms = 1700000000003;
+  v.canceled_at_ms = 1700000000004;
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("a job survives encode and decode with every field intact", "[persistence]") {
+  const job original = full_job();
+  auto decoded = records::decode_job(records::encode(original));
+  REQUIRE(decoded.has_value());
+  const job& v = *decoded;
+  CHECK(v.id == original.id);
+  CHECK(v.account_id == original.account_id);
+  CHECK(v.seq == original.seq);
+  CHECK(v.spec.type == original.spec.type);
+  CHECK(v.spec.model == original.spec.model);
+  CHECK(v.spec.prompt == original.spec.prompt);
+  CHECK(v.spec.n == original.spec.n);
+  CHECK(v.spec.params.width == original.spec.params.width);
+  CHECK(v.spec.params.height == original.spec.params.height);
+  CHECK(v.spec.params.duration_seconds == original.spec.params.duration_seconds);
+  CHECK(v.spec.params.seed == original.spec.params.seed);
+  CHECK(v.spec.metadata == original.spec.metadata);  // same pairs, same order
+  CHECK(v.spec.webhook_url == original.spec.webhook_url);
+  CHECK(v.spec.cost == original.spec.cost);
+  CHECK(v.status == original.status);
+  CHECK(v.progress == original.progress);
+  CHECK(v.credits_held == original.credits_held);
+  CHECK(v.credits_used == original.credits_used);
+  CHECK(v.credits_refunded == original.credits_refunded);
+  CHECK(v.device == original.device);
+  CHECK(v.attempts == original.attempts);
+  REQUIRE(v.outputs.size() == original.outputs.size());
+  for (std::size_t i = 0; i < v.outputs.size(); ++i) {
+    CHECK(v.outputs[i].file == original.outputs[i].file);
+    CHECK(v.outputs[i].content_type == original.outputs[i].content_type);
+    CHECK(v.outputs[i].bytes == original.outputs[i].bytes);
+  }
+  REQUIRE(v.error.has_value());
+  CHECK(v.error->code == original.error->code);
+  CHECK(v.error->message == original.error->message);
+  CHECK(v.trace_id == original.trace_id);
+  CHECK(v.created_at_ms == original.created_at_ms);
+  CHECK(v.started_at_ms == original.started_at_ms);
+  CHECK(v.completed_at_ms == original.completed_at_ms);
+  CHECK(v.canceled_at_ms == original.canceled_at_ms);
+}
+
+TEST_CASE("every job status round-trips", "[persistence]") {
+  for (auto status : {job_status::queued, job_status::processing, job_status::succeeded,
+                      job_status::failed, job_status::canceled}) {
+    job v = full_job();
+    v.status = status;
+    auto decoded = records::decode_job(records::encode(v));
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->status == status);
+  }
+}
+
+TEST_CASE("a job without error, outputs or metadata decodes without them", "[persistence]") {
+  job v = full_job();
+  v.error.reset();
+  v.outputs.clear();
+  v.spec.metadata.clear();
+  v.queue_position = 7;  // live only: never stored
+  auto decoded = records::decode_job(records::encode(v));
+  REQUIRE(decoded.has_value());
+  CHECK_FALSE(decoded->error.has_value());
+  CHECK(decoded->outputs.empty());
+  CHECK(decoded->spec.metadata.empty());
+  CHECK_FALSE(decoded->queue_position.has_value());
+}
+
+TEST_CASE("an account survives encode and decode with every field intact", "[persistence]") {
+  kiln::account original;
+  original.id = "acct_01JD";
+  original.name = "Ada \"the\" Lovelace";
+  original.plan = "enterprise";
+  original.webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  original.balance = {1000000000000, 250, 3, 1000000000253};
+  original.created_at_ms = 1700000000999;
+  auto decoded = records::decode_account(records::encode(original));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->id == original.id);
+  CHECK(decoded->name == original.name);
+  CHECK(decoded->plan == original.plan);
+  CHECK(decoded->webhook_secret == original.webhook_secret);
+  CHECK(decoded->balance.available == original.balance.available);
+  CHECK(decoded->balance.held == original.balance.held);
+  CHECK(decoded->balance.used == original.balance.used);
+  CHECK(decoded->balance.granted == original.balance.granted);
+  CHECK(decoded->created_at_ms == original.created_at_ms);
+}
+
+TEST_CASE("an API key survives encode and decode with every field intact", "[persistence]") {
+  kiln::api_key original;
+  original.id = "key_01JD";
+  original.account_id = "acct_01JD";
+  original.hash = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  original.prefix = "kiln_sk_abcd";
+  original.name = "ci \xE2\x82\xAC";
+  original.created_at_ms = 1700000000001;
+  original.last_used_at_ms = 1700000000002;
+  original.revoked_at_ms = 1700000000003;
+  auto decoded = records::decode_key(records::encode(original));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->id == original.id);
+  CHECK(decoded->account_id == original.account_id);
+  CHECK(decoded->hash == original.hash);
+  CHECK(decoded->prefix == original.prefix);
+  CHECK(decoded->name == original.name);
+  CHECK(decoded->created_at_ms == original.created_at_ms);
+  CHECK(decoded->last_used_at_ms == original.last_used_at_ms);
+  CHECK(decoded->revoked_at_ms == original.revoked_at_ms);
+}
+
+TEST_CASE("garbage bytes decode to nothing", "[persistence]") {
+  for (std::string bytes : {std::string(), std::string("not json"), std::string("[1,2,3]"),
+                            std::string("{\"id\":"), std::string("\xff\xfe\x00", 3),
+                            std::string("42")}) {
+    INFO("bytes: " << bytes);
+    CHECK_FALSE(records::decode_job(bytes).has_value());
+    CHECK_FALSE(records::decode_account(bytes).has_value());
+    CHECK_FALSE(records::decode_key(bytes).has_value());
+  }
+}
+
+TEST_CASE("records missing their identity decode to nothing", "[persistence]") {
+  CHECK_FALSE(records::decode_job("{}").has_value());
+  CHECK_FALSE(records::decode_job(R"({"id":"job_1"})").has_value());  // no status
+  CHECK_FALSE(records::decode_job(R"({"id":"job_1","status":"exploded"})").has_value());
+  CHECK_FALSE(records::decode_account(R"({"name":"x"})").has_value());
+  CHECK_FALSE(records::decode_key(R"({"id":"key_1"})").has_value());  // no hash
+}
+
+TEST_CASE("account_job_key sorts by seq and stays inside its account's prefix",
+          "[persistence]") {
+  const std::vector<std::uint64_t> seqs{1, 2, 9, 10, 15, 16, 255, 256, 4096, 65536, 1ull << 40};
+  std::vector<std::string> keys;
+  for (auto seq : seqs) keys.push_back(records::account_job_key("acct_1", seq));
+  CHECK(std::is_sorted(keys.begin(), keys.end()));
+  CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+  for (const auto& key : keys) {
+    CHECK(key.rfind(records::account_job_prefix("acct_1"), 0) == 0);
+    CHECK(key.rfind(records::account_job_prefix("acct_10"), 0) != 0);
+  }
+  CHECK(records::account_job_key("acct_10", 1).rfind(records::account_job_prefix("acct_1"), 0) != 0);
+}
+
+TEST_CASE("a new job's batch writes the job and its listing entry; an update only the job",
+          "[persistence]") {
+  job v = full_job();
+  auto fresh = records::job_batch(v, true);
+  bool has_job = false, has_index = false;
+  for (const auto& op : fresh.ops) {
+    if (op.family == kiln::column::jobs && op.key == v.id) has_job = records::decode_job(op.value).has_value();
+    if (op.family == kiln::column::account_jobs &&
+        op.key == records::account_job_key(v.account_id, v.seq))
+      has_index = op.value == v.id;
+  }
+  CHECK(has_job);
+  CHECK(has_index);
+  for (const auto& op : records::job_batch(v, false).ops) CHECK(op.family != kiln::column::account_jobs);
+}
