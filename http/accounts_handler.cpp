@@ -85,15 +85,15 @@ std::optional<account_request> parse_account_request(const api_context& context,
 }  // namespace
 
 void create_key(const api_context& context, const call_ptr& c) {
-  simdjson::dom::parser parser;
-  auto object = read_object(c, parser, {"name"});
-  if (!object) return;
-  auto name = read_name(c, *object, "unnamed");
-  if (!name) return;
-  with_principal(context, c, [&context, c, name = *name](caf::event_based_actor* self,
-                                                        const principal& who) {
+  // Authenticate first: a caller without a valid key learns nothing about body validation.
+  with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
+    simdjson::dom::parser parser;
+    auto object = read_object(c, parser, {"name"});
+    if (!object) return;
+    auto name = read_name(c, *object, "unnamed");
+    if (!name) return;
     self->request(context.directory, actor_reply_timeout, create_key_atom::value, who.account_id,
-                  name)
+                  *name)
       .then([=](key_created& created) {
               c->reply(json_response(201, render_key(created.key, &created.plain)));
             },

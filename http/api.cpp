@@ -117,14 +117,18 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}}) {
 api::~api() = default;
 
 response api::limit_response(int status) {
-  if (status == 413)
-    return error_response(make_api_error(error_code::payload_too_large, "the body is over 1 MiB"));
-  if (status == 431) {
-    auto r = error_response(make_api_error(error_code::invalid_request, "headers are over 16 KiB"));
+  response r;
+  if (status == 413) {
+    r = error_response(make_api_error(error_code::payload_too_large, "the body is over 1 MiB"));
+  } else if (status == 431) {
+    r = error_response(make_api_error(error_code::invalid_request, "headers are over 16 KiB"));
     r.status = 431;
-    return r;
+  } else {
+    r = error_response(make_api_error(error_code::invalid_request, "malformed HTTP request"));
   }
-  return error_response(make_api_error(error_code::invalid_request, "malformed HTTP request"));
+  // Refused before routing, but every response still carries a request id.
+  r.headers.emplace_back("X-Request-Id", "req_" + crypto::hex(crypto::random_bytes(12)));
+  return r;
 }
 
 void api::handle(request&& message, responder reply) {

@@ -8,6 +8,7 @@
 #include "runtime/bridge.hpp"
 
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -20,17 +21,15 @@ url_context urls_for(const api_context& context, const call_ptr& c) {
   return url_context{std::move(base), context.url_signing_key, context.clock->now_ms()};
 }
 
-/// Parses and validates a create body; answers the error itself and returns nullopt on failure.
-std::optional<job_spec> parse_spec(const api_context& context, const call_ptr& c) {
+/// Parses and validates a create body on the HTTP thread; the outcome is reported only once the
+/// caller is authenticated, so a caller without a valid key learns nothing about validation.
+std::shared_ptr<const job_request_result> parse_spec(const api_context& context,
+                                                     const call_ptr& c) {
   std::uint64_t seed = 0;
-  auto random = crypto::random_bytes(8);
+  auto random = crypto::random_bytes(sizeof seed);
   std::memcpy(&seed, random.data(), sizeof seed);
-  auto result = parse_job_request(c->req.body, *context.models, seed);
-  if (auto* error = std::get_if<api_error>(&result)) {
-    reply_error(c, *error);
-    return std::nullopt;
-  }
-  return std::get<job_spec>(std::move(result));
+  return std::make_shared<const job_request_result>(
+    parse_job_request(c->req.body, *context.models, seed));
 }
 
 bool plan_allows(const api_context& context, const principal& who, const std::string& model_id) {
@@ -43,10 +42,10 @@ bool plan_allows(const api_context& context, const principal& who, const std::st
 }  // namespace
 
 void create_job(const api_context& context, const call_ptr& c) {
-  auto spec = parse_spec(context, c);
-  if (!spec) return;
-  with_principal(context, c, [&context, c, spec = std::move(*spec)](caf::event_based_actor* self,
-                                                                    const principal& who) {
+  with_principal(context, c, [&context, c, parsed = parse_spec(context, c)](
+                               caf::event_based_actor* self, const principal& who) {
+    if (const auto* error = std::get_if<api_error>(parsed.get())) return reply_error(c, *error);
+    const auto& spec = std::get<job_spec>(*parsed);
     if (!plan_allows(context, who, spec.model))
       return reply_error(c, make_api_error(error_code::plan_required,
                                            "model " + spec.model + " needs a higher plan"));
@@ -62,11 +61,11 @@ void create_job(const api_context& context, const call_ptr& c) {
 }
 
 void estimate_job(const api_context& context, const call_ptr& c) {
-  auto spec = parse_spec(context, c);
-  if (!spec) return;
-  with_principal(context, c, [c, cost = spec->cost](caf::event_based_actor* self,
-                                                    const principal& who) {
-    self->request(who.account, actor_reply_timeout, estimate_atom::value, cost)
+  with_principal(context, c, [c, parsed = parse_spec(context, c)](caf::event_based_actor* self,
+                                                                  const principal& who) {
+    if (const auto* error = std::get_if<api_error>(parsed.get())) return reply_error(c, *error);
+    self->request(who.account, actor_reply_timeout, estimate_atom::value,
+                  std::get<job_spec>(*parsed).cost)
       .then([=](estimate& answer) { c->reply(json_response(200, render_estimate(answer))); },
             [=](caf::error& error) { reply_error(c, error); });
   });

@@ -1,0 +1,76 @@
+// What most end-to-end tests share: a server in its own temporary directory, accounts made
+// through the admin API, jobs, and the one bounded polling helper.
+#pragma once
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/json.hpp"
+#include "tests/support/kiln_process.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace kiln::test {
+
+/// One sim device with four slots and no latency: jobs finish at once.
+inline const std::string sim_devices =
+  R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0}])";
+/// One builtin device: real PNG/GIF renders.
+inline const std::string builtin_devices =
+  R"([{"id":"gpu-0","executor":"builtin","slots":2}])";
+
+/// A kiln server on port 0 with its own temp dir, config and data dir, plus a client for it.
+class test_server {
+public:
+  explicit test_server(const std::string& devices_json = sim_devices);
+
+  http_client& http() { return *client_; }
+  kiln_process& process() { return *process_; }
+  const temp_dir& dir() const { return dir_; }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& config_file() const { return config_file_; }
+
+  /// Starts kiln again on the same data directory (the previous process must have ended),
+  /// optionally with other devices; the client then talks to the new port.
+  void restart(const std::string& devices_json = {});
+
+private:
+  void start();
+
+  temp_dir dir_;
+  std::string data_dir_;
+  std::string config_file_;
+  std::unique_ptr<kiln_process> process_;
+  std::unique_ptr<http_client> client_;
+};
+
+struct test_account {
+  std::string id;
+  std::string key;
+  std::string webhook_secret;
+};
+
+/// POST /admin/v1/accounts; fails the test unless it answers 201.
+test_account create_account(http_client& http, const std::string& plan = "pro",
+                            std::int64_t credits = 1000, const std::string& name = "e2e");
+
+/// The Authorization header of the admin token.
+header_list admin_headers();
+
+/// Calls `done` every 20 ms until it returns true or `timeout` passes; returns its last answer.
+/// The only waiting the end-to-end tests do.
+bool eventually(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+/// Polls GET /v1/jobs/{id} until the job is terminal (or the timeout passes); the last job.
+json wait_for_terminal(http_client& http, const std::string& key, const std::string& job_id,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+/// A create body for a small image job on flux2-turbo.
+std::string image_job_body(const std::string& prompt = "a kiln at dusk");
+
+/// POST /v1/jobs that must answer 201; returns the job id.
+std::string submit_job(http_client& http, const std::string& key, const std::string& body);
+
+}  // namespace kiln::test
