@@ -18,6 +18,7 @@ namespace {
 struct account_state {
   account record;
   actor_context context;
+  std::shared_ptr<const actor_context> job_context;  ///< one copy for all of this account's jobs
   std::unordered_map<std::string, caf::actor> live_jobs;
   std::uint64_t next_seq = 1;
   static inline const char* name = "account";
@@ -49,7 +50,7 @@ caf::result<job> on_submit(account_self self, job_spec& spec, const std::string&
   record->trace_id = trace_id;
   record->created_at_ms = now;
   auto promise = self->make_response_promise<job>();
-  self->request(st.context.writer, st.context.request_timeout, commit_atom::value,
+  self->request(st.context.writer, supervised_wait, commit_atom::value,
                 records::job_batch(*record, true))
     .then(
       [=](caf::ok_atom) mutable {
@@ -65,7 +66,7 @@ caf::result<job> on_submit(account_self self, job_spec& spec, const std::string&
 void start_job(account_self self, job record) {
   auto& st = self->state;
   auto id = record.id;
-  auto actor = spawn_job(self->system(), st.context, std::move(record),
+  auto actor = spawn_job(self->system(), st.job_context, std::move(record),
                          caf::actor_cast<caf::actor>(self));
   self->monitor(actor);
   st.live_jobs[id] = actor;
@@ -124,6 +125,7 @@ caf::behavior account_actor(account_self self, actor_context context, account re
   auto& st = self->state;
   st.context = std::move(context);
   st.record = std::move(record);
+  st.job_context = std::make_shared<const actor_context>(st.context);
   st.next_seq = last_seq(*st.context.db, st.record.id) + 1;
   for (auto& j : recovered) start_job(self, std::move(j));
   self->set_down_handler([=](caf::down_msg& down) { on_job_down(self, down); });

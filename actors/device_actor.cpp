@@ -4,25 +4,13 @@
 #include "actors/media/media_render.hpp"
 #include "actors/protocol.hpp"
 #include "config/limits.hpp"
+#include "persistence/output_files.hpp"
 
-#include <cstdio>
-#include <filesystem>
 #include <random>
 #include <unordered_map>
 
 namespace kiln {
 namespace {
-
-/// Writes `bytes` to `directory/name` through a temporary file, so a reader never sees half.
-bool write_file(const std::string& directory, const std::string& name, const std::string& bytes) {
-  std::string final_path = directory + "/" + name;
-  std::string temporary = final_path + ".tmp";
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (!file) return false;
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-  ok = std::fclose(file) == 0 && ok;
-  return ok && std::rename(temporary.c_str(), final_path.c_str()) == 0;
-}
 
 /// Renders and stores every output of `request`; `small` picks the sim executor's tiny PNG.
 caf::expected<run_result> render_outputs(const std::string& files_dir, const run_request& request,
@@ -42,7 +30,7 @@ caf::expected<run_result> render_outputs(const std::string& files_dir, const run
     if (bytes.empty()) return make_error(error_code::server_error, "render failed");
     std::string extension = (video && !small) ? ".gif" : ".png";
     std::string name = request.job_id + "-" + std::to_string(i) + extension;
-    if (!write_file(files_dir, name, bytes))
+    if (!output_files::write(files_dir, name, bytes))
       return make_error(error_code::server_error, "cannot write output " + name);
     result.outputs.push_back(
       {name, (video && !small) ? "image/gif" : "image/png", static_cast<std::uint64_t>(bytes.size())});

@@ -56,7 +56,7 @@ caf::result<account_created> on_create_account(directory_self self, std::string&
   auto created = std::make_shared<account_created>(
     new_account(std::move(name), std::move(plan), credits, st.context.clock->now_ms()));
   auto promise = self->make_response_promise<account_created>();
-  self->request(st.context.writer, st.context.request_timeout, commit_atom::value,
+  self->request(st.context.writer, supervised_wait, commit_atom::value,
                 records::create_account_batch(created->account, created->key))
     .then(
       [=](caf::ok_atom) mutable {
@@ -83,7 +83,7 @@ caf::result<key_created> on_create_key(directory_self self, const std::string& a
   write_batch batch;
   batch.put(column::keys, created->key.hash, records::encode(created->key));
   auto promise = self->make_response_promise<key_created>();
-  self->request(st.context.writer, st.context.request_timeout, commit_atom::value, std::move(batch))
+  self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) mutable {
         self->state.keys_by_hash[created->key.hash] = created->key;
@@ -108,7 +108,7 @@ caf::result<caf::ok_atom> on_revoke_key(directory_self self, const std::string& 
     write_batch batch;
     batch.put(column::keys, revoked.hash, records::encode(revoked));
     auto promise = self->make_response_promise<caf::ok_atom>();
-    self->request(st.context.writer, st.context.request_timeout, commit_atom::value,
+    self->request(st.context.writer, supervised_wait, commit_atom::value,
                   std::move(batch))
       .then([=](caf::ok_atom) mutable { promise.deliver(caf::ok_atom::value); },
             [=](caf::error& error) mutable {

@@ -16,7 +16,7 @@ namespace {
 
 struct job_state {
   std::shared_ptr<const job> current;
-  actor_context context;
+  std::shared_ptr<const actor_context> context;  ///< shared by all jobs of an account
   caf::actor account;
   caf::actor device;
   std::function<void()> retry;  ///< the commit to try again at the next tick
@@ -32,7 +32,7 @@ void on_run_finished(job_self self, caf::expected<run_result> result);
 void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then,
             std::chrono::milliseconds retry_delay = std::chrono::milliseconds(100)) {
   auto& st = self->state;
-  self->request(st.context.writer, st.context.request_timeout, commit_atom::value,
+  self->request(st.context->writer, supervised_wait, commit_atom::value,
                 records::job_batch(*next, false))
     .then(
       [=](caf::ok_atom) {
@@ -50,9 +50,8 @@ void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then
 
 void enqueue(job_self self) {
   auto& st = self->state;
-  job_ticket ticket{st.current->id, st.current->account_id, st.current->spec.model,
-                    caf::actor_cast<caf::actor>(self)};
-  self->send(st.context.scheduler, enqueue_atom::value, std::move(ticket));
+  job_ticket ticket{st.current->id, st.current->spec.model, caf::actor_cast<caf::actor>(self)};
+  self->send(st.context->scheduler, enqueue_atom::value, std::move(ticket));
 }
 
 void finish(job_self self) {
@@ -71,7 +70,7 @@ void on_dispatch(job_self self, const std::string& device_id, caf::actor device)
   next->device = device_id;
   next->attempts += 1;
   next->progress = 0;
-  next->started_at_ms = st.context.clock->now_ms();
+  next->started_at_ms = st.context->clock->now_ms();
   next->queue_position.reset();
   commit(self, next, [=] {
     auto& s = self->state;
@@ -79,7 +78,7 @@ void on_dispatch(job_self self, const std::string& device_id, caf::actor device)
     const auto& j = *s.current;
     run_request request{j.id, j.spec.type, j.spec.model, j.spec.prompt, j.spec.n,
                         j.spec.params, j.attempts, j.trace_id};
-    self->request(device, s.context.run_timeout, run_atom::value, std::move(request))
+    self->request(device, s.context->run_timeout, run_atom::value, std::move(request))
       .then([=](run_result& result) { on_run_finished(self, std::move(result)); },
             [=](caf::error& error) { on_run_finished(self, std::move(error)); });
   });
@@ -87,7 +86,7 @@ void on_dispatch(job_self self, const std::string& device_id, caf::actor device)
 
 void on_run_finished(job_self self, caf::expected<run_result> result) {
   auto& st = self->state;
-  self->send(st.context.scheduler, release_atom::value, st.current->device, st.current->id,
+  self->send(st.context->scheduler, release_atom::value, st.current->device, st.current->id,
              !result);
   st.device = nullptr;
   auto next = std::make_shared<job>(*st.current);
@@ -97,7 +96,7 @@ void on_run_finished(job_self self, caf::expected<run_result> result) {
     next->progress = 100;
     next->outputs = std::move(result->outputs);
     next->credits_used = next->credits_held;
-    next->completed_at_ms = st.context.clock->now_ms();
+    next->completed_at_ms = st.context->clock->now_ms();
     commit(self, next, [=] { finish(self); });
     return;
   }
@@ -105,7 +104,7 @@ void on_run_finished(job_self self, caf::expected<run_result> result) {
   auto reason = self->system().render(result.error());
   logs::get("actors")->warn(R"("event":"job.attempt_failed","job":"{}","attempt":{},"error":"{}")",
                             next->id, next->attempts, logs::json_text(reason));
-  if (next->attempts < st.context.config->jobs.max_attempts) {
+  if (next->attempts < st.context->config->jobs.max_attempts) {
     next->status = job_status::queued;
     next->device.clear();
     commit(self, next, [=] { enqueue(self); });
@@ -115,11 +114,12 @@ void on_run_finished(job_self self, caf::expected<run_result> result) {
   next->error = job_error{"device_error", "the job failed on " + std::to_string(next->attempts) +
                                             " attempts; last error: " + reason};
   next->credits_refunded = next->credits_held;
-  next->completed_at_ms = st.context.clock->now_ms();
+  next->completed_at_ms = st.context->clock->now_ms();
   commit(self, next, [=] { finish(self); });
 }
 
-caf::behavior job_actor(job_self self, actor_context context, job record, caf::actor account) {
+caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> context, job record,
+                        caf::actor account) {
   auto& st = self->state;
   st.context = std::move(context);
   st.account = std::move(account);
@@ -134,7 +134,7 @@ caf::behavior job_actor(job_self self, actor_context context, job record, caf::a
       auto& s = self->state;
       if (s.current->status != job_status::queued) return *s.current;
       auto promise = self->make_response_promise<job>();
-      self->request(s.context.scheduler, s.context.request_timeout, position_atom::value,
+      self->request(s.context->scheduler, s.context->request_timeout, position_atom::value,
                     s.current->id)
         .then(
           [=](std::uint64_t position) mutable {
@@ -158,7 +158,8 @@ caf::behavior job_actor(job_self self, actor_context context, job record, caf::a
 
 }  // namespace
 
-caf::actor spawn_job(caf::actor_system& system, const actor_context& context, job record,
+caf::actor spawn_job(caf::actor_system& system, std::shared_ptr<const actor_context> context,
+                     job record,
                      caf::actor account) {
   return system.spawn(job_actor, context, std::move(record), std::move(account));
 }

@@ -7,11 +7,13 @@
 
 #include <caf/fwd.hpp>
 
+#include <memory>
+
 namespace kiln {
 
 /// Spawns the actor for `record` (queued, or recovered after a restart) and queues it.
 /// `account` is told `job_done` once the job is terminal and durable.
-caf::actor spawn_job(caf::actor_system& system, const actor_context& context, job record,
-                     caf::actor account);
+caf::actor spawn_job(caf::actor_system& system, std::shared_ptr<const actor_context> context,
+                     job record, caf::actor account);
 
 }  // namespace kiln

@@ -60,7 +60,6 @@ struct estimate {
 /// A queued job as the scheduler sees it: small, so 100k of them stay cheap.
 struct job_ticket {
   std::string job_id;
-  std::string account_id;
   std::string model;
   caf::actor job;
 };
@@ -98,6 +97,15 @@ struct devices_report {
   std::vector<device_view> devices;
   std::uint64_t queued = 0;
 };
+
+// -- waiting ----------------------------------------------------------------------------------
+
+/// How internal hops wait on an actor that always answers and whose death ends the process
+/// (store writer, directory): without a timer. CAF 0.17 keeps every request timer until it fires
+/// (about 130 bytes each); three per submit held about 100 MB at 15k submits/s and fragmented the
+/// heap under the jobs. The client-facing request at the bridge keeps its deadline, so a missing
+/// answer still becomes a 503, never a hang.
+inline const caf::infinite_t supervised_wait = caf::infinite;
 
 // -- errors -------------------------------------------------------------------------------------
 

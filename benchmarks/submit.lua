@@ -1,18 +1,10 @@
--- wrk script: POST /v1/jobs with the API key in KILN_KEY. With KILN_STOP_AFTER=N each wrk
--- thread stops after N responses (the run script divides its total by the thread count).
+-- wrk script: POST /v1/jobs with the API key in KILN_KEY; prints one RESULT line.
 local key = os.getenv("KILN_KEY")
-local stop_after = tonumber(os.getenv("KILN_STOP_AFTER") or "0")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. key
 wrk.body = '{"type":"image","model":"flux2-turbo","prompt":"a lighthouse at dusk, oil painting",'
   .. '"params":{"width":512,"height":512}}'
-
-local responses = 0
-function response(status, headers, body)
-  responses = responses + 1
-  if stop_after > 0 and responses >= stop_after then wrk.thread:stop() end
-end
 
 function done(summary, latency, requests)
   local errors = summary.errors.status + summary.errors.connect + summary.errors.read

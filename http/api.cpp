@@ -77,7 +77,7 @@ void with_principal(const api_context& context, const call_ptr& c,
                                          "send your API key as Authorization: Bearer <key>"));
   auto hash = crypto::sha256_hex(key);
   context.actors->post([directory = context.directory, hash, c, next](caf::event_based_actor* self) {
-    self->request(directory, actor_reply_timeout, auth_atom::value, hash)
+    self->request(directory, supervised_wait, auth_atom::value, hash)
       .then([=](principal& who) { next(self, who); },
             [=](caf::error& error) { reply_error(c, error); });
   });

@@ -5,12 +5,11 @@
 #include "http/render.hpp"
 #include "models/crypto.hpp"
 #include "models/job_request.hpp"
+#include "persistence/output_files.hpp"
 #include "runtime/bridge.hpp"
 
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace kiln::http {
 namespace {
@@ -122,19 +121,16 @@ void get_file(const api_context& context, const call_ptr& c) {
   const std::string& name = c->params[0];
   const auto* expires = c->query_value("expires");
   const auto* signature = c->query_value("signature");
-  if (name.find('/') != std::string::npos || name.find("..") != std::string::npos || !expires ||
-      !signature ||
+  if (!output_files::is_valid_name(name) || !expires || !signature ||
       !verify_file_signature(name, *expires, *signature, context.url_signing_key,
                              context.clock->now_ms()))
     return reply_error(c, make_api_error(error_code::forbidden,
                                          "the file URL is invalid, tampered with or expired"));
-  std::ifstream file(context.files_dir + "/" + name, std::ios::binary);
-  if (!file) return reply_error(c, make_api_error(error_code::not_found, "no such file"));
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
+  auto bytes = output_files::read(context.files_dir, name);
+  if (!bytes) return reply_error(c, make_api_error(error_code::not_found, "no such file"));
   response r;
   r.content_type = name.ends_with(".gif") ? "image/gif" : "image/png";
-  r.body = std::move(bytes).str();
+  r.body = std::move(*bytes);
   r.headers.emplace_back("Cache-Control", "private, max-age=3600");
   c->reply(std::move(r));
 }

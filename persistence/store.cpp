@@ -121,6 +121,10 @@ std::unique_ptr<store> store::open(const std::string& directory, durability_mode
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
+  // Records are small and writes come in groups: 16 MiB memtables (two at most) flush often
+  // enough to keep the resident write buffer small next to the jobs it describes.
+  options.write_buffer_size = 16 << 20;
+  options.max_write_buffer_number = 2;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : family_names)
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));

@@ -13,6 +13,7 @@
 #include "models/crypto.hpp"
 #include "models/job_request.hpp"
 #include "persistence/records.hpp"
+#include "persistence/output_files.hpp"
 #include "persistence/recovery.hpp"
 #include "persistence/store.hpp"
 
@@ -206,7 +207,7 @@ TEST_CASE("a submitted job runs on a sim device to success with real output file
   REQUIRE(done.outputs.size() == 2);
   for (const auto& output : done.outputs) {
     INFO("output " << output.file);
-    auto path = std::filesystem::path(node.context.files_dir) / output.file;
+    auto path = std::filesystem::path(output_files::path_of(node.context.files_dir, output.file));
     REQUIRE(std::filesystem::exists(path));
     CHECK(std::filesystem::file_size(path) == output.bytes);
     CHECK(output.bytes > 0);

@@ -1,0 +1,19 @@
+// Where job outputs live on disk: `files/<shard>/<name>`, the shard being the name's last two
+// characters (random in every id), so concurrent devices do not all contend on one directory.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kiln::output_files {
+
+/// True for names this store hands out: no path separators, no dot-dot, not empty.
+bool is_valid_name(std::string_view name);
+std::string path_of(const std::string& files_dir, std::string_view name);
+/// Writes `bytes` under `name`. No temporary file and rename: a job's output URLs appear only
+/// after its success is committed, which happens after this returns.
+bool write(const std::string& files_dir, std::string_view name, std::string_view bytes);
+std::optional<std::string> read(const std::string& files_dir, std::string_view name);
+
+}  // namespace kiln::output_files
