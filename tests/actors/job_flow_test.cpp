@@ -2,6 +2,7 @@
 // writer actors over a real store in a temporary directory, wired as run_node wires them.
 #include <catch2/catch.hpp>
 
+#include "tests/support/kiln_process.hpp"
 #include "actors/actor_context.hpp"
 #include "actors/device_actor.hpp"
 #include "actors/directory_actor.hpp"
@@ -29,20 +30,10 @@
 using namespace kiln;
 using namespace std::chrono_literals;
 
+using kiln::test::temp_dir;
+
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kiln-flow-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 /// A node without HTTP. Members are destroyed in reverse order: handles first, then the actor
 /// system, and the store last, so no actor ever sees a destroyed store.
@@ -57,7 +48,7 @@ struct actor_node {
 
   actor_node() {
     std::string error;
-    db = store::open(dir.path + "/data", durability_mode::fsync, error);
+    db = store::open(dir.path().string() + "/data", durability_mode::fsync, error);
     INFO("store: " << error);
     REQUIRE(db != nullptr);
     device_settings sim;
@@ -76,7 +67,7 @@ struct actor_node {
     context.clock = std::make_shared<system_clock>();
     context.config = &config;
     context.models = &catalog::builtin();
-    context.files_dir = dir.path + "/files";
+    context.files_dir = dir.path().string() + "/files";
     std::filesystem::create_directories(context.files_dir);
     context.request_timeout = 10s;
     spawn_device(*system, context, sim);

@@ -1,6 +1,7 @@
 // Unit tests for config/settings: defaults, the JSON file, KILN_* environment variables, flags,
 // their precedence, and error messages that name the offending key.
 #include "config/settings.hpp"
+#include "tests/support/kiln_process.hpp"
 
 #include <stdlib.h>  // mkdtemp, setenv, unsetenv
 
@@ -15,37 +16,12 @@ namespace {
 using kiln::load_settings;
 using env_map = std::map<std::string, std::string>;
 
-/// A fresh directory from mkdtemp, removed with everything in it at the end of the test.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "kiln-settings-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  /// Writes `content` to a file named `name` in the directory and returns its path.
-  std::string write(const std::string& name, const std::string& content) const {
-    std::string file = (path_ / name).string();
-    std::ofstream(file) << content;
-    return file;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using kiln::test::temp_dir;
 
 /// Loads `json` as the configuration file (no environment, no flags) and returns the error.
 std::string error_of_file(const std::string& json) {
   temp_dir dir;
-  auto result = load_settings(dir.write("kiln.json", json), {}, {});
+  auto result = load_settings(kiln::test::write_file(dir / "kiln.json", json), {}, {});
   CHECK_FALSE(result.value.has_value());
   return result.error;
 }
@@ -89,7 +65,7 @@ TEST_CASE("loading with no file, environment or flags gives the defaults", "[con
 
 TEST_CASE("a full valid file sets every key", "[config]") {
   temp_dir dir;
-  std::string path = dir.write("kiln.json", R"({
+  std::string path = kiln::test::write_file(dir / "kiln.json", R"({
     "listen": "0.0.0.0:0", "data_dir": "/var/kiln", "admin_token": "secret", "durability": "none",
     "actor_threads": 8, "catalog_file": "/etc/catalog.json", "demo_account": false,
     "http": {"threads": 4, "idle_timeout_ms": 5000},
@@ -137,7 +113,7 @@ TEST_CASE("a full valid file sets every key", "[config]") {
 
 TEST_CASE("a device object may omit keys that have defaults", "[config]") {
   temp_dir dir;
-  auto result = load_settings(dir.write("kiln.json", R"({"devices": [{"id": "x"}]})"), {}, {});
+  auto result = load_settings(kiln::test::write_file(dir / "kiln.json", R"({"devices": [{"id": "x"}]})"), {}, {});
   REQUIRE(result.error.empty());
   REQUIRE(result.value->devices.size() == 1);
   CHECK(result.value->devices[0].executor == "builtin");
@@ -247,7 +223,7 @@ TEST_CASE("listen must be HOST:PORT with a port up to 65535", "[config]") {
 
 TEST_CASE("invalid JSON is rejected naming the file", "[config]") {
   temp_dir dir;
-  std::string path = dir.write("broken.json", R"({"listen": )");
+  std::string path = kiln::test::write_file(dir / "broken.json", R"({"listen": )");
   auto result = load_settings(path, {}, {});
   CHECK_FALSE(result.value);
   CHECK_THAT(result.error, Catch::StartsWith("config: invalid JSON in " + path + ": "));
@@ -255,7 +231,7 @@ TEST_CASE("invalid JSON is rejected naming the file", "[config]") {
 
 TEST_CASE("a missing file is an error naming its path", "[config]") {
   temp_dir dir;
-  std::string path = dir.write("x", "") + "-missing.json";
+  std::string path = kiln::test::write_file(dir / "x", "") + "-missing.json";
   auto result = load_settings(path, {}, {});
   CHECK_FALSE(result.value);
   CHECK_THAT(result.error, Catch::Contains(path));
@@ -263,7 +239,7 @@ TEST_CASE("a missing file is an error naming its path", "[config]") {
 
 TEST_CASE("an environment variable overrides the file", "[config]") {
   temp_dir dir;
-  std::string path = dir.write("kiln.json", R"({"listen": "127.0.0.1:1", "http": {"threads": 3}})");
+  std::string path = kiln::test::write_file(dir / "kiln.json", R"({"listen": "127.0.0.1:1", "http": {"threads": 3}})");
   auto result = load_settings(path, {{"KILN_LISTEN", "127.0.0.1:2"}, {"KILN_HTTP_THREADS", "5"},
                                      {"KILN_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "1"},
                                      {"KILN_FAULTS_DEVICE_FAIL_RATE", "0.25"},
@@ -279,7 +255,7 @@ TEST_CASE("an environment variable overrides the file", "[config]") {
 
 TEST_CASE("a flag overrides the environment and the file", "[config]") {
   temp_dir dir;
-  std::string path = dir.write("kiln.json", R"({"data_dir": "/from/file"})");
+  std::string path = kiln::test::write_file(dir / "kiln.json", R"({"data_dir": "/from/file"})");
   auto result = load_settings(path, {{"KILN_DATA_DIR", "/from/env"}},
                               {{"data_dir", "/from/flag"}, {"jobs.max_attempts", "9"}});
   REQUIRE(result.error.empty());

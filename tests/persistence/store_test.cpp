@@ -2,6 +2,7 @@
 // cursor, group commit under concurrency, injected write failures, close, and the directory lock.
 #include <catch2/catch.hpp>
 
+#include "tests/support/kiln_process.hpp"
 #include "persistence/store.hpp"
 
 #include <stdlib.h>
@@ -17,20 +18,10 @@ using kiln::column;
 using kiln::store;
 using kiln::write_batch;
 
+using kiln::test::temp_dir;
+
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kiln-store-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 std::unique_ptr<store> open_store(const std::string& dir) {
   std::string error;
@@ -78,7 +69,7 @@ using keys = std::vector<std::string>;
 
 TEST_CASE("a committed write can be read back, only in its column family", "[persistence]") {
   temp_dir dir;
-  auto db = open_store(dir.path);
+  auto db = open_store(dir.path().string());
   write_batch batch;
   batch.put(column::jobs, "job_1", "payload");
   batch.put(column::accounts, "acct_1", "account");
@@ -91,7 +82,7 @@ TEST_CASE("a committed write can be read back, only in its column family", "[per
 
 TEST_CASE("a later commit overwrites and erase removes a key", "[persistence]") {
   temp_dir dir;
-  auto db = open_store(dir.path);
+  auto db = open_store(dir.path().string());
   commit_ok(*db, puts(column::jobs, {"job_1"}));
   write_batch update;
   update.put(column::jobs, "job_1", "v2");
@@ -106,21 +97,21 @@ TEST_CASE("a later commit overwrites and erase removes a key", "[persistence]") 
 TEST_CASE("committed data survives closing and reopening the store", "[persistence]") {
   temp_dir dir;
   {
-    auto db = open_store(dir.path);
+    auto db = open_store(dir.path().string());
     write_batch batch;
     batch.put(column::keys, "hash", std::string("binary\0value", 12));
     batch.put(column::meta, "url_signing_key", "k");
     commit_ok(*db, std::move(batch));
     db->close();
   }
-  auto reopened = open_store(dir.path);
+  auto reopened = open_store(dir.path().string());
   CHECK(reopened->get(column::keys, "hash") == std::optional<std::string>(std::string("binary\0value", 12)));
   CHECK(reopened->get(column::meta, "url_signing_key") == std::optional<std::string>("k"));
 }
 
 TEST_CASE("scan visits exactly the keys with the prefix, in ascending order", "[persistence]") {
   temp_dir dir;
-  auto db = open_store(dir.path);
+  auto db = open_store(dir.path().string());
   commit_ok(*db, puts(column::account_jobs, {"acct_1/03", "acct_10/01", "acct_1/01", "acct_2/01",
                                              "acct_1/02", "acct_0/09"}));
   CHECK(scan_keys(*db, "acct_1/") == keys{"acct_1/01", "acct_1/02", "acct_1/03"});
@@ -138,7 +129,7 @@ TEST_CASE("scan visits exactly the keys with the prefix, in ascending order", "[
 
 TEST_CASE("scan_reverse lists a prefix newest first and a cursor excludes itself", "[persistence]") {
   temp_dir dir;
-  auto db = open_store(dir.path);
+  auto db = open_store(dir.path().string());
   commit_ok(*db, puts(column::account_jobs, {"acct_0/09", "acct_1/01", "acct_1/02", "acct_1/03",
                                              "acct_1/04", "acct_10/01", "acct_2/01"}));
   CHECK(reverse_keys(*db, "acct_1/", "") == keys{"acct_1/04", "acct_1/03", "acct_1/02", "acct_1/01"});
@@ -160,7 +151,7 @@ TEST_CASE("scan_reverse lists a prefix newest first and a cursor excludes itself
 
 TEST_CASE("concurrent commits all succeed and share synced writes", "[persistence]") {
   temp_dir dir;
-  auto db = open_store(dir.path);
+  auto db = open_store(dir.path().string());
   constexpr int threads = 8;
   constexpr int per_thread = 200;
   std::atomic<int> ok{0}, failed{0}, done{0};
@@ -195,7 +186,7 @@ TEST_CASE("concurrent commits all succeed and share synced writes", "[persistenc
 TEST_CASE("an injected write failure fails that commit whole and the next one succeeds",
           "[persistence]") {
   temp_dir dir;
-  auto db = open_store(dir.path);
+  auto db = open_store(dir.path().string());
   db->fail_next_writes(1);
   std::string error;
   CHECK_FALSE(db->commit(puts(column::jobs, {"job_a", "job_b"}), error));
@@ -210,7 +201,7 @@ TEST_CASE("an injected write failure fails that commit whole and the next one su
 
 TEST_CASE("an injected failure reaches the commit_async callback as ok=false", "[persistence]") {
   temp_dir dir;
-  auto db = open_store(dir.path);
+  auto db = open_store(dir.path().string());
   db->fail_next_writes(1);
   std::atomic<int> state{0};  // 0 pending, 1 ok, 2 failed
   std::string message;
@@ -227,7 +218,7 @@ TEST_CASE("an injected failure reaches the commit_async callback as ok=false", "
 
 TEST_CASE("after close, commits fail at once and reads find nothing", "[persistence]") {
   temp_dir dir;
-  auto db = open_store(dir.path);
+  auto db = open_store(dir.path().string());
   commit_ok(*db, puts(column::account_jobs, {"acct_1/01"}));
   db->close();
   std::string error;
@@ -247,16 +238,16 @@ TEST_CASE("after close, commits fail at once and reads find nothing", "[persiste
 
 TEST_CASE("a second store on an open directory is refused with a message", "[persistence]") {
   temp_dir dir;
-  auto first = open_store(dir.path);
+  auto first = open_store(dir.path().string());
   std::string error;
-  auto second = store::open(dir.path, kiln::durability_mode::fsync, error);
+  auto second = store::open(dir.path().string(), kiln::durability_mode::fsync, error);
   CHECK(second == nullptr);
   CHECK_FALSE(error.empty());
   INFO("error: " << error);
   CHECK_THAT(error, Catch::Contains("lock", Catch::CaseSensitive::No));
   first.reset();
   std::string again;
-  auto third = store::open(dir.path, kiln::durability_mode::fsync, again);
+  auto third = store::open(dir.path().string(), kiln::durability_mode::fsync, again);
   INFO("reopen error: " << again);
   CHECK(third != nullptr);
 }
