@@ -45,6 +45,8 @@ struct actor_node {
   std::unique_ptr<caf::actor_system> system;
   actor_context context;
   caf::actor directory;
+  /// Time in these tests is the manual clock's: 2026-01-01T00:00:00Z until a test advances it.
+  std::shared_ptr<manual_clock> time = std::make_shared<manual_clock>(1'767'225'600'000);
 
   actor_node() {
     std::string error;
@@ -64,7 +66,7 @@ struct actor_node {
     context.db = db.get();
     context.writer = spawn_store_writer(*system, db.get());
     context.scheduler = spawn_scheduler(*system);
-    context.clock = std::make_shared<system_clock>();
+    context.clock = time;
     context.config = &config;
     context.models = &catalog::builtin();
     context.files_dir = dir.path().string() + "/files";
@@ -252,4 +254,39 @@ TEST_CASE("a submit whose store write fails is unavailable and creates no job", 
   REQUIRE(page.data.size() == 1);
   CHECK(page.data[0].id == std::get<job>(retried).id);
   CHECK(node.wait_until_terminal(who, std::get<job>(retried).id).status == job_status::succeeded);
+}
+
+TEST_CASE("job timestamps and ids come from the node's clock", "[actors]") {
+  actor_node node;
+  auto who = node.authenticate(node.create_account("pro", 1000).api_key_plain);
+  auto submitted = node.submit(
+    who, spec_from(R"({"type":"image","model":"flux2-turbo","prompt":"a clock tower"})"));
+  REQUIRE(std::holds_alternative<job>(submitted));
+  const job& queued = std::get<job>(submitted);
+  CHECK(queued.created_at_ms == 1'767'225'600'000);
+  CHECK(queued.id.substr(0, 14) == crypto::make_id("job_", 1'767'225'600'000).substr(0, 14));
+  auto done = node.wait_until_terminal(who, queued.id);
+  CHECK(done.started_at_ms == 1'767'225'600'000);
+  CHECK(done.completed_at_ms == 1'767'225'600'000);
+}
+
+TEST_CASE("a key's last use is written at most once a minute", "[actors]") {
+  actor_node node;
+  auto created = node.create_account("free", 0);
+  auto last_used = [&] {
+    caf::scoped_actor self{*node.system};
+    std::int64_t at = -1;
+    self->request(node.directory, 10s, list_keys_atom::value, created.account.id)
+      .receive([&](std::vector<api_key>& keys) { at = keys.at(0).last_used_at_ms; },
+               [&](caf::error&) {});
+    return at;
+  };
+  node.authenticate(created.api_key_plain);
+  CHECK(last_used() == 1'767'225'600'000);
+  node.time->advance(30s);
+  node.authenticate(created.api_key_plain);
+  CHECK(last_used() == 1'767'225'600'000);
+  node.time->advance(31s);
+  node.authenticate(created.api_key_plain);
+  CHECK(last_used() == 1'767'225'661'000);
 }
