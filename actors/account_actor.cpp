@@ -1,34 +1,59 @@
-// Account actor: submit, get, list and estimate for one account's jobs.
+// Account actor: the credit ledger of one account and the jobs it pays for.
+//
+// Every balance movement (hold on submit, capture on success, release on failure or cancel,
+// grant) is written in one WriteBatch with the job record it belongs to, the ledger entry and the
+// account's new balance. Movements are committed in groups: while one group is being written,
+// new requests wait in `waiting`; when it lands they are validated against the durable balance
+// and written together as the next group. Nothing else changes the ledger while a group is in
+// flight, so a failed write is rolled back exactly with `credit_ledger::undo`.
 #include "actors/account_actor.hpp"
 
 #include "actors/job_actor.hpp"
 #include "actors/protocol.hpp"
+#include "config/settings.hpp"
 #include "models/crypto.hpp"
+#include "models/json_writer.hpp"
 #include "persistence/records.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace kiln {
 namespace {
 
+/// A request that moves credits, waiting for its group.
+struct movement {
+  enum class kind { submit, settle, grant } what = kind::submit;
+  job record;                  ///< submit: the new job (id and seq set in the group); settle: next
+  std::string idempotency_key;  ///< grant
+  std::string request_hash;     ///< grant: what the key is bound to
+  std::int64_t amount = 0;      ///< grant
+  std::string reason;           ///< grant
+  caf::response_promise promise;
+};
+
 struct account_state {
-  account record;
+  account record;  ///< its balance is the durable ledger's balance
+  credit_ledger ledger;
   actor_context context;
   std::shared_ptr<const actor_context> job_context;  ///< one copy for all of this account's jobs
   std::unordered_map<std::string, caf::actor> live_jobs;
   std::uint64_t next_seq = 1;
+  std::vector<movement> waiting;
+  bool committing = false;
   static inline const char* name = "account";
 };
 
 using account_self = caf::stateful_actor<account_state>*;
 
-std::uint64_t last_seq(const store& db, const std::string& account_id) {
+std::uint64_t last_seq(const store& db, column family, const std::string& account_id) {
   std::uint64_t seq = 0;
-  db.scan_reverse(column::account_jobs, records::account_job_prefix(account_id), {},
+  db.scan_reverse(family, records::account_job_prefix(account_id), {},
                   [&](std::string_view key, std::string_view) {
                     seq = std::stoull(std::string(key.substr(key.rfind('/') + 1)), nullptr, 16);
                     return false;
@@ -36,33 +61,6 @@ std::uint64_t last_seq(const store& db, const std::string& account_id) {
   return seq;
 }
 
-void start_job(account_self self, job record);
-
-caf::result<job> on_submit(account_self self, job_spec& spec, const std::string& trace_id) {
-  auto& st = self->state;
-  auto now = st.context.clock->now_ms();
-  auto record = std::make_shared<job>();
-  record->id = crypto::make_id("job_", now);
-  record->account_id = st.record.id;
-  record->seq = st.next_seq++;
-  record->spec = std::move(spec);
-  record->credits_held = record->spec.cost;
-  record->trace_id = trace_id;
-  record->created_at_ms = now;
-  auto promise = self->make_response_promise<job>();
-  self->request(st.context.writer, supervised_wait, commit_atom::value,
-                records::job_batch(*record, true))
-    .then(
-      [=](caf::ok_atom) mutable {
-        start_job(self, *record);
-        metrics::add(metrics::global().jobs_created);
-        promise.deliver(std::move(*record));
-      },
-      [=](caf::error& error) mutable { promise.deliver(std::move(error)); });
-  return promise;
-}
-
-/// Spawns and supervises the actor of `record`: a crash rebuilds it from its last durable state.
 void start_job(account_self self, job record) {
   auto& st = self->state;
   auto id = record.id;
@@ -86,6 +84,153 @@ void on_job_down(account_self self, const caf::down_msg& down) {
     if (record && !is_terminal(record->status)) start_job(self, std::move(*record));
     return;
   }
+}
+
+// -- group commit of credit movements ----------------------------------------------------------
+
+/// Validates `m` against the ledger as it stands within the group, applies it and adds its
+/// writes to `batch`; false (and the promise answered) when it is refused.
+bool add_to_group(account_self self, movement& m, write_batch& batch,
+                  std::vector<ledger_entry>& applied, std::int64_t now) {
+  auto& st = self->state;
+  if (m.what == movement::kind::submit) {
+    auto entry = st.ledger.hold(m.record.id, m.record.spec.model, m.record.spec.cost, now);
+    if (!entry) {
+      m.promise.deliver(make_error(error_code::insufficient_credits,
+                                   "the job costs " + std::to_string(m.record.spec.cost) +
+                                     " credits; " + std::to_string(st.ledger.balance().available) +
+                                     " are available"));
+      return false;
+    }
+    m.record.seq = st.next_seq++;
+    for (auto& op : records::job_batch(m.record, true).ops) batch.ops.push_back(std::move(op));
+    batch.put(column::ledger, records::ledger_key(st.record.id, entry->seq), records::encode(*entry));
+    applied.push_back(std::move(*entry));
+    return true;
+  }
+  if (m.what == movement::kind::settle) {
+    const auto& j = m.record;
+    auto entry = j.status == job_status::succeeded ? st.ledger.capture(j.id, j.spec.model, now)
+                                                    : st.ledger.release(j.id, j.spec.model, now);
+    if (entry) {  // no entry: the hold was settled before, and is never settled twice
+      batch.put(column::ledger, records::ledger_key(st.record.id, entry->seq),
+                records::encode(*entry));
+      applied.push_back(std::move(*entry));
+    }
+    batch.put(column::jobs, j.id, records::encode(j));
+    return true;
+  }
+  auto entry = st.ledger.grant(m.amount, m.reason, now);
+  batch.put(column::ledger, records::ledger_key(st.record.id, entry.seq), records::encode(entry));
+  if (!m.idempotency_key.empty())
+    batch.put(column::grant_keys, records::grant_key(st.record.id, m.idempotency_key),
+              m.request_hash + "\n" + records::encode(entry));
+  applied.push_back(std::move(entry));
+  return true;
+}
+
+void answer(account_self self, movement& m, const ledger_entry* entry) {
+  if (!m.promise.pending()) return;  // a refund re-issued at start-up: nobody waits for it
+  if (m.what == movement::kind::submit) {
+    start_job(self, m.record);
+    metrics::add(metrics::global().jobs_created);
+    m.promise.deliver(std::move(m.record));
+  } else if (m.what == movement::kind::settle) {
+    m.promise.deliver(caf::ok_atom::value);
+  } else {
+    m.promise.deliver(grant_result{*entry, self->state.ledger.balance(), false});
+  }
+}
+
+void start_group(account_self self) {
+  auto& st = self->state;
+  if (st.committing || st.waiting.empty()) return;
+  auto group = std::move(st.waiting);
+  st.waiting.clear();
+  auto now = st.context.clock->now_ms();
+  auto seq_before = st.next_seq;
+  write_batch batch;
+  std::vector<ledger_entry> applied;
+  std::vector<movement> accepted;
+  std::vector<std::size_t> entry_of;  ///< grants: index into `applied`
+  for (auto& m : group) {
+    auto entries_before = applied.size();
+    if (!add_to_group(self, m, batch, applied, now)) continue;
+    entry_of.push_back(applied.size() > entries_before ? applied.size() - 1 : SIZE_MAX);
+    accepted.push_back(std::move(m));
+  }
+  if (accepted.empty()) return;
+  st.record.balance = st.ledger.balance();
+  batch.put(column::accounts, st.record.id, records::encode(st.record));
+  st.committing = true;
+  auto shared = std::make_shared<std::vector<movement>>(std::move(accepted));
+  self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
+    .then(
+      [=](caf::ok_atom) {
+        for (std::size_t i = 0; i < shared->size(); ++i)
+          answer(self, (*shared)[i], entry_of[i] == SIZE_MAX ? nullptr : &applied[entry_of[i]]);
+        self->state.committing = false;
+        start_group(self);
+      },
+      [=](caf::error& error) {
+        auto& s = self->state;
+        for (auto it = applied.rbegin(); it != applied.rend(); ++it) s.ledger.undo(*it);
+        s.next_seq = seq_before;
+        s.record.balance = s.ledger.balance();
+        for (auto& m : *shared)
+          if (m.promise.pending()) m.promise.deliver(error);
+        s.committing = false;
+        start_group(self);
+      });
+}
+
+caf::response_promise enqueue_movement(account_self self, movement m) {
+  m.promise = self->make_response_promise();
+  auto promise = m.promise;
+  self->state.waiting.push_back(std::move(m));
+  start_group(self);
+  return promise;
+}
+
+// -- requests -----------------------------------------------------------------------------------
+
+caf::response_promise on_submit(account_self self, job_spec& spec, const std::string& trace_id) {
+  auto& st = self->state;
+  movement m;
+  auto now = st.context.clock->now_ms();
+  m.record.id = crypto::make_id("job_", now);
+  m.record.account_id = st.record.id;
+  m.record.spec = std::move(spec);
+  m.record.credits_held = m.record.spec.cost;
+  m.record.trace_id = trace_id;
+  m.record.created_at_ms = now;
+  return enqueue_movement(self, std::move(m));
+}
+
+caf::result<grant_result> on_grant(account_self self, std::int64_t amount,
+                                   const std::string& reason, const std::string& key) {
+  auto& st = self->state;
+  std::string request_hash = crypto::sha256_hex(std::to_string(amount) + "\n" + reason);
+  if (!key.empty()) {
+    for (const auto& m : st.waiting)  // the same key in this very group: answer once it lands
+      if (m.what == movement::kind::grant && m.idempotency_key == key)
+        return make_error(error_code::unavailable, "a grant with this key is being written");
+    if (auto stored = st.context.db->get(column::grant_keys, records::grant_key(st.record.id, key))) {
+      auto split = stored->find('\n');
+      if (stored->substr(0, split) != request_hash)
+        return make_error(error_code::idempotency_key_reused,
+                          "this Idempotency-Key was used with a different request");
+      auto entry = records::decode_ledger_entry(std::string_view(*stored).substr(split + 1));
+      if (entry) return grant_result{*entry, st.ledger.balance(), true};
+    }
+  }
+  movement m;
+  m.what = movement::kind::grant;
+  m.amount = amount;
+  m.reason = reason;
+  m.idempotency_key = key;
+  m.request_hash = request_hash;
+  return enqueue_movement(self, std::move(m));
 }
 
 /// Reads a job from the store, if it belongs to this account.
@@ -120,19 +265,116 @@ job_page on_list(account_self self, std::uint32_t limit, const std::string& stat
   return page;
 }
 
+ledger_page on_ledger(account_self self, std::uint32_t limit, const std::string& cursor) {
+  auto& st = self->state;
+  ledger_page page;
+  std::string prefix = records::account_job_prefix(st.record.id);
+  std::string before = cursor.empty() ? std::string{} : prefix + cursor;
+  st.context.db->scan_reverse(column::ledger, prefix, before,
+                              [&](std::string_view key, std::string_view value) {
+                                if (page.data.size() == limit) {
+                                  page.has_more = true;
+                                  return false;
+                                }
+                                auto entry = records::decode_ledger_entry(value);
+                                if (!entry) return true;
+                                page.next_cursor = std::string(key.substr(prefix.size()));
+                                page.data.push_back(std::move(*entry));
+                                return true;
+                              });
+  if (!page.has_more) page.next_cursor.clear();
+  return page;
+}
+
+usage_report on_usage(account_self self, std::int64_t from_ms) {
+  auto& st = self->state;
+  usage_report report;
+  report.from_ms = from_ms;
+  report.to_ms = st.context.clock->now_ms();
+  std::map<std::string, usage_report::row> by_model, by_day;
+  st.context.db->scan_reverse(
+    column::ledger, records::account_job_prefix(st.record.id), {},
+    [&](std::string_view, std::string_view value) {
+      auto entry = records::decode_ledger_entry(value);
+      if (!entry) return true;
+      if (entry->at_ms < from_ms) return false;
+      if (entry->kind != ledger_kind::capture) return true;
+      report.credits += entry->amount;
+      report.jobs += 1;
+      auto& model = by_model[entry->model];
+      model.credits += entry->amount;
+      model.jobs += 1;
+      auto& day = by_day[format_day(entry->at_ms)];
+      day.credits += entry->amount;
+      day.jobs += 1;
+      return true;
+    });
+  for (auto& [key, row] : by_model) report.by_model.push_back({key, row.credits, row.jobs});
+  for (auto& [key, row] : by_day) report.by_day.push_back({key, row.credits, row.jobs});
+  return report;
+}
+
+caf::result<cancel_result> on_cancel(account_self self, const std::string& job_id) {
+  auto it = self->state.live_jobs.find(job_id);
+  if (it != self->state.live_jobs.end()) {
+    auto promise = self->make_response_promise<cancel_result>();
+    return promise.delegate(it->second, cancel_atom::value);
+  }
+  if (stored_job(self, job_id))
+    return make_error(error_code::cannot_cancel, "job " + job_id + " is already finished");
+  return make_error(error_code::not_found, "no job " + job_id);
+}
+
+/// Rebuilds the ledger from the stored balance and the holds of unfinished jobs, and queues the
+/// refunds whose write failed before the last stop.
+void recover_ledger(account_self self, const std::vector<job>& live, std::vector<job> refunds) {
+  auto& st = self->state;
+  std::unordered_map<std::string, std::int64_t> holds;
+  for (const auto& j : live) holds.emplace(j.id, j.credits_held);
+  for (const auto& j : refunds) holds.emplace(j.id, j.credits_held);
+  st.ledger = credit_ledger(st.record.balance, std::move(holds),
+                            last_seq(*st.context.db, column::ledger, st.record.id));
+  if (!st.ledger.consistent())
+    logs::get("actors")->critical(
+      R"("event":"ledger.inconsistent","account":"{}","held":{},"open_holds":{})", st.record.id,
+      st.record.balance.held, st.ledger.open_holds());
+  for (auto& j : refunds) {
+    j.credits_refunded = j.credits_held;
+    movement m;
+    m.what = movement::kind::settle;
+    m.record = std::move(j);  // its promise stays empty: nobody waits for it
+    st.waiting.push_back(std::move(m));
+  }
+}
+
 caf::behavior account_actor(account_self self, actor_context context, account record,
-                            std::vector<job> recovered) {
+                            std::vector<job> recovered, std::vector<job> refunds) {
   auto& st = self->state;
   st.context = std::move(context);
   st.record = std::move(record);
-  st.job_context = std::make_shared<const actor_context>(st.context);
-  st.next_seq = last_seq(*st.context.db, st.record.id) + 1;
+  auto job_context = st.context;
+  if (const auto* plan = st.context.config->find_plan(st.record.plan))
+    job_context.max_concurrent_jobs = plan->max_concurrent_jobs;
+  st.job_context = std::make_shared<const actor_context>(std::move(job_context));
+  st.next_seq = last_seq(*st.context.db, column::account_jobs, st.record.id) + 1;
+  recover_ledger(self, recovered, std::move(refunds));
   for (auto& j : recovered) start_job(self, std::move(j));
   self->set_down_handler([=](caf::down_msg& down) { on_job_down(self, down); });
+  start_group(self);
   return {
     [=](submit_atom, job_spec& spec, const std::string& trace_id) {
       return on_submit(self, spec, trace_id);
     },
+    [=](settle_atom, job& next) {
+      movement m;
+      m.what = movement::kind::settle;
+      m.record = std::move(next);
+      return enqueue_movement(self, std::move(m));
+    },
+    [=](grant_atom, std::int64_t amount, const std::string& reason, const std::string& key) {
+      return on_grant(self, amount, reason, key);
+    },
+    [=](cancel_atom, const std::string& job_id) { return on_cancel(self, job_id); },
     [=](get_job_atom, const std::string& job_id) -> caf::result<job> {
       auto it = self->state.live_jobs.find(job_id);
       if (it != self->state.live_jobs.end()) {
@@ -144,10 +386,15 @@ caf::behavior account_actor(account_self self, actor_context context, account re
     },
     [=](list_jobs_atom, std::uint32_t limit, const std::string& status,
         const std::string& cursor) { return on_list(self, limit, status, cursor); },
+    [=](ledger_atom, std::uint32_t limit, const std::string& cursor) {
+      return on_ledger(self, limit, cursor);
+    },
+    [=](usage_atom, std::int64_t from_ms) { return on_usage(self, from_ms); },
     [=](estimate_atom, std::int64_t credits) {
-      const auto& b = self->state.record.balance;
+      const auto& b = self->state.ledger.balance();
       return estimate{credits, b.available, b.available >= credits};
     },
+    [=](balance_atom) { return self->state.ledger.balance(); },
     [=](get_account_atom) { return self->state.record; },
     [=](job_done_atom, const std::string& job_id) {
       auto it = self->state.live_jobs.find(job_id);
@@ -162,8 +409,9 @@ caf::behavior account_actor(account_self self, actor_context context, account re
 }  // namespace
 
 caf::actor spawn_account(caf::actor_system& system, const actor_context& context, account record,
-                         std::vector<job> recovered) {
-  return system.spawn(account_actor, context, std::move(record), std::move(recovered));
+                         std::vector<job> recovered, std::vector<job> refunds) {
+  return system.spawn(account_actor, context, std::move(record), std::move(recovered),
+                      std::move(refunds));
 }
 
 }  // namespace kiln

@@ -25,6 +25,8 @@ struct actor_context {
   std::string files_dir;  ///< where outputs are written
   /// Timeout of every internal request (commit, lookups); a missing reply becomes 503.
   std::chrono::milliseconds request_timeout{10000};
+  /// The plan's concurrency limit of the account whose jobs share this context (0 = none).
+  std::uint32_t max_concurrent_jobs = 0;
   /// How long one run of a job on a device may take before it counts as a device fault.
   std::chrono::milliseconds run_timeout{600000};
 };

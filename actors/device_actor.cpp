@@ -1,4 +1,6 @@
-// Device actor and the builtin executor's render workers.
+// Device actor and the builtin executor's render workers. A canceled sim run is answered at
+// once; a builtin worker checks its cancel flag before each output, so it stops within one
+// image (or one whole video) and then frees the slot.
 #include "actors/device_actor.hpp"
 
 #include "actors/media/media_render.hpp"
@@ -6,6 +8,8 @@
 #include "config/limits.hpp"
 #include "persistence/output_files.hpp"
 
+#include <atomic>
+#include <memory>
 #include <random>
 #include <unordered_map>
 
@@ -14,9 +18,11 @@ namespace {
 
 /// Renders and stores every output of `request`; `small` picks the sim executor's tiny PNG.
 caf::expected<run_result> render_outputs(const std::string& files_dir, const run_request& request,
-                                         bool small) {
+                                         bool small, const std::atomic<bool>* canceled = nullptr) {
   run_result result;
   for (std::uint32_t i = 0; i < request.n; ++i) {
+    if (canceled && canceled->load())
+      return make_error(error_code::unavailable, "the run was canceled");
     media::render_request what{request.prompt, request.params.seed, request.params.width,
                                request.params.height, i};
     bool video = request.type == "video";
@@ -38,9 +44,12 @@ caf::expected<run_result> render_outputs(const std::string& files_dir, const run
   return result;
 }
 
+using cancel_flag = std::shared_ptr<std::atomic<bool>>;
+
 caf::behavior render_worker(caf::event_based_actor*, std::string files_dir) {
-  return {[=](run_atom, const run_request& request) -> caf::result<run_result> {
-    auto result = render_outputs(files_dir, request, false);
+  return {[=](run_atom, const run_request& request, const cancel_flag& canceled)
+            -> caf::result<run_result> {
+    auto result = render_outputs(files_dir, request, false, canceled.get());
     if (!result) return std::move(result.error());
     return std::move(*result);
   }};
@@ -54,6 +63,7 @@ struct device_state {
   std::unordered_map<std::uint64_t, std::pair<caf::typed_response_promise<run_result>, run_request>>
     sleeping;  ///< sim: runs waiting for their latency to pass
   std::uint64_t next_token = 0;
+  std::unordered_map<std::string, cancel_flag> cancel_flags;  ///< builtin: runs in progress
   std::mt19937_64 faults;
   static inline const char* name = "device";
 };
@@ -72,14 +82,20 @@ caf::result<run_result> run_builtin(device_self self, run_request& request) {
     if (st.worker_busy[i]) continue;
     st.worker_busy[i] = true;
     auto promise = self->make_response_promise<run_result>();
-    self->request(st.workers[i], caf::infinite, run_atom::value, std::move(request))
+    auto canceled = std::make_shared<std::atomic<bool>>(false);
+    auto job_id = request.job_id;
+    st.cancel_flags[job_id] = canceled;
+    // The worker is a supervised local actor that always answers; the job bounds the wait.
+    self->request(st.workers[i], caf::infinite, run_atom::value, std::move(request), canceled)
       .then(
         [=](run_result& result) mutable {
           self->state.worker_busy[i] = false;
+          self->state.cancel_flags.erase(job_id);
           promise.deliver(std::move(result));
         },
         [=](caf::error& error) mutable {
           self->state.worker_busy[i] = false;
+          self->state.cancel_flags.erase(job_id);
           promise.deliver(std::move(error));
         });
     return promise;
@@ -118,6 +134,17 @@ caf::behavior device_actor(device_self self, actor_context context, device_setti
         return make_error(error_code::unavailable, "injected device failure");
       if (self->state.settings.executor == "builtin") return run_builtin(self, request);
       return run_sim(self, request);
+    },
+    [=](cancel_atom, const std::string& job_id) {
+      auto& st = self->state;
+      if (auto flag = st.cancel_flags.find(job_id); flag != st.cancel_flags.end())
+        flag->second->store(true);  // the worker stops before its next output and answers
+      for (auto it = st.sleeping.begin(); it != st.sleeping.end(); ++it) {
+        if (it->second.second.job_id != job_id) continue;
+        it->second.first.deliver(make_error(error_code::unavailable, "the run was canceled"));
+        st.sleeping.erase(it);  // the slot is free at once
+        return;
+      }
     },
     [=](tick_atom, std::uint64_t token) {
       auto it = self->state.sleeping.find(token);

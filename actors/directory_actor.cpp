@@ -57,11 +57,12 @@ caf::result<account_created> on_create_account(directory_self self, std::string&
     new_account(std::move(name), std::move(plan), credits, st.context.clock->now_ms()));
   auto promise = self->make_response_promise<account_created>();
   self->request(st.context.writer, supervised_wait, commit_atom::value,
-                records::create_account_batch(created->account, created->key))
+                records::create_account_batch(created->account, created->key,
+                                              created->initial_grant))
     .then(
       [=](caf::ok_atom) mutable {
         auto& s = self->state;
-        auto actor = spawn_account(self->system(), s.context, created->account, {});
+        auto actor = spawn_account(self->system(), s.context, created->account, {}, {});
         s.accounts[created->account.id] = account_entry{created->account, actor, 1};
         s.keys_by_hash[created->key.hash] = created->key;
         promise.deliver(std::move(*created));
@@ -137,7 +138,9 @@ caf::behavior directory_actor(directory_self self, actor_context context,
   st.context = std::move(context);
   for (auto& record : recovered.accounts) {
     auto jobs = std::move(recovered.live_jobs[record.id]);
-    auto actor = spawn_account(self->system(), st.context, record, std::move(jobs));
+    auto refunds = std::move(recovered.pending_refunds[record.id]);
+    auto actor = spawn_account(self->system(), st.context, record, std::move(jobs),
+                               std::move(refunds));
     auto id = record.id;
     st.accounts[id] = account_entry{std::move(record), actor, 0};
   }
@@ -159,6 +162,14 @@ caf::behavior directory_actor(directory_self self, actor_context context,
         return make_error(error_code::not_found, "no such account");
       auto promise = self->make_response_promise<account>();
       return promise.delegate(entry->second.actor, get_account_atom::value);
+    },
+    [=](grant_atom, const std::string& account_id, std::int64_t amount, const std::string& reason,
+        const std::string& key) -> caf::result<grant_result> {
+      auto entry = self->state.accounts.find(account_id);
+      if (entry == self->state.accounts.end())
+        return make_error(error_code::not_found, "no such account");
+      auto promise = self->make_response_promise<grant_result>();
+      return promise.delegate(entry->second.actor, grant_atom::value, amount, reason, key);
     },
     [=](create_key_atom, const std::string& account_id, std::string& name) {
       return on_create_key(self, account_id, name);

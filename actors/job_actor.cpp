@@ -1,8 +1,15 @@
 // Job actor. `current` is always the last durable state: a transition builds the next state,
 // commits it, and only then replaces `current`, so GET never shows what a crash could undo.
+// Terminal states are written by the account actor, together with the capture or release of the
+// job's hold (`settle`); the others are written here through the store writer.
+//
+// Cancel is two writes: first `canceled` (if that fails, the cancel answers 503 and nothing
+// changed), then the release of the hold (if that fails, the cancel answers refund_pending and
+// the release is retried until it lands; after a restart the account actor retries it).
 #include "actors/job_actor.hpp"
 
 #include "actors/protocol.hpp"
+#include "config/settings.hpp"
 #include "persistence/records.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
@@ -18,21 +25,36 @@ struct job_state {
   std::shared_ptr<const job> current;
   std::shared_ptr<const actor_context> context;  ///< shared by all jobs of an account
   caf::actor account;
-  caf::actor device;
-  std::function<void()> retry;  ///< the commit to try again at the next tick
+  caf::actor device;          ///< the device this job was dispatched to, until it is released
+  std::string device_id;
+  bool running = false;       ///< a run request is out on `device`
+  bool dispatch_dropped = false;  ///< a dispatch was turned down while a cancel was written
+  std::function<void()> retry;  ///< the write to try again at the next tick
+  /// Cancel in progress: the promise to answer, and what happened meanwhile.
+  std::optional<caf::typed_response_promise<cancel_result>> cancel;
+  std::optional<caf::expected<run_result>> deferred_result;  ///< a run that ended mid-cancel
   static inline const char* name = "job";
 };
 
 using job_self = caf::stateful_actor<job_state>*;
+using retry_delay = std::chrono::milliseconds;
 
 void on_run_finished(job_self self, caf::expected<run_result> result);
+void send_run(job_self self);
+void settle(job_self self, std::shared_ptr<job> next, retry_delay delay = retry_delay(100));
 
-/// Commits `next`; on success makes it current and calls `then`. A failed commit of a
-/// transition is retried with backoff: the state it describes already happened on the device.
+void retry_later(job_self self, retry_delay delay, std::function<void()> action) {
+  self->state.retry = std::move(action);
+  self->delayed_send(self, delay, tick_atom::value);
+}
+
+retry_delay next_delay(retry_delay delay) { return std::min(delay * 2, retry_delay(5000)); }
+
+/// Commits a non-terminal `next`; on success makes it current and calls `then`. A failure is
+/// retried with backoff: the state it describes already happened.
 void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then,
-            std::chrono::milliseconds retry_delay = std::chrono::milliseconds(100)) {
-  auto& st = self->state;
-  self->request(st.context->writer, supervised_wait, commit_atom::value,
+            retry_delay delay = retry_delay(100)) {
+  self->request(self->state.context->writer, supervised_wait, commit_atom::value,
                 records::job_batch(*next, false))
     .then(
       [=](caf::ok_atom) {
@@ -42,63 +64,111 @@ void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then
       [=](caf::error& error) {
         logs::get("actors")->warn(R"("event":"job.commit_failed","job":"{}","error":"{}")",
                                   next->id, logs::json_text(self->system().render(error)));
-        auto delay = std::min(retry_delay * 2, std::chrono::milliseconds(5000));
-        self->state.retry = [=] { commit(self, next, then, delay); };
-        self->delayed_send(self, retry_delay, tick_atom::value);
+        retry_later(self, delay, [=] { commit(self, next, then, next_delay(delay)); });
       });
 }
 
 void enqueue(job_self self) {
   auto& st = self->state;
-  job_ticket ticket{st.current->id, st.current->spec.model, caf::actor_cast<caf::actor>(self)};
+  job_ticket ticket{st.current->id, st.current->account_id, st.current->spec.model,
+                    st.context->max_concurrent_jobs, caf::actor_cast<caf::actor>(self)};
   self->send(st.context->scheduler, enqueue_atom::value, std::move(ticket));
 }
 
 void finish(job_self self) {
   const auto& j = *self->state.current;
   auto& counters = metrics::global();
-  metrics::add(j.status == job_status::succeeded ? counters.jobs_succeeded : counters.jobs_failed);
+  if (j.status == job_status::succeeded) metrics::add(counters.jobs_succeeded);
+  else if (j.status == job_status::failed) metrics::add(counters.jobs_failed);
   logs::get("actors")->info(R"("event":"job.{}","job":"{}","trace_id":"{}","attempts":{})",
                             status_name(j.status), j.id, j.trace_id, j.attempts);
   self->send(self->state.account, job_done_atom::value, j.id);
 }
 
+void answer_cancel(job_self self, bool refund_pending) {
+  auto& st = self->state;
+  if (!st.cancel) return;
+  st.cancel->deliver(cancel_result{st.current->id, st.current->credits_held, refund_pending});
+  st.cancel.reset();
+}
+
+/// Hands the terminal `next` to the account, which writes it with the capture or release of the
+/// hold; retried until it lands.
+void settle(job_self self, std::shared_ptr<job> next, retry_delay delay) {
+  self->request(self->state.account, supervised_wait, settle_atom::value, *next)
+    .then(
+      [=](caf::ok_atom) {
+        self->state.current = next;
+        answer_cancel(self, false);
+        finish(self);
+      },
+      [=](caf::error& error) {
+        logs::get("actors")->warn(R"("event":"job.settle_failed","job":"{}","error":"{}")",
+                                  next->id, logs::json_text(self->system().render(error)));
+        answer_cancel(self, true);
+        retry_later(self, delay, [=] { settle(self, next, next_delay(delay)); });
+      });
+}
+
+void release_slot(job_self self, bool failed) {
+  auto& st = self->state;
+  self->send(st.context->scheduler, release_atom::value, st.device_id, st.current->id, failed);
+  st.device = nullptr;
+  st.device_id.clear();
+  st.running = false;
+}
+
 void on_dispatch(job_self self, const std::string& device_id, caf::actor device) {
   auto& st = self->state;
+  if (st.cancel || st.current->status != job_status::queued) {  // canceled meanwhile
+    self->send(st.context->scheduler, release_atom::value, device_id, st.current->id, false);
+    st.dispatch_dropped = st.current->status == job_status::queued;
+    return;
+  }
+  st.device = device;
+  st.device_id = device_id;
   auto next = std::make_shared<job>(*st.current);
   next->status = job_status::processing;
   next->device = device_id;
   next->attempts += 1;
   next->progress = 0;
   next->started_at_ms = st.context->clock->now_ms();
-  next->queue_position.reset();
   commit(self, next, [=] {
-    auto& s = self->state;
-    s.device = device;
-    const auto& j = *s.current;
-    run_request request{j.id, j.spec.type, j.spec.model, j.spec.prompt, j.spec.n,
-                        j.spec.params, j.attempts, j.trace_id};
-    self->request(device, s.context->run_timeout, run_atom::value, std::move(request))
-      .then([=](run_result& result) { on_run_finished(self, std::move(result)); },
-            [=](caf::error& error) { on_run_finished(self, std::move(error)); });
+    if (!self->state.cancel) send_run(self);  // else the cancel's first write decides
   });
+}
+
+void send_run(job_self self) {
+  auto& st = self->state;
+  st.running = true;
+  const auto& j = *st.current;
+  run_request request{j.id, j.spec.type, j.spec.model, j.spec.prompt, j.spec.n,
+                      j.spec.params, j.attempts, j.trace_id};
+  self->request(st.device, st.context->run_timeout, run_atom::value, std::move(request))
+    .then([=](run_result& result) { on_run_finished(self, std::move(result)); },
+          [=](caf::error& error) { on_run_finished(self, std::move(error)); });
 }
 
 void on_run_finished(job_self self, caf::expected<run_result> result) {
   auto& st = self->state;
-  self->send(st.context->scheduler, release_atom::value, st.current->device, st.current->id,
-             !result);
-  st.device = nullptr;
+  if (st.current->status == job_status::canceled) {  // the run stopped because it was canceled
+    release_slot(self, false);
+    return;
+  }
+  if (st.cancel) {  // decided once the cancel's first write lands
+    st.running = false;
+    st.deferred_result = std::move(result);
+    return;
+  }
+  release_slot(self, !result);
   auto next = std::make_shared<job>(*st.current);
-  next->queue_position.reset();
   if (result) {
     next->status = job_status::succeeded;
     next->progress = 100;
     next->outputs = std::move(result->outputs);
     next->credits_used = next->credits_held;
     next->completed_at_ms = st.context->clock->now_ms();
-    commit(self, next, [=] { finish(self); });
-    return;
+    return settle(self, next);
   }
   metrics::add(metrics::global().job_attempts_failed);
   auto reason = self->system().render(result.error());
@@ -107,15 +177,57 @@ void on_run_finished(job_self self, caf::expected<run_result> result) {
   if (next->attempts < st.context->config->jobs.max_attempts) {
     next->status = job_status::queued;
     next->device.clear();
-    commit(self, next, [=] { enqueue(self); });
-    return;
+    return commit(self, next, [=] { enqueue(self); });
   }
   next->status = job_status::failed;
   next->error = job_error{"device_error", "the job failed on " + std::to_string(next->attempts) +
                                             " attempts; last error: " + reason};
   next->credits_refunded = next->credits_held;
   next->completed_at_ms = st.context->clock->now_ms();
-  commit(self, next, [=] { finish(self); });
+  settle(self, next);
+}
+
+caf::result<cancel_result> on_cancel(job_self self) {
+  auto& st = self->state;
+  if (is_terminal(st.current->status) || st.cancel)
+    return make_error(error_code::cannot_cancel, "job " + st.current->id + " is already " +
+                                                   std::string(status_name(st.current->status)));
+  st.cancel = self->make_response_promise<cancel_result>();
+  auto promise = *st.cancel;
+  auto next = std::make_shared<job>(*st.current);
+  next->status = job_status::canceled;
+  next->canceled_at_ms = next->completed_at_ms = st.context->clock->now_ms();
+  next->queue_position.reset();
+  self->request(st.context->writer, supervised_wait, commit_atom::value,
+                records::job_batch(*next, false))
+    .then(
+      [=](caf::ok_atom) {
+        auto& s = self->state;
+        s.current = next;
+        if (s.running) self->send(s.device, cancel_atom::value, next->id);  // stop it; it answers
+        else if (s.device) release_slot(self, false);  // dispatched, but no run is out
+        else self->send(s.context->scheduler, withdraw_atom::value, next->id);  // still queued
+        s.deferred_result.reset();
+        auto refunded = std::make_shared<job>(*next);
+        refunded->credits_refunded = refunded->credits_held;
+        settle(self, refunded);
+      },
+      [=](caf::error& error) {
+        auto& s = self->state;
+        s.cancel->deliver(error);  // nothing changed: the job goes on
+        s.cancel.reset();
+        if (s.deferred_result) {
+          auto result = std::move(*s.deferred_result);
+          s.deferred_result.reset();
+          on_run_finished(self, std::move(result));
+        } else if (s.device && !s.running && s.current->status == job_status::processing) {
+          send_run(self);  // dispatched while the cancel was being written
+        } else if (s.dispatch_dropped) {
+          enqueue(self);  // its dispatch was turned down for the cancel: queue it again
+        }
+        s.dispatch_dropped = false;
+      });
+  return promise;
 }
 
 caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> context, job record,
@@ -139,7 +251,8 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
         .then(
           [=](std::uint64_t position) mutable {
             job answer = *self->state.current;
-            if (answer.status == job_status::queued) answer.queue_position = position;
+            if (answer.status == job_status::queued && position > 0)
+              answer.queue_position = position;
             promise.deliver(std::move(answer));
           },
           [=](caf::error&) mutable { promise.deliver(job(*self->state.current)); });
@@ -148,6 +261,7 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
     [=](dispatch_atom, const std::string& device_id, caf::actor& device) {
       on_dispatch(self, device_id, std::move(device));
     },
+    [=](cancel_atom) { return on_cancel(self); },
     [=](tick_atom) {
       auto retry = std::move(self->state.retry);
       if (retry) retry();
@@ -159,9 +273,8 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
 }  // namespace
 
 caf::actor spawn_job(caf::actor_system& system, std::shared_ptr<const actor_context> context,
-                     job record,
-                     caf::actor account) {
-  return system.spawn(job_actor, context, std::move(record), std::move(account));
+                     job record, caf::actor account) {
+  return system.spawn(job_actor, std::move(context), std::move(record), std::move(account));
 }
 
 }  // namespace kiln

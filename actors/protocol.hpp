@@ -6,10 +6,13 @@
 #include "models/account.hpp"
 #include "models/api_error.hpp"
 #include "models/job.hpp"
+#include "models/ledger.hpp"
 #include "persistence/store.hpp"
 
 #include <caf/all.hpp>
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,13 @@ using devices_atom = caf::atom_constant<caf::atom("devices")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
+using balance_atom = caf::atom_constant<caf::atom("balance")>;
+using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
+using usage_atom = caf::atom_constant<caf::atom("usage")>;
+using grant_atom = caf::atom_constant<caf::atom("grant")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
 // -- payloads -----------------------------------------------------------------------------------
@@ -60,8 +70,46 @@ struct estimate {
 /// A queued job as the scheduler sees it: small, so 100k of them stay cheap.
 struct job_ticket {
   std::string job_id;
+  std::string account_id;
   std::string model;
+  std::uint32_t max_concurrent_jobs = 0;  ///< the account's plan limit; 0 = none
   caf::actor job;
+};
+
+/// What POST /v1/jobs/{id}/cancel answers.
+struct cancel_result {
+  std::string job_id;
+  std::int64_t credits_refunded = 0;
+  bool refund_pending = false;  ///< the refund's write failed; it is retried until on disk
+};
+
+/// A grant as recorded, and whether this answer replays an earlier one (Idempotency-Key).
+struct grant_result {
+  ledger_entry entry;
+  kiln::balance balance;
+  bool replayed = false;
+};
+
+/// One page of ledger entries, newest first.
+struct ledger_page {
+  std::vector<ledger_entry> data;
+  bool has_more = false;
+  std::string next_cursor;
+};
+
+/// Captured credits over a period, in total, per model and per UTC day.
+struct usage_report {
+  std::int64_t from_ms = 0;
+  std::int64_t to_ms = 0;
+  std::int64_t credits = 0;
+  std::uint64_t jobs = 0;
+  struct row {
+    std::string key;  ///< model id or "YYYY-MM-DD"
+    std::int64_t credits = 0;
+    std::uint64_t jobs = 0;
+  };
+  std::vector<row> by_model;
+  std::vector<row> by_day;
 };
 
 /// What a device needs to run a job.
@@ -138,3 +186,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::run_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::devices_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::device_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::write_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::cancel_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::grant_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::ledger_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::usage_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::balance)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<std::atomic<bool>>)

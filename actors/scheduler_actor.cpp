@@ -4,6 +4,7 @@
 #include "actors/protocol.hpp"
 
 #include <deque>
+#include <unordered_map>
 
 namespace kiln {
 namespace {
@@ -21,6 +22,8 @@ struct device_slots {
 struct scheduler_state {
   std::deque<job_ticket> queue;
   std::vector<device_slots> devices;
+  std::unordered_map<std::string, std::uint32_t> running_by_account;  ///< plan concurrency
+  std::unordered_map<std::string, std::string> account_of_running;    ///< job id -> account
   static inline const char* name = "scheduler";
 };
 
@@ -29,18 +32,28 @@ using scheduler_self = caf::stateful_actor<scheduler_state>*;
 /// How far into the queue a free slot looks for a job its device serves.
 constexpr std::size_t dispatch_scan_max = 256;
 
+/// Jobs of an account beyond its plan's max_concurrent_jobs wait in the queue.
+bool under_limit(const scheduler_state& st, const job_ticket& ticket) {
+  if (ticket.max_concurrent_jobs == 0) return true;
+  auto it = st.running_by_account.find(ticket.account_id);
+  return it == st.running_by_account.end() || it->second < ticket.max_concurrent_jobs;
+}
+
 void dispatch(scheduler_self self) {
   auto& st = self->state;
   for (auto& device : st.devices) {
     while (device.view.busy < device.view.slots && !st.queue.empty()) {
       auto limit = std::min(st.queue.size(), dispatch_scan_max);
       std::size_t index = 0;
-      while (index < limit && !device.serves(st.queue[index].model)) ++index;
+      while (index < limit && !(device.serves(st.queue[index].model) && under_limit(st, st.queue[index])))
+        ++index;
       if (index == limit) break;
       auto ticket = std::move(st.queue[index]);
       st.queue.erase(st.queue.begin() + static_cast<std::ptrdiff_t>(index));
       device.view.busy += 1;
       device.view.running.push_back(ticket.job_id);
+      st.running_by_account[ticket.account_id] += 1;
+      st.account_of_running[ticket.job_id] = ticket.account_id;
       self->send(ticket.job, dispatch_atom::value, device.view.id, device.actor);
     }
   }
@@ -57,7 +70,14 @@ caf::behavior scheduler_actor(scheduler_self self) {
       dispatch(self);
     },
     [=](release_atom, const std::string& device_id, const std::string& job_id, bool failed) {
-      for (auto& device : self->state.devices) {
+      auto& st = self->state;
+      if (auto owner = st.account_of_running.find(job_id); owner != st.account_of_running.end()) {
+        auto count = st.running_by_account.find(owner->second);
+        if (count != st.running_by_account.end() && --count->second == 0)
+          st.running_by_account.erase(count);
+        st.account_of_running.erase(owner);
+      }
+      for (auto& device : st.devices) {
         if (device.view.id != device_id) continue;
         auto& running = device.view.running;
         running.erase(std::remove(running.begin(), running.end(), job_id), running.end());
@@ -66,6 +86,14 @@ caf::behavior scheduler_actor(scheduler_self self) {
         break;
       }
       dispatch(self);
+    },
+    [=](withdraw_atom, const std::string& job_id) {
+      auto& queue = self->state.queue;
+      for (auto it = queue.begin(); it != queue.end(); ++it)
+        if (it->job_id == job_id) {
+          queue.erase(it);
+          return;
+        }
     },
     [=](position_atom, const std::string& job_id) -> std::uint64_t {
       const auto& queue = self->state.queue;

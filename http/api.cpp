@@ -101,6 +101,11 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}}) {
   r.add("GET", "/v1/jobs", list_jobs);
   r.add("POST", "/v1/jobs/estimate", estimate_job, true);
   r.add("GET", "/v1/jobs/{id}", get_job);
+  r.add("POST", "/v1/jobs/{id}/cancel", cancel_job);
+  r.add("GET", "/v1/balance", get_balance);
+  r.add("GET", "/v1/ledger", list_ledger);
+  r.add("GET", "/v1/account", get_account_view);
+  r.add("GET", "/v1/usage", get_usage);
   r.add("GET", "/v1/files/{name}", get_file);
   r.add("GET", "/v1/models", list_models);
   r.add("POST", "/v1/keys", create_key, true);
@@ -108,6 +113,7 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}}) {
   r.add("DELETE", "/v1/keys/{id}", revoke_key);
   r.add("POST", "/admin/v1/accounts", admin_create_account, true);
   r.add("GET", "/admin/v1/accounts/{id}", admin_get_account);
+  r.add("POST", "/admin/v1/accounts/{id}/credits", admin_grant, true);
   r.add("GET", "/admin/v1/devices", admin_devices);
   r.add("GET", "/healthz", healthz);
   r.add("GET", "/readyz", readyz);

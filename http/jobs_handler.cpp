@@ -83,6 +83,14 @@ void get_job(const api_context& context, const call_ptr& c) {
   });
 }
 
+void cancel_job(const api_context& context, const call_ptr& c) {
+  with_principal(context, c, [c](caf::event_based_actor* self, const principal& who) {
+    self->request(who.account, actor_reply_timeout, cancel_atom::value, c->params[0])
+      .then([=](cancel_result& result) { c->reply(json_response(200, render_cancel(result))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
 void list_jobs(const api_context& context, const call_ptr& c) {
   std::uint32_t limit = limits::page_limit_default;
   if (const auto* text = c->query_value("limit")) {

@@ -2,6 +2,7 @@
 #include "http/render.hpp"
 
 #include "actors/protocol.hpp"
+#include "config/settings.hpp"
 #include "config/limits.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
@@ -61,13 +62,42 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   w.end_object();
 }
 
+void write_balance(json_writer& w, const balance& b) {
+  w.begin_object().field("object", "balance").field("available", b.available)
+    .field("held", b.held).field("used", b.used).field("granted", b.granted).end_object();
+}
+
+void write_account_fields(json_writer& w, const account& v) {
+  w.field("id", v.id).field("object", "account").field("name", v.name).field("plan", v.plan);
+  w.key("balance");
+  write_balance(w, v.balance);
+  w.field("created_at", format_time_ms(v.created_at_ms));
+}
+
 void write_account(json_writer& w, const account& v) {
-  w.begin_object().field("id", v.id).field("object", "account").field("name", v.name)
-    .field("plan", v.plan);
-  w.key("balance").begin_object().field("available", v.balance.available)
-    .field("held", v.balance.held).field("used", v.balance.used)
-    .field("granted", v.balance.granted).end_object();
-  w.field("created_at", format_time_ms(v.created_at_ms)).end_object();
+  w.begin_object();
+  write_account_fields(w, v);
+  w.end_object();
+}
+
+void write_entry(json_writer& w, const ledger_entry& e) {
+  w.begin_object().field("id", e.id).field("object", "ledger_entry")
+    .field("at", format_time_ms(e.at_ms)).field("kind", ledger_kind_name(e.kind))
+    .field("amount", e.amount).key("job_id");
+  if (e.job_id.empty()) w.null();
+  else w.value(e.job_id);
+  if (!e.model.empty()) w.field("model", e.model);
+  if (!e.reason.empty()) w.field("reason", e.reason);
+  w.field("available_after", e.available_after).end_object();
+}
+
+void write_usage_rows(json_writer& w, std::string_view name, std::string_view key_name,
+                      const std::vector<usage_report::row>& rows) {
+  w.key(name).begin_array();
+  for (const auto& row : rows)
+    w.begin_object().field(key_name, row.key).field("credits", row.credits)
+      .field("jobs", row.jobs).end_object();
+  w.end_array();
 }
 
 void write_key(json_writer& w, const api_key& v, const std::string* plain) {
@@ -146,6 +176,64 @@ std::string render_devices(const devices_report& report) {
     w.end_array().field("completed", d.completed).field("failed", d.failed).end_object();
   }
   w.end_array().end_object();
+  return w.take();
+}
+
+std::string render_cancel(const cancel_result& value) {
+  json_writer w;
+  w.begin_object().field("id", value.job_id).field("object", "job").field("status", "canceled")
+    .field("credits_refunded", value.credits_refunded)
+    .field("refund_pending", value.refund_pending).end_object();
+  return w.take();
+}
+
+std::string render_balance(const balance& value) {
+  json_writer w;
+  write_balance(w, value);
+  return w.take();
+}
+
+std::string render_ledger_entry(const ledger_entry& value) {
+  json_writer w;
+  write_entry(w, value);
+  return w.take();
+}
+
+std::string render_ledger_page(const ledger_page& page) {
+  json_writer w;
+  w.begin_object().field("object", "list").key("data").begin_array();
+  for (const auto& e : page.data) write_entry(w, e);
+  w.end_array().field("has_more", page.has_more).key("next_cursor");
+  if (page.has_more) w.value(page.next_cursor);
+  else w.null();
+  w.end_object();
+  return w.take();
+}
+
+std::string render_account_view(const account& value, const plan_settings* plan,
+                                const std::vector<std::string>& models) {
+  json_writer w;
+  w.begin_object();
+  write_account_fields(w, value);
+  w.key("limits").begin_object();
+  if (plan)
+    w.field("requests_per_minute", plan->requests_per_minute)
+      .field("max_concurrent_jobs", plan->max_concurrent_jobs);
+  w.end_object().key("models").begin_array();
+  for (const auto& m : models) w.value(m);
+  w.end_array().end_object();
+  return w.take();
+}
+
+std::string render_usage(const usage_report& report, std::string_view period) {
+  json_writer w;
+  w.begin_object().field("object", "usage").field("period", period)
+    .field("from", format_time_ms(report.from_ms)).field("to", format_time_ms(report.to_ms));
+  w.key("total").begin_object().field("credits", report.credits).field("jobs", report.jobs)
+    .end_object();
+  write_usage_rows(w, "by_model", "model", report.by_model);
+  write_usage_rows(w, "by_day", "date", report.by_day);
+  w.end_object();
   return w.take();
 }
 

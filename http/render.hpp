@@ -12,6 +12,10 @@
 namespace kiln {
 struct devices_report;
 struct estimate;
+struct cancel_result;
+struct ledger_page;
+struct usage_report;
+struct plan_settings;
 }
 
 namespace kiln::http {
@@ -31,6 +35,14 @@ std::string render_key(const api_key& value, const std::string* plain);
 std::string render_keys(const std::vector<api_key>& keys);
 std::string render_estimate(const estimate& value);
 std::string render_devices(const devices_report& report);
+std::string render_cancel(const cancel_result& value);
+std::string render_balance(const balance& value);
+std::string render_ledger_entry(const ledger_entry& value);
+std::string render_ledger_page(const ledger_page& page);
+/// GET /v1/account: the account, its plan's limits, the models it may use, its balance.
+std::string render_account_view(const account& value, const plan_settings* plan,
+                                const std::vector<std::string>& models);
+std::string render_usage(const usage_report& report, std::string_view period);
 
 /// "/v1/files/NAME?expires=UNIX&signature=HEX" valid until now + ttl.
 std::string signed_file_path(std::string_view file, std::string_view key, std::int64_t now_ms);

@@ -24,9 +24,12 @@ account_created new_account(std::string name, std::string plan, std::int64_t cre
   result.account.name = std::move(name);
   result.account.plan = std::move(plan);
   result.account.webhook_secret = crypto::make_webhook_secret();
-  result.account.balance.available = credits;
-  result.account.balance.granted = credits;
   result.account.created_at_ms = now_ms;
+  if (credits > 0) {
+    credit_ledger ledger;
+    result.initial_grant = ledger.grant(credits, "initial credits", now_ms);
+    result.account.balance = ledger.balance();
+  }
   auto key = new_key(result.account.id, "default", now_ms);
   result.key = std::move(key.key);
   result.api_key_plain = std::move(key.plain);

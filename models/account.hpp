@@ -1,18 +1,15 @@
 // Accounts and their API keys as values. Keys exist only as SHA-256 hashes once created.
 #pragma once
 
+#include "models/balance.hpp"
+#include "models/ledger.hpp"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace kiln {
-
-struct balance {
-  std::int64_t available = 0;
-  std::int64_t held = 0;
-  std::int64_t used = 0;
-  std::int64_t granted = 0;  ///< = available + held + used
-};
 
 struct account {
   std::string id;    ///< "acct_..."
@@ -39,6 +36,7 @@ struct account_created {
   kiln::account account;
   api_key key;
   std::string api_key_plain;
+  std::optional<ledger_entry> initial_grant;  ///< the starting credits, if any
 };
 
 /// A key as created: the record plus the full key, shown once.

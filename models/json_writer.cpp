@@ -133,3 +133,9 @@ std::string format_time_ms(std::int64_t unix_ms) {
 }
 
 }  // namespace kiln
+
+namespace kiln {
+
+std::string format_day(std::int64_t unix_ms) { return format_time_ms(unix_ms).substr(0, 10); }
+
+}  // namespace kiln

@@ -47,5 +47,7 @@ private:
 void json_escape(std::string& out, std::string_view text);
 /// RFC 3339 UTC with milliseconds and Z, e.g. "2026-11-24T10:09:29.123Z".
 std::string format_time_ms(std::int64_t unix_ms);
+/// The UTC date, e.g. "2026-11-24".
+std::string format_day(std::int64_t unix_ms);
 
 }  // namespace kiln

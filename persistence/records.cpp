@@ -180,6 +180,44 @@ std::optional<api_key> decode_key(std::string_view bytes) {
   return v;
 }
 
+std::string encode(const ledger_entry& v) {
+  json_writer w;
+  w.begin_object().field("id", v.id).field("seq", v.seq).field("at", v.at_ms)
+    .field("kind", ledger_kind_name(v.kind)).field("amount", v.amount).field("job_id", v.job_id)
+    .field("model", v.model).field("reason", v.reason).field("available_after", v.available_after)
+    .end_object();
+  return w.take();
+}
+
+std::optional<ledger_entry> decode_ledger_entry(std::string_view bytes) {
+  thread_local simdjson::dom::parser parser;
+  auto root = parse(parser, bytes);
+  if (!root) return std::nullopt;
+  element e = *root;
+  auto kind = parse_ledger_kind(text(e, "kind"));
+  if (!kind) return std::nullopt;
+  ledger_entry v;
+  v.id = text(e, "id");
+  v.seq = static_cast<std::uint64_t>(integer(e, "seq"));
+  v.at_ms = integer(e, "at");
+  v.kind = *kind;
+  v.amount = integer(e, "amount");
+  v.job_id = text(e, "job_id");
+  v.model = text(e, "model");
+  v.reason = text(e, "reason");
+  v.available_after = integer(e, "available_after");
+  if (v.id.empty()) return std::nullopt;
+  return v;
+}
+
+std::string ledger_key(std::string_view account_id, std::uint64_t seq) {
+  return account_job_key(account_id, seq);
+}
+
+std::string grant_key(std::string_view account_id, std::string_view idempotency_key) {
+  return std::string(account_id) + "/" + std::string(idempotency_key);
+}
+
 std::string account_job_prefix(std::string_view account_id) {
   return std::string(account_id) + "/";
 }
@@ -190,10 +228,13 @@ std::string account_job_key(std::string_view account_id, std::uint64_t seq) {
   return account_job_prefix(account_id) + digits;
 }
 
-write_batch create_account_batch(const account& value, const api_key& key) {
+write_batch create_account_batch(const account& value, const api_key& key,
+                                 const std::optional<ledger_entry>& initial_grant) {
   write_batch batch;
   batch.put(column::accounts, value.id, encode(value));
   batch.put(column::keys, key.hash, encode(key));
+  if (initial_grant)
+    batch.put(column::ledger, ledger_key(value.id, initial_grant->seq), encode(*initial_grant));
   return batch;
 }
 

@@ -20,8 +20,12 @@ recovered_state recover(const store& db, const std::function<void(std::size_t)>&
   db.scan(column::jobs, "", [&](std::string_view, std::string_view value) {
     if (++state.jobs_scanned % 10000 == 0 && progress) progress(state.jobs_scanned);
     auto record = records::decode_job(value);
-    if (record && !is_terminal(record->status))
+    if (!record) return true;
+    if (!is_terminal(record->status))
       state.live_jobs[record->account_id].push_back(std::move(*record));
+    else if (record->status == job_status::canceled && record->credits_held > 0 &&
+             record->credits_refunded == 0)
+      state.pending_refunds[record->account_id].push_back(std::move(*record));
     return true;
   });
   for (auto& [account_id, jobs] : state.live_jobs)

@@ -16,6 +16,8 @@ struct recovered_state {
   std::vector<api_key> keys;
   /// Jobs that were queued or processing, by account id, oldest first.
   std::unordered_map<std::string, std::vector<job>> live_jobs;
+  /// Canceled jobs whose refund was not written before the stop, by account id.
+  std::unordered_map<std::string, std::vector<job>> pending_refunds;
   std::size_t jobs_scanned = 0;
 };
 

@@ -15,7 +15,8 @@
 namespace kiln {
 namespace {
 
-const char* const family_names[] = {"default", "accounts", "keys", "jobs", "account_jobs"};
+const char* const family_names[] = {"default", "accounts",     "keys",      "jobs",
+                                     "account_jobs", "ledger", "grant_keys"};
 constexpr std::size_t family_count = std::size(family_names);
 
 std::string upper_bound_of(std::string_view prefix) {

@@ -17,7 +17,7 @@
 
 namespace kiln {
 
-enum class column : std::uint8_t { meta, accounts, keys, jobs, account_jobs };
+enum class column : std::uint8_t { meta, accounts, keys, jobs, account_jobs, ledger, grant_keys };
 
 struct write_op {
   column family = column::meta;

@@ -218,7 +218,7 @@ int admin_create_account(const settings& config, const std::string& name, const 
     return 1;
   }
   auto created = new_account(name, plan, credits, system_clock{}.now_ms());
-  if (!db->commit(records::create_account_batch(created.account, created.key), error)) {
+  if (!db->commit(records::create_account_batch(created.account, created.key, created.initial_grant), error)) {
     std::fprintf(stderr, "kiln: cannot write the account: %s\n", error.c_str());
     return 1;
   }

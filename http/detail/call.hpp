@@ -47,7 +47,7 @@ void with_admin(const api_context& context, const call_ptr& c,
 /// How long the front end waits for an actor's answer before 503.
 constexpr std::chrono::milliseconds actor_reply_timeout{15000};
 
-// -- resource handlers, one function per route (jobs_handler.cpp, accounts_handler.cpp) --------
+// -- resource handlers, one function per route (jobs_, accounts_ and ledger_handler.cpp) -------
 void create_job(const api_context& context, const call_ptr& c);
 void estimate_job(const api_context& context, const call_ptr& c);
 void get_job(const api_context& context, const call_ptr& c);
@@ -60,6 +60,12 @@ void revoke_key(const api_context& context, const call_ptr& c);
 void admin_create_account(const api_context& context, const call_ptr& c);
 void admin_get_account(const api_context& context, const call_ptr& c);
 void admin_devices(const api_context& context, const call_ptr& c);
+void cancel_job(const api_context& context, const call_ptr& c);
+void get_balance(const api_context& context, const call_ptr& c);
+void list_ledger(const api_context& context, const call_ptr& c);
+void get_account_view(const api_context& context, const call_ptr& c);
+void get_usage(const api_context& context, const call_ptr& c);
+void admin_grant(const api_context& context, const call_ptr& c);
 void healthz(const api_context& context, const call_ptr& c);
 void readyz(const api_context& context, const call_ptr& c);
 void metrics(const api_context& context, const call_ptr& c);

@@ -1,0 +1,171 @@
+// Credit resources: balance, ledger, account view, usage, and admin grants.
+#include "config/limits.hpp"
+#include "config/settings.hpp"
+#include "http/detail/call.hpp"
+#include "http/render.hpp"
+#include "models/crypto.hpp"
+#include "runtime/bridge.hpp"
+
+#include <simdjson.h>
+
+#include <charconv>
+
+namespace kiln::http {
+namespace {
+
+/// Reads `limit` (1..100, default 20) and a 16-hex-digit `cursor`; answers the error itself.
+bool read_page(const call_ptr& c, std::uint32_t& limit, std::string& cursor) {
+  limit = limits::page_limit_default;
+  if (const auto* text = c->query_value("limit")) {
+    auto parsed = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (parsed.ec != std::errc{} || parsed.ptr != text->data() + text->size() ||
+        limit < limits::page_limit_min || limit > limits::page_limit_max) {
+      reply_error(c, make_api_error(error_code::invalid_request,
+                                    "limit must be an integer from 1 to 100", "limit"));
+      return false;
+    }
+  }
+  if (const auto* text = c->query_value("cursor")) {
+    if (text->size() != 16 || text->find_first_not_of("0123456789abcdef") != std::string::npos) {
+      reply_error(c, make_api_error(error_code::invalid_request, "malformed cursor", "cursor"));
+      return false;
+    }
+    cursor = *text;
+  }
+  return true;
+}
+
+struct grant_request {
+  std::int64_t amount = 0;
+  std::string reason;
+};
+
+std::optional<grant_request> parse_grant(const call_ptr& c) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::object object;
+  if (parser.parse(c->req.body).get(root) != simdjson::SUCCESS ||
+      root.get_object().get(object) != simdjson::SUCCESS) {
+    reply_error(c, make_api_error(error_code::invalid_json, "the body must be a JSON object"));
+    return std::nullopt;
+  }
+  grant_request request;
+  bool has_amount = false;
+  for (auto field : object) {
+    std::string key(field.key);
+    if (key == "amount") {
+      has_amount = field.value.get_int64().get(request.amount) == simdjson::SUCCESS;
+      if (!has_amount || request.amount < 1 || request.amount > limits::credits_grant_max) {
+        reply_error(c, make_api_error(error_code::invalid_request,
+                                      "amount must be an integer from 1 to 10^12", "amount"));
+        return std::nullopt;
+      }
+    } else if (key == "reason") {
+      std::string_view text;
+      if (field.value.get_string().get(text) != simdjson::SUCCESS ||
+          text.size() > limits::name_bytes_max) {
+        reply_error(c, make_api_error(error_code::invalid_request,
+                                      "reason must be a string of at most 200 bytes", "reason"));
+        return std::nullopt;
+      }
+      request.reason = std::string(text);
+    } else {
+      reply_error(c, make_api_error(error_code::invalid_request, "unknown field '" + key + "'", key));
+      return std::nullopt;
+    }
+  }
+  if (!has_amount) {
+    reply_error(c, make_api_error(error_code::invalid_request, "amount is required", "amount"));
+    return std::nullopt;
+  }
+  return request;
+}
+
+/// The Idempotency-Key (or X-Idempotency-Key) header: 1..255 printable ASCII, or empty.
+std::optional<std::string> idempotency_key(const call_ptr& c) {
+  auto key = c->req.header("idempotency-key");
+  if (key.empty()) key = c->req.header("x-idempotency-key");
+  if (key.empty()) return std::string{};
+  bool printable = key.size() <= limits::idempotency_key_bytes_max;
+  for (unsigned char ch : key) printable = printable && ch >= 0x20 && ch < 0x7F;
+  if (!printable) {
+    reply_error(c, make_api_error(error_code::invalid_request,
+                                  "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                                  "Idempotency-Key"));
+    return std::nullopt;
+  }
+  return std::string(key);
+}
+
+}  // namespace
+
+void get_balance(const api_context& context, const call_ptr& c) {
+  with_principal(context, c, [c](caf::event_based_actor* self, const principal& who) {
+    self->request(who.account, actor_reply_timeout, balance_atom::value)
+      .then([=](balance& b) { c->reply(json_response(200, render_balance(b))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void list_ledger(const api_context& context, const call_ptr& c) {
+  std::uint32_t limit = 0;
+  std::string cursor;
+  if (!read_page(c, limit, cursor)) return;
+  with_principal(context, c, [c, limit, cursor](caf::event_based_actor* self, const principal& who) {
+    self->request(who.account, actor_reply_timeout, ledger_atom::value, limit, cursor)
+      .then([=](ledger_page& page) { c->reply(json_response(200, render_ledger_page(page))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void get_account_view(const api_context& context, const call_ptr& c) {
+  with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
+    self->request(who.account, actor_reply_timeout, get_account_atom::value)
+      .then(
+        [=, &context](account& found) {
+          const auto* plan = context.config->find_plan(found.plan);
+          std::vector<std::string> models;
+          for (const auto& m : context.models->models()) {
+            const auto* need = context.config->find_plan(m.min_plan);
+            if (!need || (plan && plan->rank >= need->rank)) models.push_back(m.id);
+          }
+          c->reply(json_response(200, render_account_view(found, plan, models)));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void get_usage(const api_context& context, const call_ptr& c) {
+  const auto* period = c->query_value("period");
+  std::string name = period ? *period : "30d";
+  int days = name == "7d" ? 7 : name == "30d" ? 30 : name == "90d" ? 90 : 0;
+  if (days == 0)
+    return reply_error(c, make_api_error(error_code::invalid_request,
+                                         "period must be 7d, 30d or 90d", "period"));
+  auto from_ms = context.clock->now_ms() - std::int64_t{days} * 86'400'000;
+  with_principal(context, c, [c, from_ms, name](caf::event_based_actor* self, const principal& who) {
+    self->request(who.account, actor_reply_timeout, usage_atom::value, from_ms)
+      .then([=](usage_report& report) { c->reply(json_response(200, render_usage(report, name))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void admin_grant(const api_context& context, const call_ptr& c) {
+  with_admin(context, c, [&context, c](caf::event_based_actor* self) {
+    auto key = idempotency_key(c);
+    if (!key) return;
+    auto request = parse_grant(c);
+    if (!request) return;
+    self->request(context.directory, actor_reply_timeout, grant_atom::value, c->params[0],
+                  request->amount, request->reason, *key)
+      .then(
+        [=](grant_result& result) {
+          auto r = json_response(201, render_ledger_entry(result.entry));
+          if (result.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+          c->reply(std::move(r));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+}  // namespace kiln::http

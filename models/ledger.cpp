@@ -1,0 +1,134 @@
+// Credit movements, their undo, and replay from zero.
+#include "models/ledger.hpp"
+
+#include "models/crypto.hpp"
+
+#include <vector>
+
+namespace kiln {
+namespace {
+constexpr std::string_view kind_names[] = {"grant", "hold", "capture", "release"};
+}
+
+std::string_view ledger_kind_name(ledger_kind kind) {
+  return kind_names[static_cast<std::size_t>(kind)];
+}
+
+std::optional<ledger_kind> parse_ledger_kind(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(kind_names); ++i)
+    if (kind_names[i] == name) return static_cast<ledger_kind>(i);
+  return std::nullopt;
+}
+
+credit_ledger::credit_ledger(kiln::balance b, std::unordered_map<std::string, std::int64_t> holds,
+                             std::uint64_t last_seq)
+  : balance_(b), holds_(std::move(holds)), last_seq_(last_seq) {}
+
+ledger_entry credit_ledger::make_entry(ledger_kind kind, std::int64_t amount,
+                                       const std::string& job_id, const std::string& model,
+                                       std::int64_t now_ms) {
+  ledger_entry entry;
+  entry.id = crypto::make_id("led_", now_ms);
+  entry.seq = ++last_seq_;
+  entry.at_ms = now_ms;
+  entry.kind = kind;
+  entry.amount = amount;
+  entry.job_id = job_id;
+  entry.model = model;
+  entry.available_after = balance_.available;
+  return entry;
+}
+
+std::optional<ledger_entry> credit_ledger::hold(const std::string& job_id,
+                                                const std::string& model, std::int64_t amount,
+                                                std::int64_t now_ms) {
+  if (amount <= 0 || balance_.available < amount || holds_.count(job_id)) return std::nullopt;
+  balance_.available -= amount;
+  balance_.held += amount;
+  holds_.emplace(job_id, amount);
+  return make_entry(ledger_kind::hold, amount, job_id, model, now_ms);
+}
+
+std::optional<ledger_entry> credit_ledger::capture(const std::string& job_id,
+                                                   const std::string& model, std::int64_t now_ms) {
+  auto it = holds_.find(job_id);
+  if (it == holds_.end()) return std::nullopt;
+  auto amount = it->second;
+  holds_.erase(it);
+  balance_.held -= amount;
+  balance_.used += amount;
+  return make_entry(ledger_kind::capture, amount, job_id, model, now_ms);
+}
+
+std::optional<ledger_entry> credit_ledger::release(const std::string& job_id,
+                                                   const std::string& model, std::int64_t now_ms) {
+  auto it = holds_.find(job_id);
+  if (it == holds_.end()) return std::nullopt;
+  auto amount = it->second;
+  holds_.erase(it);
+  balance_.held -= amount;
+  balance_.available += amount;
+  return make_entry(ledger_kind::release, amount, job_id, model, now_ms);
+}
+
+ledger_entry credit_ledger::grant(std::int64_t amount, const std::string& reason,
+                                  std::int64_t now_ms) {
+  balance_.granted += amount;
+  balance_.available += amount;
+  auto entry = make_entry(ledger_kind::grant, amount, {}, {}, now_ms);
+  entry.reason = reason;
+  return entry;
+}
+
+void credit_ledger::undo(const ledger_entry& entry) {
+  switch (entry.kind) {
+    case ledger_kind::grant:
+      balance_.granted -= entry.amount;
+      balance_.available -= entry.amount;
+      break;
+    case ledger_kind::hold:
+      holds_.erase(entry.job_id);
+      balance_.held -= entry.amount;
+      balance_.available += entry.amount;
+      break;
+    case ledger_kind::capture:
+      holds_.emplace(entry.job_id, entry.amount);
+      balance_.used -= entry.amount;
+      balance_.held += entry.amount;
+      break;
+    case ledger_kind::release:
+      holds_.emplace(entry.job_id, entry.amount);
+      balance_.available -= entry.amount;
+      balance_.held += entry.amount;
+      break;
+  }
+  --last_seq_;
+}
+
+std::int64_t credit_ledger::hold_of(const std::string& job_id) const {
+  auto it = holds_.find(job_id);
+  return it == holds_.end() ? 0 : it->second;
+}
+
+bool credit_ledger::consistent() const {
+  std::int64_t sum = 0;
+  for (const auto& [job, amount] : holds_) sum += amount;
+  return balance_.granted == balance_.available + balance_.held + balance_.used &&
+         balance_.held == sum && balance_.available >= 0 && balance_.held >= 0 &&
+         balance_.used >= 0;
+}
+
+kiln::balance replay(const std::vector<ledger_entry>& entries) {
+  kiln::balance b;
+  for (const auto& e : entries) {
+    switch (e.kind) {
+      case ledger_kind::grant: b.granted += e.amount; b.available += e.amount; break;
+      case ledger_kind::hold: b.available -= e.amount; b.held += e.amount; break;
+      case ledger_kind::capture: b.held -= e.amount; b.used += e.amount; break;
+      case ledger_kind::release: b.held -= e.amount; b.available += e.amount; break;
+    }
+  }
+  return b;
+}
+
+}  // namespace kiln

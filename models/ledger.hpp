@@ -1,0 +1,75 @@
+// The credit ledger of one account as a value: its balance, its open holds, and the decisions
+// that move credits (hold, capture, release, grant). Every movement returns the ledger entry that
+// records it and can be undone exactly, so a caller can apply a group of movements, try to
+// commit them, and roll them back if the write fails. Pure: no actors, no storage.
+#pragma once
+
+#include "models/balance.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace kiln {
+
+enum class ledger_kind : std::uint8_t { grant, hold, capture, release };
+
+std::string_view ledger_kind_name(ledger_kind kind);
+std::optional<ledger_kind> parse_ledger_kind(std::string_view name);
+
+struct ledger_entry {
+  std::string id;  ///< "led_..."
+  std::uint64_t seq = 0;  ///< per-account order; the storage key
+  std::int64_t at_ms = 0;
+  ledger_kind kind = ledger_kind::grant;
+  std::int64_t amount = 0;  ///< positive: credits moved
+  std::string job_id;       ///< empty for grants
+  std::string model;        ///< the job's model (usage reports); empty for grants
+  std::string reason;       ///< grants only
+  std::int64_t available_after = 0;
+};
+
+class credit_ledger {
+public:
+  credit_ledger() = default;
+  /// `holds` maps job ids to the credits held for them; their sum must equal `b.held`.
+  credit_ledger(kiln::balance b, std::unordered_map<std::string, std::int64_t> holds,
+                std::uint64_t last_seq);
+
+  /// Holds `amount` for `job_id` if `available` covers it; nullopt (and nothing changed) if not.
+  std::optional<ledger_entry> hold(const std::string& job_id, const std::string& model,
+                                   std::int64_t amount, std::int64_t now_ms);
+  /// Captures the hold of `job_id` as used; nullopt if it has no open hold (already settled).
+  std::optional<ledger_entry> capture(const std::string& job_id, const std::string& model,
+                                      std::int64_t now_ms);
+  /// Returns the hold of `job_id` to available; nullopt if it has no open hold.
+  std::optional<ledger_entry> release(const std::string& job_id, const std::string& model,
+                                      std::int64_t now_ms);
+  /// Adds `amount` to granted and available.
+  ledger_entry grant(std::int64_t amount, const std::string& reason, std::int64_t now_ms);
+  /// Reverts `entry`, which must be the latest movement not yet undone.
+  void undo(const ledger_entry& entry);
+
+  const kiln::balance& balance() const { return balance_; }
+  bool has_hold(const std::string& job_id) const { return holds_.count(job_id) != 0; }
+  std::int64_t hold_of(const std::string& job_id) const;
+  std::size_t open_holds() const { return holds_.size(); }
+  std::uint64_t last_seq() const { return last_seq_; }
+  /// granted = available + held + used, held = sum of open holds, nothing negative.
+  bool consistent() const;
+
+private:
+  ledger_entry make_entry(ledger_kind kind, std::int64_t amount, const std::string& job_id,
+                          const std::string& model, std::int64_t now_ms);
+  kiln::balance balance_;
+  std::unordered_map<std::string, std::int64_t> holds_;
+  std::uint64_t last_seq_ = 0;
+};
+
+/// Replays entries from an empty balance; the result must equal the stored balance.
+kiln::balance replay(const std::vector<ledger_entry>& entries);
+
+}  // namespace kiln
