@@ -46,6 +46,9 @@ struct account_state {
   std::uint64_t next_seq = 1;
   std::vector<movement> waiting;
   bool committing = false;
+  std::vector<movement> retrying;  ///< start-up refunds whose write failed, tried again each second
+  bool retry_scheduled = false;
+  std::unordered_set<std::string> grant_keys_writing;  ///< idempotency keys of the group in flight
   static inline const char* name = "account";
 };
 
@@ -163,10 +166,14 @@ void start_group(account_self self) {
   st.record.balance = st.ledger.balance();
   batch.put(column::accounts, st.record.id, records::encode(st.record));
   st.committing = true;
+  for (const auto& m : accepted)
+    if (m.what == movement::kind::grant && !m.idempotency_key.empty())
+      st.grant_keys_writing.insert(m.idempotency_key);
   auto shared = std::make_shared<std::vector<movement>>(std::move(accepted));
   self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {
+        self->state.grant_keys_writing.clear();  // now bound in the store
         for (std::size_t i = 0; i < shared->size(); ++i)
           answer(self, (*shared)[i], entry_of[i] == SIZE_MAX ? nullptr : &applied[entry_of[i]]);
         self->state.committing = false;
@@ -177,8 +184,15 @@ void start_group(account_self self) {
         for (auto it = applied.rbegin(); it != applied.rend(); ++it) s.ledger.undo(*it);
         s.next_seq = seq_before;
         s.record.balance = s.ledger.balance();
-        for (auto& m : *shared)
+        s.grant_keys_writing.clear();  // nothing was bound: they may be retried
+        for (auto& m : *shared) {
           if (m.promise.pending()) m.promise.deliver(error);
+          else s.retrying.push_back(std::move(m));  // a start-up refund: must not be dropped
+        }
+        if (!s.retrying.empty() && !s.retry_scheduled) {
+          s.retry_scheduled = true;
+          self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+        }
         s.committing = false;
         start_group(self);
       });
@@ -212,9 +226,10 @@ caf::result<grant_result> on_grant(account_self self, std::int64_t amount,
   auto& st = self->state;
   std::string request_hash = crypto::sha256_hex(std::to_string(amount) + "\n" + reason);
   if (!key.empty()) {
-    for (const auto& m : st.waiting)  // the same key in this very group: answer once it lands
-      if (m.what == movement::kind::grant && m.idempotency_key == key)
-        return make_error(error_code::unavailable, "a grant with this key is being written");
+    bool writing = st.grant_keys_writing.count(key) != 0;  // the same key in the group in flight
+    for (const auto& m : st.waiting)  // or in the next one
+      writing = writing || (m.what == movement::kind::grant && m.idempotency_key == key);
+    if (writing) return make_error(error_code::unavailable, "a grant with this key is being written");
     if (auto stored = st.context.db->get(column::grant_keys, records::grant_key(st.record.id, key))) {
       auto split = stored->find('\n');
       if (stored->substr(0, split) != request_hash)
@@ -395,6 +410,13 @@ caf::behavior account_actor(account_self self, actor_context context, account re
       return estimate{credits, b.available, b.available >= credits};
     },
     [=](balance_atom) { return self->state.ledger.balance(); },
+    [=](tick_atom) {
+      auto& s = self->state;
+      s.retry_scheduled = false;
+      for (auto& m : s.retrying) s.waiting.push_back(std::move(m));
+      s.retrying.clear();
+      start_group(self);
+    },
     [=](get_account_atom) { return self->state.record; },
     [=](job_done_atom, const std::string& job_id) {
       auto it = self->state.live_jobs.find(job_id);

@@ -29,6 +29,7 @@ struct job_state {
   std::string device_id;
   bool running = false;       ///< a run request is out on `device`
   bool dispatch_dropped = false;  ///< a dispatch was turned down while a cancel was written
+  bool settling = false;  ///< a terminal state is with the account; it is retried until it lands
   std::function<void()> retry;  ///< the write to try again at the next tick
   /// Cancel in progress: the promise to answer, and what happened meanwhile.
   std::optional<caf::typed_response_promise<cancel_result>> cancel;
@@ -95,6 +96,7 @@ void answer_cancel(job_self self, bool refund_pending) {
 /// Hands the terminal `next` to the account, which writes it with the capture or release of the
 /// hold; retried until it lands.
 void settle(job_self self, std::shared_ptr<job> next, retry_delay delay) {
+  self->state.settling = true;
   self->request(self->state.account, supervised_wait, settle_atom::value, *next)
     .then(
       [=](caf::ok_atom) {
@@ -192,6 +194,8 @@ caf::result<cancel_result> on_cancel(job_self self) {
   if (is_terminal(st.current->status) || st.cancel)
     return make_error(error_code::cannot_cancel, "job " + st.current->id + " is already " +
                                                    std::string(status_name(st.current->status)));
+  if (st.settling)  // its end is with the account and retried until it lands: too late to cancel
+    return make_error(error_code::cannot_cancel, "job " + st.current->id + " is already finishing");
   st.cancel = self->make_response_promise<cancel_result>();
   auto promise = *st.cancel;
   auto next = std::make_shared<job>(*st.current);

@@ -10,7 +10,7 @@ usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--qu
   --duration S     length of each timed wrk run (default 10)
   --connections N  keep-alive connections (default 64)
   --queued N       jobs queued for the memory measurement (default 100000)
-  --only NAME      run one of: submit, memory, e2e
+  --only NAME      run one of: submit, cancel, memory, e2e
 Needs build/kiln (cmake --build build) and wrk. Prints one RESULT line per measurement.
 USAGE
 }
@@ -69,6 +69,30 @@ if [ -z "$only" ] || [ "$only" = submit ]; then
   KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
     "http://127.0.0.1:$port/v1/jobs" | grep RESULT | sed "s/^RESULT/RESULT submit connections=$connections/"
   echo "RESULT submit store_batches=$(metric kiln_store_batches_total) fsyncs=$(metric kiln_store_syncs_total)"
+  stop_server
+fi
+
+if [ -z "$only" ] || [ "$only" = cancel ]; then
+  # Queue jobs on parked devices, collect their ids, then cancel them (each a durable cancel
+  # and a durable release) for a third of the submit duration.
+  start_server cancel "$parked"
+  KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
+    "http://127.0.0.1:$port/v1/jobs" > /dev/null
+  cursor=""
+  : > "$work/job_ids"
+  while :; do
+    page=$(curl -sf "http://127.0.0.1:$port/v1/jobs?limit=100${cursor:+&cursor=$cursor}" \
+      -H "Authorization: Bearer $key")
+    grep -o '"id":"job_[^"]*"' <<< "$page" | cut -d'"' -f4 >> "$work/job_ids"
+    cursor=$(sed -n 's/.*"next_cursor":"\([0-9a-f]*\)".*/\1/p' <<< "$page")
+    [ -n "$cursor" ] || break
+  done
+  echo "  queued $(wc -l < "$work/job_ids") jobs to cancel" >&2
+  KILN_KEY=$key KILN_JOB_IDS="$work/job_ids" KILN_THREADS=2 wrk -t2 -c"$connections" \
+    -d"$(( duration / 3 > 0 ? duration / 3 : 1 ))s" -s "$root/benchmarks/cancel.lua" \
+    "http://127.0.0.1:$port" | grep RESULT | sed 's/^RESULT/RESULT cancel/'
+  balance=$(curl -sf "http://127.0.0.1:$port/v1/balance" -H "Authorization: Bearer $key")
+  echo "RESULT cancel balance=$balance"
   stop_server
 fi
 

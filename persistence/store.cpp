@@ -70,7 +70,10 @@ struct store::impl {
       rocksdb::WriteBatch combined;
       for (const auto& p : group) append(combined, p.batch);
       rocksdb::Status status;
-      if (owner.failures_to_inject_.load() > 0) {
+      if (owner.writes_to_skip_.load() > 0) {
+        owner.writes_to_skip_.fetch_sub(1);
+        status = db->Write(write_options, &combined);
+      } else if (owner.failures_to_inject_.load() > 0) {
         owner.failures_to_inject_.fetch_sub(1);
         status = rocksdb::Status::IOError("injected write failure");
       } else {

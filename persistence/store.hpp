@@ -73,8 +73,12 @@ public:
   void scan_reverse(column family, std::string_view prefix, std::string_view before,
                     const visitor& visit) const;
 
-  /// Test and fault injection: the next `count` group writes fail as if the disk did.
-  void fail_next_writes(std::uint32_t count) { failures_to_inject_ = count; }
+  /// Test and fault injection: after `skip` more group writes succeed, the next `count` fail as
+  /// if the disk did.
+  void fail_next_writes(std::uint32_t count, std::uint32_t skip = 0) {
+    writes_to_skip_ = skip;
+    failures_to_inject_ = count;
+  }
   store_stats stats() const;
 
   /// A consistent on-line copy of the database in `directory` (which must not exist).
@@ -85,6 +89,7 @@ private:
   explicit store(std::unique_ptr<impl> state);
   std::unique_ptr<impl> impl_;
   std::atomic<std::uint32_t> failures_to_inject_{0};
+  std::atomic<std::uint32_t> writes_to_skip_{0};
   friend struct impl;
 };
 

@@ -5,8 +5,10 @@
 
 namespace kiln::test {
 
-test_server::test_server(const std::string& devices_json)
-    : data_dir_(dir_ / "data"), config_file_(write_config(dir_, devices_json)) {
+test_server::test_server(const std::string& devices_json, const std::string& extra_config)
+    : extra_config_(extra_config),
+      data_dir_(dir_ / "data"),
+      config_file_(write_config(dir_, devices_json, extra_config_)) {
   start();
 }
 
@@ -19,7 +21,7 @@ void test_server::start() {
 void test_server::restart(const std::string& devices_json) {
   if (process_ && process_->running())
     throw std::logic_error("restart() needs the previous server to have stopped");
-  if (!devices_json.empty()) config_file_ = write_config(dir_, devices_json);
+  if (!devices_json.empty()) config_file_ = write_config(dir_, devices_json, extra_config_);
   start();
 }
 

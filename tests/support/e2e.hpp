@@ -23,7 +23,9 @@ inline const std::string builtin_devices =
 /// A kiln server on port 0 with its own temp dir, config and data dir, plus a client for it.
 class test_server {
 public:
-  explicit test_server(const std::string& devices_json = sim_devices);
+  /// `extra_config`: more top-level config members (see write_config), kept across restarts.
+  explicit test_server(const std::string& devices_json = sim_devices,
+                       const std::string& extra_config = {});
 
   http_client& http() { return *client_; }
   kiln_process& process() { return *process_; }
@@ -39,6 +41,7 @@ private:
   void start();
 
   temp_dir dir_;
+  std::string extra_config_;
   std::string data_dir_;
   std::string config_file_;
   std::unique_ptr<kiln_process> process_;

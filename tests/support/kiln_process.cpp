@@ -112,11 +112,12 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-std::string write_config(const temp_dir& dir, const std::string& devices_json) {
+std::string write_config(const temp_dir& dir, const std::string& devices_json,
+                         const std::string& extra_members) {
   return write_file(dir / "config.json",
                     std::string(R"({"admin_token":")") + admin_token +
                       R"(","demo_account":false,"durability":"fsync","devices":)" +
-                      devices_json + "}");
+                      devices_json + (extra_members.empty() ? "" : "," + extra_members) + "}");
 }
 
 kiln_process::kiln_process(const std::string& data_dir, const std::string& config_file,

@@ -35,9 +35,11 @@ std::string write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);
 
 /// A test config: demo account off, admin token "t0ken", fsync, and the given devices (a JSON
-/// array). Written to `dir/config.json`; returns its path.
+/// array), plus `extra_members` (more members of the top-level object, such as
+/// `"jobs":{"max_attempts":2}`) when not empty. Written to `dir/config.json`; returns its path.
 std::string write_config(const temp_dir& dir, const std::string& devices_json =
-                           R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0}])");
+                           R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0}])",
+                         const std::string& extra_members = {});
 
 constexpr const char* admin_token = "t0ken";
 

@@ -1,0 +1,349 @@
+// The actor-level test node and its store readers.
+#include "tests/actors/actor_node.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "actors/device_actor.hpp"
+#include "actors/directory_actor.hpp"
+#include "actors/scheduler_actor.hpp"
+#include "actors/store_writer.hpp"
+#include "models/catalog.hpp"
+#include "models/crypto.hpp"
+#include "models/ledger.hpp"
+#include "persistence/records.hpp"
+#include "persistence/recovery.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+namespace kiln::test {
+
+device_settings sim_device(const std::string& id, std::uint32_t slots, std::uint32_t latency_ms) {
+  device_settings sim;
+  sim.id = id;
+  sim.executor = "sim";
+  sim.slots = slots;
+  sim.latency_ms = latency_ms;
+  return sim;
+}
+
+actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
+  if (root_dir.empty()) {
+    own_dir = std::make_unique<temp_dir>();
+    root_dir = own_dir->path();
+  }
+  root = std::move(root_dir);
+  std::string error;
+  db = store::open((root / "data").string(), durability_mode::fsync, error);
+  INFO("store: " << error);
+  REQUIRE(db != nullptr);
+  if (options.before_start) options.before_start(*db);
+  config.devices = options.devices.empty() ? std::vector{sim_device("sim-0", 2, 0)}
+                                           : options.devices;
+  config.faults = options.faults;
+  config.jobs.max_attempts = options.max_attempts;
+  caf_config.set("scheduler.max-threads", std::size_t{2});
+  system = std::make_unique<caf::actor_system>(caf_config);
+  system->await_actors_before_shutdown(false);
+  context.db = db.get();
+  context.writer = spawn_store_writer(*system, db.get());
+  context.scheduler = spawn_scheduler(*system);
+  context.clock = time;
+  context.config = &config;
+  context.models = &catalog::builtin();
+  context.files_dir = (root / "files").string();
+  std::filesystem::create_directories(context.files_dir);
+  context.request_timeout = 10s;
+  for (const auto& device : config.devices) spawn_device(*system, context, device);
+  directory = spawn_directory(*system, context, recover(*db, {}));
+}
+
+actor_node::~actor_node() {
+  directory = nullptr;
+  context = actor_context{};
+  db->close();  // flushes pending commits while the actors can still receive their replies
+  system.reset();
+}
+
+account_created actor_node::create_account(const std::string& plan, std::int64_t credits) {
+  caf::scoped_actor self{*system};
+  std::string failure;
+  account_created created;
+  self->request(directory, 10s, create_account_atom::value, std::string("flow test"), plan, credits)
+    .receive([&](account_created& value) { created = std::move(value); },
+             [&](caf::error& error) { failure = "create account: " + system->render(error); });
+  INFO(failure);
+  REQUIRE(failure.empty());
+  return created;
+}
+
+void actor_node::settle() {
+  caf::scoped_actor self{*system};
+  bool ok = false;
+  self->request(context.writer, 10s, commit_atom::value, write_batch{})
+    .receive([&](caf::ok_atom) { ok = true; }, [&](caf::error&) {});
+  REQUIRE(ok);
+}
+
+principal actor_node::authenticate(const std::string& plain_key) {
+  caf::scoped_actor self{*system};
+  std::string failure;
+  principal who;
+  self->request(directory, 10s, auth_atom::value, crypto::sha256_hex(plain_key))
+    .receive([&](principal& value) { who = std::move(value); },
+             [&](caf::error& error) { failure = "auth: " + system->render(error); });
+  INFO(failure);
+  REQUIRE(failure.empty());
+  return who;
+}
+
+std::variant<job, caf::error> actor_node::submit(const principal& who, job_spec spec) {
+  caf::scoped_actor self{*system};
+  std::variant<job, caf::error> answer = caf::error{};
+  self->request(who.account, 10s, submit_atom::value, std::move(spec), std::string("trace-flow"))
+    .receive([&](job& value) { answer = std::move(value); },
+             [&](caf::error& error) { answer = std::move(error); });
+  return answer;
+}
+
+std::variant<cancel_result, caf::error> actor_node::cancel(const principal& who,
+                                                           const std::string& id) {
+  caf::scoped_actor self{*system};
+  std::variant<cancel_result, caf::error> answer = caf::error{};
+  self->request(who.account, 10s, cancel_atom::value, id)
+    .receive([&](cancel_result& value) { answer = std::move(value); },
+             [&](caf::error& error) { answer = std::move(error); });
+  return answer;
+}
+
+std::variant<grant_result, caf::error> actor_node::grant(const principal& who,
+                                                         std::int64_t amount,
+                                                         const std::string& reason,
+                                                         const std::string& key) {
+  caf::scoped_actor self{*system};
+  std::variant<grant_result, caf::error> answer = caf::error{};
+  self->request(who.account, 10s, grant_atom::value, amount, reason, key)
+    .receive([&](grant_result& value) { answer = std::move(value); },
+             [&](caf::error& error) { answer = std::move(error); });
+  return answer;
+}
+
+kiln::balance actor_node::balance(const principal& who) {
+  caf::scoped_actor self{*system};
+  std::string failure;
+  kiln::balance result;
+  self->request(who.account, 10s, balance_atom::value)
+    .receive([&](kiln::balance& value) { result = value; },
+             [&](caf::error& error) { failure = "balance: " + system->render(error); });
+  INFO(failure);
+  REQUIRE(failure.empty());
+  return result;
+}
+
+job actor_node::get_job(const principal& who, const std::string& id) {
+  caf::scoped_actor self{*system};
+  std::string failure;
+  job found;
+  self->request(who.account, 10s, get_job_atom::value, id)
+    .receive([&](job& value) { found = std::move(value); },
+             [&](caf::error& error) { failure = "get job: " + system->render(error); });
+  INFO(failure);
+  REQUIRE(failure.empty());
+  return found;
+}
+
+job_page actor_node::list_jobs(const principal& who) {
+  caf::scoped_actor self{*system};
+  std::string failure;
+  job_page page;
+  self->request(who.account, 10s, list_jobs_atom::value, std::uint32_t{100}, std::string(),
+                std::string())
+    .receive([&](job_page& value) { page = std::move(value); },
+             [&](caf::error& error) { failure = "list jobs: " + system->render(error); });
+  INFO(failure);
+  REQUIRE(failure.empty());
+  return page;
+}
+
+job actor_node::wait_until_terminal(const principal& who, const std::string& id) {
+  job current;
+  wait_for([&] {
+    current = get_job(who, id);
+    return is_terminal(current.status);
+  });
+  return current;
+}
+
+bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+job_spec spec_from(const std::string& body) {
+  auto parsed = parse_job_request(body, catalog::builtin(), 99);
+  REQUIRE(std::holds_alternative<job_spec>(parsed));
+  return std::get<job_spec>(parsed);
+}
+
+// -- reading the store directly ---------------------------------------------------------------
+
+std::optional<job> stored_job(const store& db, const std::string& id) {
+  auto bytes = db.get(column::jobs, id);
+  return bytes ? records::decode_job(*bytes) : std::nullopt;
+}
+
+std::optional<account> stored_account(const store& db, const std::string& account_id) {
+  auto bytes = db.get(column::accounts, account_id);
+  return bytes ? records::decode_account(*bytes) : std::nullopt;
+}
+
+std::vector<ledger_entry> stored_ledger(const store& db, const std::string& account_id) {
+  std::vector<ledger_entry> entries;
+  db.scan(column::ledger, records::account_job_prefix(account_id),
+          [&](std::string_view, std::string_view value) {
+            auto entry = records::decode_ledger_entry(value);
+            REQUIRE(entry.has_value());
+            entries.push_back(std::move(*entry));
+            return true;
+          });
+  return entries;
+}
+
+std::vector<job> stored_jobs(const store& db, const std::string& account_id) {
+  std::vector<std::string> ids;
+  db.scan(column::account_jobs, records::account_job_prefix(account_id),
+          [&](std::string_view, std::string_view id) {
+            ids.emplace_back(id);
+            return true;
+          });
+  std::vector<job> jobs;
+  for (const auto& id : ids) {
+    auto record = stored_job(db, id);
+    INFO("indexed job " << id);
+    REQUIRE(record.has_value());
+    jobs.push_back(std::move(*record));
+  }
+  return jobs;
+}
+
+account_view read_account(const store& db, const std::string& account_id) {
+  // Every write that moves credits puts the account record and a new ledger entry in the same
+  // batch, so when neither changed across the reads, the reads saw one state of the account.
+  auto marker = [&] {
+    std::string last_entry;
+    db.scan_reverse(column::ledger, records::account_job_prefix(account_id), {},
+                    [&](std::string_view key, std::string_view) {
+                      last_entry = key;
+                      return false;
+                    });
+    return db.get(column::accounts, account_id).value_or("") + "\n" + last_entry;
+  };
+  account_view view;
+  bool stable = wait_for([&] {
+    auto before = marker();
+    auto record = stored_account(db, account_id);
+    REQUIRE(record.has_value());
+    view.record = std::move(*record);
+    view.ledger = stored_ledger(db, account_id);
+    view.jobs = stored_jobs(db, account_id);
+    return marker() == before;
+  });
+  REQUIRE(stable);
+  return view;
+}
+
+std::vector<std::string> ledger_problems(const account_view& view) {
+  std::vector<std::string> problems;
+  auto say = [&](const std::string& what) { problems.push_back(view.record.id + ": " + what); };
+  auto text = [](const kiln::balance& b) {
+    std::ostringstream out;
+    out << "{available " << b.available << ", held " << b.held << ", used " << b.used
+        << ", granted " << b.granted << "}";
+    return out.str();
+  };
+  const auto& b = view.record.balance;
+  if (b.granted != b.available + b.held + b.used) say("granted != available + held + used: " + text(b));
+  if (b.available < 0 || b.held < 0 || b.used < 0) say("negative balance: " + text(b));
+  auto replayed = replay(view.ledger);
+  if (replayed.available != b.available || replayed.held != b.held || replayed.used != b.used ||
+      replayed.granted != b.granted)
+    say("the ledger replays to " + text(replayed) + ", the stored balance is " + text(b));
+  for (std::size_t i = 0; i < view.ledger.size(); ++i)
+    if (view.ledger[i].seq != i + 1)
+      say("ledger entry " + std::to_string(i) + " has seq " + std::to_string(view.ledger[i].seq));
+
+  std::map<std::string, std::vector<const ledger_entry*>> holds, settles;
+  for (const auto& e : view.ledger) {
+    if (e.kind == ledger_kind::grant) continue;
+    (e.kind == ledger_kind::hold ? holds : settles)[e.job_id].push_back(&e);
+  }
+  std::int64_t open = 0;
+  std::map<std::string, bool> known;
+  for (const auto& j : view.jobs) {
+    known[j.id] = true;
+    std::string name = "job " + j.id + " (" + std::string(status_name(j.status)) + ")";
+    const auto& h = holds[j.id];
+    const auto& s = settles[j.id];
+    if (h.size() != 1 || h[0]->amount != j.credits_held)
+      say(name + " has " + std::to_string(h.size()) + " hold entries, credits_held " +
+          std::to_string(j.credits_held));
+    bool awaiting = !is_terminal(j.status) ||
+                    (j.status == job_status::canceled && j.credits_held > 0 && j.credits_refunded == 0);
+    if (awaiting) {
+      open += j.credits_held;
+      if (!s.empty()) {
+        std::string detail = name + " is not settled but has " + std::to_string(s.size()) +
+                             " settling entries: " + records::encode(j);
+        for (const auto* e : s) detail += "\n    " + records::encode(*e);
+        say(detail);
+      }
+      continue;
+    }
+    if (s.size() != 1) {
+      say(name + " has " + std::to_string(s.size()) + " settling entries");
+      continue;
+    }
+    if (j.status == job_status::succeeded) {
+      if (s[0]->kind != ledger_kind::capture || s[0]->amount != j.credits_used ||
+          j.credits_used != j.credits_held || j.credits_refunded != 0)
+        say(name + " is settled by a " + std::string(ledger_kind_name(s[0]->kind)) + " of " +
+            std::to_string(s[0]->amount) + "; used " + std::to_string(j.credits_used) +
+            ", refunded " + std::to_string(j.credits_refunded));
+    } else if (s[0]->kind != ledger_kind::release || s[0]->amount != j.credits_refunded ||
+               j.credits_refunded != j.credits_held || j.credits_used != 0) {
+      say(name + " is settled by a " + std::string(ledger_kind_name(s[0]->kind)) + " of " +
+          std::to_string(s[0]->amount) + "; used " + std::to_string(j.credits_used) +
+          ", refunded " + std::to_string(j.credits_refunded));
+    }
+  }
+  for (const auto& [id, entries] : holds)
+    if (!entries.empty() && !known.count(id)) say("a hold for job " + id + ", which is not stored");
+  for (const auto& [id, entries] : settles)
+    if (!entries.empty() && !known.count(id)) say("a settlement for job " + id + ", which is not stored");
+  if (b.held != open)
+    say("held is " + std::to_string(b.held) + ", the unsettled jobs hold " + std::to_string(open));
+  return problems;
+}
+
+std::uint64_t test_seed(const char* test_name) {
+  std::uint64_t seed = 0;
+  if (const char* text = std::getenv("KILN_TEST_SEED"); text && *text)
+    seed = std::strtoull(text, nullptr, 10);
+  else
+    seed = std::random_device{}() * 0x100000000ull + std::random_device{}();
+  std::fprintf(stderr, "%s: seed %llu (KILN_TEST_SEED=%llu repeats it)\n", test_name,
+               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  return seed;
+}
+
+}  // namespace kiln::test
