@@ -19,12 +19,28 @@
 
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
 
 namespace kiln {
 namespace {
+
+struct movement;
+
+/// Movements written together, with what it takes to answer or undo them.
+struct group {
+  std::uint64_t id = 0;
+  std::vector<struct movement> movements;
+  std::vector<ledger_entry> applied;  ///< in order; undone newest first
+  std::vector<std::size_t> entry_of;  ///< per movement: index into `applied`, or SIZE_MAX
+  std::uint64_t seq_before = 0;       ///< next_seq before this group
+};
+
+/// Groups an account may have in flight at once. Each is built on the previous one and written
+/// only if it was (commit_token), so a failure never leaves a later group on a missing state.
+constexpr std::size_t groups_in_flight_max = 4;
 
 /// A request that moves credits, waiting for its group.
 struct movement {
@@ -45,10 +61,12 @@ struct account_state {
   std::unordered_map<std::string, caf::actor> live_jobs;
   std::uint64_t next_seq = 1;
   std::vector<movement> waiting;
-  bool committing = false;
+  std::deque<struct group> in_flight;            ///< sent to the store, oldest first
+  std::shared_ptr<commit_token> last_token;      ///< the newest group's; the next one depends on it
+  std::uint64_t next_group_id = 1;
   std::vector<movement> retrying;  ///< start-up refunds whose write failed, tried again each second
   bool retry_scheduled = false;
-  std::unordered_set<std::string> grant_keys_writing;  ///< idempotency keys of the group in flight
+  std::unordered_set<std::string> grant_keys_writing;  ///< idempotency keys of groups in flight
   static inline const char* name = "account";
 };
 
@@ -145,57 +163,75 @@ void answer(account_self self, movement& m, const ledger_entry* entry) {
   }
 }
 
+void on_group_written(account_self self, std::uint64_t id);
+void on_group_failed(account_self self, std::uint64_t id, const caf::error& error);
+
 void start_group(account_self self) {
   auto& st = self->state;
-  if (st.committing || st.waiting.empty()) return;
-  auto group = std::move(st.waiting);
+  if (st.in_flight.size() >= groups_in_flight_max || st.waiting.empty()) return;
+  auto waiting = std::move(st.waiting);
   st.waiting.clear();
   auto now = st.context.clock->now_ms();
-  auto seq_before = st.next_seq;
+  group g;
+  g.id = st.next_group_id++;
+  g.seq_before = st.next_seq;
   write_batch batch;
-  std::vector<ledger_entry> applied;
-  std::vector<movement> accepted;
-  std::vector<std::size_t> entry_of;  ///< grants: index into `applied`
-  for (auto& m : group) {
-    auto entries_before = applied.size();
-    if (!add_to_group(self, m, batch, applied, now)) continue;
-    entry_of.push_back(applied.size() > entries_before ? applied.size() - 1 : SIZE_MAX);
-    accepted.push_back(std::move(m));
+  for (auto& m : waiting) {
+    auto entries_before = g.applied.size();
+    if (!add_to_group(self, m, batch, g.applied, now)) continue;
+    g.entry_of.push_back(g.applied.size() > entries_before ? g.applied.size() - 1 : SIZE_MAX);
+    g.movements.push_back(std::move(m));
   }
-  if (accepted.empty()) return;
+  if (g.movements.empty()) return;
   st.record.balance = st.ledger.balance();
   batch.put(column::accounts, st.record.id, records::encode(st.record));
-  st.committing = true;
-  for (const auto& m : accepted)
+  batch.after = st.last_token;
+  batch.token = st.last_token = std::make_shared<commit_token>();
+  for (const auto& m : g.movements)
     if (m.what == movement::kind::grant && !m.idempotency_key.empty())
       st.grant_keys_writing.insert(m.idempotency_key);
-  auto shared = std::make_shared<std::vector<movement>>(std::move(accepted));
+  auto id = g.id;
+  st.in_flight.push_back(std::move(g));
   self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
-    .then(
-      [=](caf::ok_atom) {
-        self->state.grant_keys_writing.clear();  // now bound in the store
-        for (std::size_t i = 0; i < shared->size(); ++i)
-          answer(self, (*shared)[i], entry_of[i] == SIZE_MAX ? nullptr : &applied[entry_of[i]]);
-        self->state.committing = false;
-        start_group(self);
-      },
-      [=](caf::error& error) {
-        auto& s = self->state;
-        for (auto it = applied.rbegin(); it != applied.rend(); ++it) s.ledger.undo(*it);
-        s.next_seq = seq_before;
-        s.record.balance = s.ledger.balance();
-        s.grant_keys_writing.clear();  // nothing was bound: they may be retried
-        for (auto& m : *shared) {
-          if (m.promise.pending()) m.promise.deliver(error);
-          else s.retrying.push_back(std::move(m));  // a start-up refund: must not be dropped
-        }
-        if (!s.retrying.empty() && !s.retry_scheduled) {
-          s.retry_scheduled = true;
-          self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
-        }
-        s.committing = false;
-        start_group(self);
-      });
+    .then([=](caf::ok_atom) { on_group_written(self, id); },
+          [=](caf::error& error) { on_group_failed(self, id, error); });
+}
+
+void on_group_written(account_self self, std::uint64_t id) {
+  auto& st = self->state;
+  if (st.in_flight.empty() || st.in_flight.front().id != id) return;  // undone already
+  auto g = std::move(st.in_flight.front());
+  st.in_flight.pop_front();
+  for (const auto& m : g.movements) st.grant_keys_writing.erase(m.idempotency_key);  // now stored
+  for (std::size_t i = 0; i < g.movements.size(); ++i)
+    answer(self, g.movements[i], g.entry_of[i] == SIZE_MAX ? nullptr : &g.applied[g.entry_of[i]]);
+  start_group(self);
+}
+
+/// The store writes an account's groups in order and drops every group after a failed one, so
+/// the first failure undoes everything in flight, newest first, and answers it all.
+void on_group_failed(account_self self, std::uint64_t id, const caf::error& error) {
+  auto& st = self->state;
+  bool known = false;
+  for (const auto& g : st.in_flight) known = known || g.id == id;
+  if (!known) return;  // undone with an earlier group
+  for (auto g = st.in_flight.rbegin(); g != st.in_flight.rend(); ++g)
+    for (auto e = g->applied.rbegin(); e != g->applied.rend(); ++e) st.ledger.undo(*e);
+  st.next_seq = st.in_flight.front().seq_before;
+  st.record.balance = st.ledger.balance();
+  for (auto& g : st.in_flight)
+    for (auto& m : g.movements) {
+      if (m.promise.pending()) m.promise.deliver(error);
+      else st.retrying.push_back(std::move(m));  // a start-up refund: must not be dropped
+    }
+  st.in_flight.clear();
+  st.grant_keys_writing.clear();  // nothing was bound: they may be retried
+  st.last_token = nullptr;
+  if (!st.retrying.empty() && !st.retry_scheduled) {
+    st.retry_scheduled = true;
+    self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+  }
+  start_group(self);
 }
 
 caf::response_promise enqueue_movement(account_self self, movement m) {
@@ -226,7 +262,7 @@ caf::result<grant_result> on_grant(account_self self, std::int64_t amount,
   auto& st = self->state;
   std::string request_hash = crypto::sha256_hex(std::to_string(amount) + "\n" + reason);
   if (!key.empty()) {
-    bool writing = st.grant_keys_writing.count(key) != 0;  // the same key in the group in flight
+    bool writing = st.grant_keys_writing.count(key) != 0;  // the same key in a group in flight
     for (const auto& m : st.waiting)  // or in the next one
       writing = writing || (m.what == movement::kind::grant && m.idempotency_key == key);
     if (writing) return make_error(error_code::unavailable, "a grant with this key is being written");

@@ -68,9 +68,16 @@ struct store::impl {
         queue.clear();
       }
       rocksdb::WriteBatch combined;
-      for (const auto& p : group) append(combined, p.batch);
+      std::vector<bool> dropped(group.size(), false);
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        const auto& after = group[i].batch.after;
+        dropped[i] = after && after->outcome.load() == commit_token::state::failed;
+        if (!dropped[i]) append(combined, group[i].batch);
+      }
       rocksdb::Status status;
-      if (owner.writes_to_skip_.load() > 0) {
+      if (combined.Count() == 0) {
+        status = rocksdb::Status::OK();
+      } else if (owner.writes_to_skip_.load() > 0) {
         owner.writes_to_skip_.fetch_sub(1);
         status = db->Write(write_options, &combined);
       } else if (owner.failures_to_inject_.load() > 0) {
@@ -79,14 +86,25 @@ struct store::impl {
       } else {
         status = db->Write(write_options, &combined);
       }
+      std::size_t failed = 0;
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        bool ok = status.ok() && !dropped[i];
+        failed += !ok;
+        if (group[i].batch.token)
+          group[i].batch.token->outcome = ok ? commit_token::state::written
+                                             : commit_token::state::failed;
+      }
       {
         std::lock_guard lock(mutex);
-        stats.groups += 1;
+        stats.groups += combined.Count() > 0;
         stats.batches += group.size();
-        if (!status.ok()) stats.failures += group.size();
+        stats.failures += failed;
       }
       const std::string error = status.ok() ? std::string{} : status.ToString();
-      for (auto& p : group) p.done(status.ok(), error);
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        if (dropped[i]) group[i].done(false, "an earlier batch it depends on failed");
+        else group[i].done(status.ok(), error);
+      }
       group.clear();
     }
   }

@@ -26,9 +26,20 @@ struct write_op {
   bool erase = false;
 };
 
+/// The outcome of one batch, for batches that depend on it.
+struct commit_token {
+  enum class state : int { pending, written, failed };
+  std::atomic<state> outcome{state::pending};
+};
+
 /// Writes that land together or not at all.
 struct write_batch {
   std::vector<write_op> ops;
+  /// If set, this batch is written only if the batch owning `after` was written; otherwise it
+  /// fails without touching the disk. Lets a writer send a batch built on top of one still in
+  /// flight: if the first fails, the second can never land on a state that does not exist.
+  std::shared_ptr<commit_token> after;
+  std::shared_ptr<commit_token> token;  ///< set to this batch's outcome, if present
   void put(column family, std::string key, std::string value) {
     ops.push_back({family, std::move(key), std::move(value), false});
   }

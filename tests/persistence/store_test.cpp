@@ -251,3 +251,39 @@ TEST_CASE("a second store on an open directory is refused with a message", "[per
   INFO("reopen error: " << again);
   CHECK(third != nullptr);
 }
+
+TEST_CASE("a batch built on a failed batch fails without being written", "[persistence]") {
+  temp_dir dir;
+  auto db = open_store(dir.path().string());
+  std::string error;
+  db->fail_next_writes(1);
+  write_batch first;
+  first.put(column::jobs, "first", "1");
+  first.token = std::make_shared<kiln::commit_token>();
+  auto first_token = first.token;
+  CHECK_FALSE(db->commit(std::move(first), error));
+  write_batch second;
+  second.put(column::jobs, "second", "2");
+  second.after = first_token;
+  CHECK_FALSE(db->commit(std::move(second), error));
+  CHECK_FALSE(db->get(column::jobs, "second").has_value());
+  write_batch independent;
+  independent.put(column::jobs, "third", "3");
+  CHECK(db->commit(std::move(independent), error));  // the failure was not spent on `second`
+  CHECK(db->get(column::jobs, "third") == std::optional<std::string>("3"));
+}
+
+TEST_CASE("a batch built on a written batch is written", "[persistence]") {
+  temp_dir dir;
+  auto db = open_store(dir.path().string());
+  std::string error;
+  write_batch first;
+  first.put(column::jobs, "first", "1");
+  first.token = std::make_shared<kiln::commit_token>();
+  write_batch second;
+  second.put(column::jobs, "second", "2");
+  second.after = first.token;
+  CHECK(db->commit(std::move(first), error));
+  CHECK(db->commit(std::move(second), error));
+  CHECK(db->get(column::jobs, "second") == std::optional<std::string>("2"));
+}
