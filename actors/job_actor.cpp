@@ -31,6 +31,8 @@ struct job_state {
   bool dispatch_dropped = false;  ///< a dispatch was turned down while a cancel was written
   bool settling = false;  ///< a terminal state is with the account; it is retried until it lands
   std::function<void()> retry;  ///< the write to try again at the next tick
+  /// Bumped when a cancel lands: a retry of a transition from before it must not overwrite it.
+  std::uint64_t generation = 0;
   /// Cancel in progress: the promise to answer, and what happened meanwhile.
   std::optional<caf::typed_response_promise<cancel_result>> cancel;
   std::optional<caf::expected<run_result>> deferred_result;  ///< a run that ended mid-cancel
@@ -65,7 +67,10 @@ void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then
       [=](caf::error& error) {
         logs::get("actors")->warn(R"("event":"job.commit_failed","job":"{}","error":"{}")",
                                   next->id, logs::json_text(self->system().render(error)));
-        retry_later(self, delay, [=] { commit(self, next, then, next_delay(delay)); });
+        auto generation = self->state.generation;
+        retry_later(self, delay, [=] {
+          if (self->state.generation == generation) commit(self, next, then, next_delay(delay));
+        });
       });
 }
 
@@ -208,6 +213,8 @@ caf::result<cancel_result> on_cancel(job_self self) {
       [=](caf::ok_atom) {
         auto& s = self->state;
         s.current = next;
+        s.generation += 1;  // a pending retry of an earlier transition is void now
+        s.retry = nullptr;
         if (s.running) self->send(s.device, cancel_atom::value, next->id);  // stop it; it answers
         else if (s.device) release_slot(self, false);  // dispatched, but no run is out
         else self->send(s.context->scheduler, withdraw_atom::value, next->id);  // still queued

@@ -2,6 +2,7 @@
 #include "config/limits.hpp"
 #include "config/settings.hpp"
 #include "http/detail/call.hpp"
+#include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
 #include "runtime/bridge.hpp"
 
@@ -15,26 +16,6 @@ struct account_request {
   std::string plan = "free";
   std::int64_t credits = 0;
 };
-
-/// Reads a JSON object body whose fields are all in `allowed`; answers the error itself.
-std::optional<simdjson::dom::object> read_object(const call_ptr& c, simdjson::dom::parser& parser,
-                                                 std::initializer_list<std::string_view> allowed) {
-  simdjson::dom::element root;
-  simdjson::dom::object object;
-  if (parser.parse(c->req.body).get(root) != simdjson::SUCCESS ||
-      root.get_object().get(object) != simdjson::SUCCESS) {
-    reply_error(c, make_api_error(error_code::invalid_json, "the body must be a JSON object"));
-    return std::nullopt;
-  }
-  for (auto field : object) {
-    if (std::find(allowed.begin(), allowed.end(), field.key) == allowed.end()) {
-      std::string key(field.key);
-      reply_error(c, make_api_error(error_code::invalid_request, "unknown field '" + key + "'", key));
-      return std::nullopt;
-    }
-  }
-  return object;
-}
 
 /// A name field: required string of 1..200 bytes (or optional with a default).
 std::optional<std::string> read_name(const call_ptr& c, simdjson::dom::object object,

@@ -2,6 +2,7 @@
 #include "config/limits.hpp"
 #include "config/settings.hpp"
 #include "http/detail/call.hpp"
+#include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
 #include "models/crypto.hpp"
 #include "models/job_request.hpp"
@@ -92,14 +93,9 @@ void cancel_job(const api_context& context, const call_ptr& c) {
 }
 
 void list_jobs(const api_context& context, const call_ptr& c) {
-  std::uint32_t limit = limits::page_limit_default;
-  if (const auto* text = c->query_value("limit")) {
-    auto parsed = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (parsed.ec != std::errc{} || parsed.ptr != text->data() + text->size() ||
-        limit < limits::page_limit_min || limit > limits::page_limit_max)
-      return reply_error(c, make_api_error(error_code::invalid_request,
-                                           "limit must be an integer from 1 to 100", "limit"));
-  }
+  std::uint32_t limit = 0;
+  std::string cursor;
+  if (!read_page(c, limit, cursor)) return;
   std::string status;
   if (const auto* text = c->query_value("status")) {
     if (!parse_status(*text))
@@ -107,13 +103,6 @@ void list_jobs(const api_context& context, const call_ptr& c) {
                                            "status must be queued, processing, succeeded, failed "
                                            "or canceled", "status"));
     status = *text;
-  }
-  std::string cursor;
-  if (const auto* text = c->query_value("cursor")) {
-    if (text->size() != 16 || text->find_first_not_of("0123456789abcdef") != std::string::npos)
-      return reply_error(c, make_api_error(error_code::invalid_request, "malformed cursor",
-                                           "cursor"));
-    cursor = *text;
   }
   with_principal(context, c, [&context, c, limit, status, cursor](caf::event_based_actor* self,
                                                                    const principal& who) {

@@ -2,38 +2,16 @@
 #include "config/limits.hpp"
 #include "config/settings.hpp"
 #include "http/detail/call.hpp"
+#include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
 #include "models/crypto.hpp"
 #include "runtime/bridge.hpp"
 
 #include <simdjson.h>
 
-#include <charconv>
 
 namespace kiln::http {
 namespace {
-
-/// Reads `limit` (1..100, default 20) and a 16-hex-digit `cursor`; answers the error itself.
-bool read_page(const call_ptr& c, std::uint32_t& limit, std::string& cursor) {
-  limit = limits::page_limit_default;
-  if (const auto* text = c->query_value("limit")) {
-    auto parsed = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (parsed.ec != std::errc{} || parsed.ptr != text->data() + text->size() ||
-        limit < limits::page_limit_min || limit > limits::page_limit_max) {
-      reply_error(c, make_api_error(error_code::invalid_request,
-                                    "limit must be an integer from 1 to 100", "limit"));
-      return false;
-    }
-  }
-  if (const auto* text = c->query_value("cursor")) {
-    if (text->size() != 16 || text->find_first_not_of("0123456789abcdef") != std::string::npos) {
-      reply_error(c, make_api_error(error_code::invalid_request, "malformed cursor", "cursor"));
-      return false;
-    }
-    cursor = *text;
-  }
-  return true;
-}
 
 struct grant_request {
   std::int64_t amount = 0;
@@ -42,16 +20,11 @@ struct grant_request {
 
 std::optional<grant_request> parse_grant(const call_ptr& c) {
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::dom::object object;
-  if (parser.parse(c->req.body).get(root) != simdjson::SUCCESS ||
-      root.get_object().get(object) != simdjson::SUCCESS) {
-    reply_error(c, make_api_error(error_code::invalid_json, "the body must be a JSON object"));
-    return std::nullopt;
-  }
+  auto object = read_object(c, parser, {"amount", "reason"});
+  if (!object) return std::nullopt;
   grant_request request;
   bool has_amount = false;
-  for (auto field : object) {
+  for (auto field : *object) {
     std::string key(field.key);
     if (key == "amount") {
       has_amount = field.value.get_int64().get(request.amount) == simdjson::SUCCESS;
@@ -69,9 +42,6 @@ std::optional<grant_request> parse_grant(const call_ptr& c) {
         return std::nullopt;
       }
       request.reason = std::string(text);
-    } else {
-      reply_error(c, make_api_error(error_code::invalid_request, "unknown field '" + key + "'", key));
-      return std::nullopt;
     }
   }
   if (!has_amount) {

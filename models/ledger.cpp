@@ -51,24 +51,23 @@ std::optional<ledger_entry> credit_ledger::hold(const std::string& job_id,
 
 std::optional<ledger_entry> credit_ledger::capture(const std::string& job_id,
                                                    const std::string& model, std::int64_t now_ms) {
-  auto it = holds_.find(job_id);
-  if (it == holds_.end()) return std::nullopt;
-  auto amount = it->second;
-  holds_.erase(it);
-  balance_.held -= amount;
-  balance_.used += amount;
-  return make_entry(ledger_kind::capture, amount, job_id, model, now_ms);
+  return settle(ledger_kind::capture, job_id, model, now_ms);
 }
 
 std::optional<ledger_entry> credit_ledger::release(const std::string& job_id,
                                                    const std::string& model, std::int64_t now_ms) {
+  return settle(ledger_kind::release, job_id, model, now_ms);
+}
+
+std::optional<ledger_entry> credit_ledger::settle(ledger_kind kind, const std::string& job_id,
+                                                  const std::string& model, std::int64_t now_ms) {
   auto it = holds_.find(job_id);
   if (it == holds_.end()) return std::nullopt;
   auto amount = it->second;
   holds_.erase(it);
   balance_.held -= amount;
-  balance_.available += amount;
-  return make_entry(ledger_kind::release, amount, job_id, model, now_ms);
+  (kind == ledger_kind::capture ? balance_.used : balance_.available) += amount;
+  return make_entry(kind, amount, job_id, model, now_ms);
 }
 
 ledger_entry credit_ledger::grant(std::int64_t amount, const std::string& reason,

@@ -62,6 +62,9 @@ public:
   bool consistent() const;
 
 private:
+  /// Closes the hold of `job_id` as used (capture) or back to available (release).
+  std::optional<ledger_entry> settle(ledger_kind kind, const std::string& job_id,
+                                     const std::string& model, std::int64_t now_ms);
   ledger_entry make_entry(ledger_kind kind, std::int64_t amount, const std::string& job_id,
                           const std::string& model, std::int64_t now_ms);
   kiln::balance balance_;

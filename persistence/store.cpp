@@ -73,6 +73,8 @@ struct store::impl {
         const auto& after = group[i].batch.after;
         dropped[i] = after && after->outcome.load() == commit_token::state::failed;
         if (!dropped[i]) append(combined, group[i].batch);
+        else if (group[i].batch.token)  // at once: a later batch of this group may depend on it
+          group[i].batch.token->outcome = commit_token::state::failed;
       }
       rocksdb::Status status;
       if (combined.Count() == 0) {

@@ -592,6 +592,14 @@ TEST_CASE("a random run of submits and cancels and grants with write failures an
       }
     return true;
   }, 20s);
+  for (const auto& t : accounts)
+    for (const auto& j : t.answered) {
+      auto stored = stored_job(*node->db, j.id);
+      if (!stored) UNSCOPED_INFO("stuck: " << j.id << " missing from the store");
+      else if (!is_terminal(stored->status))
+        UNSCOPED_INFO("stuck: " << j.id << " " << status_name(stored->status) << " attempts "
+                                << stored->attempts << " device '" << stored->device << "'");
+    }
   CHECK(quiet);
   check(steps);
   for (const auto& t : accounts) {

@@ -287,3 +287,38 @@ TEST_CASE("a batch built on a written batch is written", "[persistence]") {
   CHECK(db->commit(std::move(second), error));
   CHECK(db->get(column::jobs, "second") == std::optional<std::string>("2"));
 }
+
+TEST_CASE("a chain of batches after a failed batch is dropped whole even within one group",
+          "[persistence]") {
+  temp_dir dir;
+  auto db = open_store(dir.path().string());
+  std::string error;
+  db->fail_next_writes(1);
+  write_batch first;
+  first.put(column::jobs, "first", "1");
+  first.token = std::make_shared<kiln::commit_token>();
+  auto first_token = first.token;
+  CHECK_FALSE(db->commit(std::move(first), error));
+  // second and third are queued together, so the committer takes them in one group.
+  std::atomic<int> answered{0};
+  std::atomic<int> written{0};
+  auto done = [&](bool ok, const std::string&) {
+    written += ok;
+    answered += 1;
+  };
+  write_batch second;
+  second.put(column::jobs, "second", "2");
+  second.after = first_token;
+  second.token = std::make_shared<kiln::commit_token>();
+  write_batch third;
+  third.put(column::jobs, "third", "3");
+  third.after = second.token;
+  db->commit_async(std::move(second), done);
+  db->commit_async(std::move(third), done);
+  for (int i = 0; i < 1000 && answered < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(answered == 2);
+  CHECK(written == 0);
+  CHECK_FALSE(db->get(column::jobs, "second").has_value());
+  CHECK_FALSE(db->get(column::jobs, "third").has_value());
+}

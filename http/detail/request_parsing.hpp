@@ -1,0 +1,23 @@
+// Pieces of request parsing several handlers share: a JSON object body with known fields, and
+// the `limit`/`cursor` parameters of list endpoints. Each answers the error itself on failure.
+#pragma once
+
+#include "http/detail/call.hpp"
+
+#include <simdjson.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kiln::http {
+
+/// The body as a JSON object whose fields are all in `allowed`; `parser` must outlive the result.
+std::optional<simdjson::dom::object> read_object(const call_ptr& c, simdjson::dom::parser& parser,
+                                                 std::initializer_list<std::string_view> allowed);
+
+/// `limit` (1..100, default 20) and `cursor` (16 hex digits, or empty) from the query.
+bool read_page(const call_ptr& c, std::uint32_t& limit, std::string& cursor);
+
+}  // namespace kiln::http

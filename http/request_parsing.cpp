@@ -1,0 +1,51 @@
+// Shared request parsing for the resource handlers.
+#include "http/detail/request_parsing.hpp"
+
+#include "config/limits.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace kiln::http {
+
+std::optional<simdjson::dom::object> read_object(const call_ptr& c, simdjson::dom::parser& parser,
+                                                 std::initializer_list<std::string_view> allowed) {
+  simdjson::dom::element root;
+  simdjson::dom::object object;
+  if (parser.parse(c->req.body).get(root) != simdjson::SUCCESS ||
+      root.get_object().get(object) != simdjson::SUCCESS) {
+    reply_error(c, make_api_error(error_code::invalid_json, "the body must be a JSON object"));
+    return std::nullopt;
+  }
+  for (auto field : object) {
+    if (std::find(allowed.begin(), allowed.end(), field.key) == allowed.end()) {
+      std::string key(field.key);
+      reply_error(c, make_api_error(error_code::invalid_request, "unknown field '" + key + "'", key));
+      return std::nullopt;
+    }
+  }
+  return object;
+}
+
+bool read_page(const call_ptr& c, std::uint32_t& limit, std::string& cursor) {
+  limit = limits::page_limit_default;
+  if (const auto* text = c->query_value("limit")) {
+    auto parsed = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (parsed.ec != std::errc{} || parsed.ptr != text->data() + text->size() ||
+        limit < limits::page_limit_min || limit > limits::page_limit_max) {
+      reply_error(c, make_api_error(error_code::invalid_request,
+                                    "limit must be an integer from 1 to 100", "limit"));
+      return false;
+    }
+  }
+  if (const auto* text = c->query_value("cursor")) {
+    if (text->size() != 16 || text->find_first_not_of("0123456789abcdef") != std::string::npos) {
+      reply_error(c, make_api_error(error_code::invalid_request, "malformed cursor", "cursor"));
+      return false;
+    }
+    cursor = *text;
+  }
+  return true;
+}
+
+}  // namespace kiln::http
