@@ -8,6 +8,7 @@
 // flight, so a failed write is rolled back exactly with `credit_ledger::undo`.
 #include "actors/account_actor.hpp"
 
+#include "actors/idempotency_actor.hpp"
 #include "actors/job_actor.hpp"
 #include "actors/protocol.hpp"
 #include "config/settings.hpp"
@@ -22,7 +23,6 @@
 #include <deque>
 #include <map>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace kiln {
 namespace {
@@ -45,11 +45,11 @@ constexpr std::size_t groups_in_flight_max = 4;
 /// A request that moves credits, waiting for its group.
 struct movement {
   enum class kind { submit, settle, grant } what = kind::submit;
-  job record;                  ///< submit: the new job (id and seq set in the group); settle: next
-  std::string idempotency_key;  ///< grant
-  std::string request_hash;     ///< grant: what the key is bound to
-  std::int64_t amount = 0;      ///< grant
-  std::string reason;           ///< grant
+  job record;  ///< submit: the new job (id and seq set in the group); settle: next
+  std::int64_t amount = 0;  ///< grant
+  std::string reason;       ///< grant
+  idempotency_claim claim;  ///< submit and grant: the key it binds, if any
+  caf::actor owner;         ///< the key's owner, told how the movement ended
   caf::response_promise promise;
 };
 
@@ -66,7 +66,9 @@ struct account_state {
   std::uint64_t next_group_id = 1;
   std::vector<movement> retrying;  ///< start-up refunds whose write failed, tried again each second
   bool retry_scheduled = false;
-  std::unordered_set<std::string> grant_keys_writing;  ///< idempotency keys of groups in flight
+  /// Idempotency keys whose first request is in flight, and their owners.
+  std::unordered_map<std::string, caf::actor> key_owners;
+  bool sweep_scheduled = false;  ///< a sweep of expired keys is due
   static inline const char* name = "account";
 };
 
@@ -109,6 +111,25 @@ void on_job_down(account_self self, const caf::down_msg& down) {
 
 // -- group commit of credit movements ----------------------------------------------------------
 
+/// Answers a movement that will not be written, and frees the key it would have bound.
+void refuse(account_self self, movement& m, const caf::error& error) {
+  if (m.promise.pending()) m.promise.deliver(error);
+  if (m.owner) self->send(m.owner, unbound_atom::value, m.claim.fingerprint, error);
+}
+
+/// Adds the binding of the movement's key, if it has one, to `batch`.
+void bind_key(account_self self, const movement& m, write_batch& batch, std::int64_t now,
+              const ledger_entry* entry) {
+  if (m.claim.key.empty()) return;
+  auto& st = self->state;
+  idempotency_record binding;
+  binding.fingerprint = m.claim.fingerprint;
+  binding.expires_at_ms = now + static_cast<std::int64_t>(st.context.config->jobs.idempotency_ttl_s) * 1000;
+  if (m.what == movement::kind::submit) binding.created = m.record;
+  else binding.granted = *entry;
+  records::bind_idempotency_key(batch, st.record.id, m.claim.key, binding);
+}
+
 /// Validates `m` against the ledger as it stands within the group, applies it and adds its
 /// writes to `batch`; false (and the promise answered) when it is refused.
 bool add_to_group(account_self self, movement& m, write_batch& batch,
@@ -117,15 +138,16 @@ bool add_to_group(account_self self, movement& m, write_batch& batch,
   if (m.what == movement::kind::submit) {
     auto entry = st.ledger.hold(m.record.id, m.record.spec.model, m.record.spec.cost, now);
     if (!entry) {
-      m.promise.deliver(make_error(error_code::insufficient_credits,
-                                   "the job costs " + std::to_string(m.record.spec.cost) +
-                                     " credits; " + std::to_string(st.ledger.balance().available) +
-                                     " are available"));
+      refuse(self, m,
+             make_error(error_code::insufficient_credits,
+                        "the job costs " + std::to_string(m.record.spec.cost) + " credits; " +
+                          std::to_string(st.ledger.balance().available) + " are available"));
       return false;
     }
     m.record.seq = st.next_seq++;
     for (auto& op : records::job_batch(m.record, true).ops) batch.ops.push_back(std::move(op));
     batch.put(column::ledger, records::ledger_key(st.record.id, entry->seq), records::encode(*entry));
+    bind_key(self, m, batch, now, nullptr);
     applied.push_back(std::move(*entry));
     return true;
   }
@@ -143,19 +165,27 @@ bool add_to_group(account_self self, movement& m, write_batch& batch,
   }
   auto entry = st.ledger.grant(m.amount, m.reason, now);
   batch.put(column::ledger, records::ledger_key(st.record.id, entry.seq), records::encode(entry));
-  if (!m.idempotency_key.empty())
-    batch.put(column::grant_keys, records::grant_key(st.record.id, m.idempotency_key),
-              m.request_hash + "\n" + records::encode(entry));
+  bind_key(self, m, batch, now, &entry);
   applied.push_back(std::move(entry));
   return true;
 }
 
+void schedule_sweep(account_self self, std::chrono::milliseconds after);
+
 void answer(account_self self, movement& m, const ledger_entry* entry) {
   if (!m.promise.pending()) return;  // a refund re-issued at start-up: nobody waits for it
+  if (m.owner) {  // the key is bound: its owner answers the requests that waited for it
+    idempotency_record binding;
+    binding.fingerprint = m.claim.fingerprint;
+    if (m.what == movement::kind::submit) binding.created = m.record;
+    else binding.granted = *entry;
+    self->send(m.owner, bound_atom::value, std::move(binding));
+    schedule_sweep(self, std::chrono::seconds(self->state.context.config->jobs.idempotency_ttl_s));
+  }
   if (m.what == movement::kind::submit) {
     start_job(self, m.record);
     metrics::add(metrics::global().jobs_created);
-    m.promise.deliver(std::move(m.record));
+    m.promise.deliver(submitted{std::move(m.record), false});
   } else if (m.what == movement::kind::settle) {
     m.promise.deliver(caf::ok_atom::value);
   } else {
@@ -187,9 +217,6 @@ void start_group(account_self self) {
   batch.put(column::accounts, st.record.id, records::encode(st.record));
   batch.after = st.last_token;
   batch.token = st.last_token = std::make_shared<commit_token>();
-  for (const auto& m : g.movements)
-    if (m.what == movement::kind::grant && !m.idempotency_key.empty())
-      st.grant_keys_writing.insert(m.idempotency_key);
   auto id = g.id;
   st.in_flight.push_back(std::move(g));
   self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
@@ -202,7 +229,6 @@ void on_group_written(account_self self, std::uint64_t id) {
   if (st.in_flight.empty() || st.in_flight.front().id != id) return;  // undone already
   auto g = std::move(st.in_flight.front());
   st.in_flight.pop_front();
-  for (const auto& m : g.movements) st.grant_keys_writing.erase(m.idempotency_key);  // now stored
   for (std::size_t i = 0; i < g.movements.size(); ++i)
     answer(self, g.movements[i], g.entry_of[i] == SIZE_MAX ? nullptr : &g.applied[g.entry_of[i]]);
   start_group(self);
@@ -221,11 +247,10 @@ void on_group_failed(account_self self, std::uint64_t id, const caf::error& erro
   st.record.balance = st.ledger.balance();
   for (auto& g : st.in_flight)
     for (auto& m : g.movements) {
-      if (m.promise.pending()) m.promise.deliver(error);
+      if (m.promise.pending()) refuse(self, m, error);
       else st.retrying.push_back(std::move(m));  // a start-up refund: must not be dropped
     }
   st.in_flight.clear();
-  st.grant_keys_writing.clear();  // nothing was bound: they may be retried
   st.last_token = nullptr;
   if (!st.retrying.empty() && !st.retry_scheduled) {
     st.retry_scheduled = true;
@@ -244,7 +269,7 @@ caf::response_promise enqueue_movement(account_self self, movement m) {
 
 // -- requests -----------------------------------------------------------------------------------
 
-caf::response_promise on_submit(account_self self, job_spec& spec, const std::string& trace_id) {
+movement submit_movement(account_self self, job_spec spec, const std::string& trace_id) {
   auto& st = self->state;
   movement m;
   auto now = st.context.clock->now_ms();
@@ -254,34 +279,118 @@ caf::response_promise on_submit(account_self self, job_spec& spec, const std::st
   m.record.credits_held = m.record.spec.cost;
   m.record.trace_id = trace_id;
   m.record.created_at_ms = now;
-  return enqueue_movement(self, std::move(m));
+  return m;
 }
 
-caf::result<grant_result> on_grant(account_self self, std::int64_t amount,
-                                   const std::string& reason, const std::string& key) {
-  auto& st = self->state;
-  std::string request_hash = crypto::sha256_hex(std::to_string(amount) + "\n" + reason);
-  if (!key.empty()) {
-    bool writing = st.grant_keys_writing.count(key) != 0;  // the same key in a group in flight
-    for (const auto& m : st.waiting)  // or in the next one
-      writing = writing || (m.what == movement::kind::grant && m.idempotency_key == key);
-    if (writing) return make_error(error_code::unavailable, "a grant with this key is being written");
-    if (auto stored = st.context.db->get(column::grant_keys, records::grant_key(st.record.id, key))) {
-      auto split = stored->find('\n');
-      if (stored->substr(0, split) != request_hash)
-        return make_error(error_code::idempotency_key_reused,
-                          "this Idempotency-Key was used with a different request");
-      auto entry = records::decode_ledger_entry(std::string_view(*stored).substr(split + 1));
-      if (entry) return grant_result{*entry, st.ledger.balance(), true};
-    }
-  }
+movement grant_movement(std::int64_t amount, std::string reason) {
   movement m;
   m.what = movement::kind::grant;
   m.amount = amount;
-  m.reason = reason;
-  m.idempotency_key = key;
-  m.request_hash = request_hash;
-  return enqueue_movement(self, std::move(m));
+  m.reason = std::move(reason);
+  return m;
+}
+
+/// The key's binding in the store, unless it has expired.
+std::optional<idempotency_record> stored_binding(account_self self, const std::string& key) {
+  auto& st = self->state;
+  auto bytes = st.context.db->get(column::idempotency, records::idempotency_key(st.record.id, key));
+  if (!bytes) return std::nullopt;
+  auto binding = records::decode_idempotency_record(*bytes);
+  if (!binding || binding->expires_at_ms <= st.context.clock->now_ms()) return std::nullopt;
+  return binding;
+}
+
+/// A request with an Idempotency-Key: waits at the key's owner while its first request is in
+/// flight, is answered from the key's binding once bound, and otherwise becomes the first request
+/// of a new owner.
+caf::response_promise on_keyed(account_self self, keyed_request& request) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise();
+  const auto key = request.claim.key;
+  if (auto owner = st.key_owners.find(key); owner != st.key_owners.end()) {
+    promise.delegate(owner->second, join_atom::value, std::move(request));
+    return promise;
+  }
+  if (auto binding = stored_binding(self, key)) {
+    answer_from_binding(promise, *binding, request);
+    return promise;
+  }
+  auto m = request.what == keyed_request::kind::submit
+             ? submit_movement(self, std::move(request.spec), request.trace_id)
+             : grant_movement(request.amount, std::move(request.reason));
+  m.claim = std::move(request.claim);
+  m.owner = spawn_idempotency_owner(self->system(), caf::actor_cast<caf::actor>(self), key);
+  st.key_owners.emplace(key, m.owner);
+  m.promise = promise;
+  st.waiting.push_back(std::move(m));
+  start_group(self);
+  return promise;
+}
+
+/// The key's owner is done: later requests with the key are answered from the store.
+void on_key_done(account_self self, const std::string& key) {
+  auto& st = self->state;
+  auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+  if (auto it = st.key_owners.find(key); it != st.key_owners.end() && it->second == sender)
+    st.key_owners.erase(it);
+  self->send(sender, stop_atom::value);  // after every request already sent to it
+}
+
+// -- expiry of idempotency keys ------------------------------------------------------------------
+
+/// Keys looked at in one sweep message, so a large backlog never blocks the account for long.
+constexpr std::size_t sweep_batch_max = 1000;
+
+void schedule_sweep(account_self self, std::chrono::milliseconds after) {
+  auto& st = self->state;
+  if (st.sweep_scheduled) return;
+  st.sweep_scheduled = true;
+  self->delayed_send(self, std::max(after, std::chrono::milliseconds(1000)), sweep_atom::value);
+}
+
+/// Deletes the bindings of expired keys and their index entries, in expiry order. A binding is
+/// deleted only if the index entry is its own (a key bound again after expiring has a new one)
+/// and no request with the key is in flight.
+void sweep_expired_keys(account_self self) {
+  auto& st = self->state;
+  st.sweep_scheduled = false;
+  const auto now = st.context.clock->now_ms();
+  const auto prefix = records::account_job_prefix(st.record.id);
+  write_batch batch;
+  std::size_t visited = 0;
+  std::optional<std::int64_t> next_expiry;
+  st.context.db->scan(column::idempotency_expiry, prefix,
+                      [&](std::string_view index_key, std::string_view) {
+                        std::int64_t expires_at = 0;
+                        std::string key;
+                        if (!records::parse_idempotency_expiry(index_key.substr(prefix.size()),
+                                                               expires_at, key)) {
+                          batch.erase(column::idempotency_expiry, std::string(index_key));
+                          return true;
+                        }
+                        if (expires_at > now || visited == sweep_batch_max) {
+                          next_expiry = expires_at;
+                          return false;
+                        }
+                        ++visited;
+                        batch.erase(column::idempotency_expiry, std::string(index_key));
+                        if (st.key_owners.count(key)) return true;
+                        auto primary = records::idempotency_key(st.record.id, key);
+                        auto bytes = st.context.db->get(column::idempotency, primary);
+                        auto binding = bytes ? records::decode_idempotency_record(*bytes)
+                                             : std::nullopt;
+                        if (!binding || binding->expires_at_ms == expires_at)
+                          batch.erase(column::idempotency, std::move(primary));
+                        return true;
+                      });
+  if (!batch.ops.empty()) {
+    metrics::add(metrics::global().idempotency_keys_expired, visited);
+    // Not chained to the ledger's groups: a failed sweep changes nothing and is retried later.
+    self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
+      .then([](caf::ok_atom) {}, [](caf::error&) {});
+  }
+  if (next_expiry)
+    schedule_sweep(self, std::chrono::milliseconds(std::max<std::int64_t>(*next_expiry - now, 0)));
 }
 
 /// Reads a job from the store, if it belongs to this account.
@@ -410,20 +519,43 @@ caf::behavior account_actor(account_self self, actor_context context, account re
   st.next_seq = last_seq(*st.context.db, column::account_jobs, st.record.id) + 1;
   recover_ledger(self, recovered, std::move(refunds));
   for (auto& j : recovered) start_job(self, std::move(j));
+  // Keys bound before the last stop still expire: sweep once the first of them is due.
+  st.context.db->scan(column::idempotency_expiry, records::account_job_prefix(st.record.id),
+                      [&](std::string_view, std::string_view) {
+                        schedule_sweep(self, std::chrono::milliseconds(0));
+                        return false;
+                      });
   self->set_down_handler([=](caf::down_msg& down) { on_job_down(self, down); });
   start_group(self);
   return {
-    [=](submit_atom, job_spec& spec, const std::string& trace_id) {
-      return on_submit(self, spec, trace_id);
+    [=](submit_atom, job_spec& spec, const std::string& trace_id,
+        idempotency_claim& claim) -> caf::response_promise {
+      if (claim.key.empty())
+        return enqueue_movement(self, submit_movement(self, std::move(spec), trace_id));
+      keyed_request request;
+      request.claim = std::move(claim);
+      request.spec = std::move(spec);
+      request.trace_id = trace_id;
+      return on_keyed(self, request);
     },
+    [=](keyed_atom, keyed_request& request) { return on_keyed(self, request); },
+    [=](key_done_atom, const std::string& key) { on_key_done(self, key); },
+    [=](sweep_atom) { sweep_expired_keys(self); },
     [=](settle_atom, job& next) {
       movement m;
       m.what = movement::kind::settle;
       m.record = std::move(next);
       return enqueue_movement(self, std::move(m));
     },
-    [=](grant_atom, std::int64_t amount, const std::string& reason, const std::string& key) {
-      return on_grant(self, amount, reason, key);
+    [=](grant_atom, std::int64_t amount, std::string& reason,
+        idempotency_claim& claim) -> caf::response_promise {
+      if (claim.key.empty()) return enqueue_movement(self, grant_movement(amount, std::move(reason)));
+      keyed_request request;
+      request.what = keyed_request::kind::grant;
+      request.claim = std::move(claim);
+      request.amount = amount;
+      request.reason = std::move(reason);
+      return on_keyed(self, request);
     },
     [=](cancel_atom, const std::string& job_id) { return on_cancel(self, job_id); },
     [=](get_job_atom, const std::string& job_id) -> caf::result<job> {

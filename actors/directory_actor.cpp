@@ -164,7 +164,7 @@ caf::behavior directory_actor(directory_self self, actor_context context,
       return promise.delegate(entry->second.actor, get_account_atom::value);
     },
     [=](grant_atom, const std::string& account_id, std::int64_t amount, const std::string& reason,
-        const std::string& key) -> caf::result<grant_result> {
+        const idempotency_claim& key) -> caf::result<grant_result> {
       auto entry = self->state.accounts.find(account_id);
       if (entry == self->state.accounts.end())
         return make_error(error_code::not_found, "no such account");

@@ -5,6 +5,7 @@
 
 #include "models/account.hpp"
 #include "models/api_error.hpp"
+#include "models/idempotency.hpp"
 #include "models/job.hpp"
 #include "models/ledger.hpp"
 #include "persistence/store.hpp"
@@ -49,6 +50,12 @@ using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
 using usage_atom = caf::atom_constant<caf::atom("usage")>;
 using grant_atom = caf::atom_constant<caf::atom("grant")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using keyed_atom = caf::atom_constant<caf::atom("keyed")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using bound_atom = caf::atom_constant<caf::atom("bound")>;
+using unbound_atom = caf::atom_constant<caf::atom("unbound")>;
+using key_done_atom = caf::atom_constant<caf::atom("keydone")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 // -- payloads -----------------------------------------------------------------------------------
 
@@ -74,6 +81,29 @@ struct job_ticket {
   std::string model;
   std::uint32_t max_concurrent_jobs = 0;  ///< the account's plan limit; 0 = none
   caf::actor job;
+};
+
+/// The Idempotency-Key a request carries and what the request was; an empty key: none.
+struct idempotency_claim {
+  std::string key;
+  std::string fingerprint;  ///< request_fingerprint of method, path and body
+};
+
+/// What POST /v1/jobs answers: the job as created, and whether this answer replays it.
+struct submitted {
+  job record;
+  bool replayed = false;
+};
+
+/// A request carrying an Idempotency-Key, as it waits at the key's owner: enough to answer it
+/// from the key's binding, or to run it again if the first request failed.
+struct keyed_request {
+  enum class kind : std::uint8_t { submit, grant } what = kind::submit;
+  idempotency_claim claim;
+  job_spec spec;         ///< submit
+  std::string trace_id;  ///< submit
+  std::int64_t amount = 0;  ///< grant
+  std::string reason;       ///< grant
 };
 
 /// What POST /v1/jobs/{id}/cancel answers.
@@ -188,6 +218,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::device_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::write_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::cancel_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::grant_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::idempotency_claim)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::submitted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::keyed_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::idempotency_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::ledger_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::usage_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::balance)

@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# Kiln benchmarks: submit throughput and latency, memory per queued job, end-to-end jobs/s.
+# Kiln benchmarks: submit throughput and latency, cancels, memory per queued job, end-to-end
+# jobs/s, and idempotency-key replays and memory per retained key.
 # Starts its own servers on free ports with throw-away data directories and prints figures.
 set -euo pipefail
 
 usage() {
   cat <<USAGE
-usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--queued N] [--only NAME]
+usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--queued N] [--keys N] [--only NAME]
 
   --duration S     length of each timed wrk run (default 10)
   --connections N  keep-alive connections (default 64)
   --queued N       jobs queued for the memory measurement (default 100000)
-  --only NAME      run one of: submit, cancel, memory, e2e
+  --keys N         distinct idempotency keys for the idempotency runs (default 100000)
+  --only NAME      run one of: submit, cancel, memory, e2e, idempotency
 Needs build/kiln (cmake --build build) and wrk. Prints one RESULT line per measurement.
 USAGE
 }
 
-duration=10 connections=64 queued=100000 only=""
+duration=10 connections=64 queued=100000 keys=100000 only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --queued) queued=$2; shift 2 ;;
+    --keys) keys=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage; exit 2 ;;
@@ -45,7 +48,7 @@ JSON
     --log-level warn > "$dir/stdout" 2> "$dir/stderr" &
   server_pid=$!
   for _ in $(seq 200); do
-    port=$(sed -n 's|^kiln listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$dir/stdout")
+    port=$(sed -n 's|^kiln listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$dir/stdout" 2>/dev/null || true)
     [ -n "$port" ] && break
     sleep 0.05
   done
@@ -136,4 +139,71 @@ if [ -z "$only" ] || [ "$only" = e2e ]; then
   echo "RESULT e2e jobs=$created succeeded=$succeeded devices=8x4 latency_ms=0" \
     "jobs_per_s=$(awk -v n="$succeeded" -v a="$started" -v b="$finished" 'BEGIN {printf "%d", n / (b - a)}')"
   stop_server
+fi
+
+if [ -z "$only" ] || [ "$only" = idempotency ]; then
+  # Replays of one hot key: every request but the first is answered from the key's binding.
+  start_server idempotency-hot "$parked"
+  KILN_KEY=$key KILN_HOT_KEY=hot wrk -t2 -c"$connections" -d"${duration}s" \
+    -s "$root/benchmarks/keyed.lua" "http://127.0.0.1:$port/v1/jobs" |
+    grep RESULT | sed 's/^RESULT/RESULT idempotency-hot-key/'
+  echo "RESULT idempotency-hot-key jobs_created=$(metric kiln_jobs_created_total)" \
+    "replays=$(metric kiln_idempotent_replays_total)"
+  stop_server
+
+  # Replays spread over $keys distinct keys: bind them all, then replay them in turn.
+  start_server idempotency-keys "$parked"
+  while [ "$(metric kiln_jobs_created_total)" -lt "$keys" ]; do
+    KILN_KEY=$key KILN_KEYS=$keys KILN_STATE="$work/keys-bound" wrk -t2 -c"$connections" -d2s \
+      -s "$root/benchmarks/keyed.lua" "http://127.0.0.1:$port/v1/jobs" > /dev/null
+    echo "  bound $(metric kiln_jobs_created_total) of $keys keys" >&2
+  done
+  replays_before=$(metric kiln_idempotent_replays_total)
+  KILN_KEY=$key KILN_KEYS=$keys wrk -t2 -c"$connections" -d"${duration}s" \
+    -s "$root/benchmarks/keyed.lua" "http://127.0.0.1:$port/v1/jobs" |
+    grep RESULT | sed "s/^RESULT/RESULT idempotency-distinct-keys keys=$keys/"
+  echo "RESULT idempotency-distinct-keys jobs_created=$(metric kiln_jobs_created_total)" \
+    "replays=$(( $(metric kiln_idempotent_replays_total) - replays_before ))"
+  stop_server
+
+  # Memory per retained key: the same $keys jobs run to completion on sim devices with and
+  # without keys; the difference in resident memory is what the retained keys cost.
+  devices='[{"id": "sim-0", "executor": "sim", "slots": 8, "latency_ms": 0}]'
+  for mode in plain keyed; do
+    start_server "retained-$mode" "$devices"
+    before=$(rss_kib)
+    while [ "$(metric kiln_jobs_created_total)" -lt "$keys" ]; do
+      if [ "$mode" = keyed ]; then
+        KILN_KEY=$key KILN_KEYS=$keys KILN_STATE="$work/keys-retained" wrk -t2 -c"$connections" \
+          -d2s -s "$root/benchmarks/keyed.lua" "http://127.0.0.1:$port/v1/jobs" > /dev/null
+      else
+        KILN_KEY=$key wrk -t2 -c"$connections" -d2s -s "$root/benchmarks/submit.lua" \
+          "http://127.0.0.1:$port/v1/jobs" > /dev/null
+      fi
+      echo "  $mode: created $(metric kiln_jobs_created_total) jobs" >&2
+    done
+    created=$(metric kiln_jobs_created_total)
+    while [ "$(( $(metric kiln_jobs_succeeded_total) + $(metric kiln_jobs_failed_total) ))" -lt "$created" ]; do
+      sleep 0.2
+    done
+    sleep 16  # CAF 0.17 request timers of the burst expire (see the memory run)
+    rss=$(rss_kib)
+    disk=$(du -sk "$work/retained-$mode/data/db" | cut -f1)
+    echo "RESULT idempotency-retained mode=$mode jobs=$created rss_before_kib=$before rss_kib=$rss db_kib=$disk"
+    eval "rss_$mode=\$(( rss - before )) jobs_$mode=\$created disk_$mode=\$disk"
+    [ "$mode" = keyed ] && keyed_key=$key
+    stop_server
+  done
+  # Retained keys live in RocksDB, not in actors: a restart on the keyed data directory loads
+  # none of them, so its resident memory is that of a fresh server plus RocksDB's index blocks.
+  start_server retained-keyed "$devices"
+  sleep 2
+  echo "RESULT idempotency-retained after_restart_rss_kib=$(rss_kib) fresh_server_rss_kib=$before" \
+    "replay_after_restart=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$port/v1/jobs" \
+      -H "Authorization: Bearer $keyed_key" -H 'Content-Type: application/json' -H 'Idempotency-Key: k-0' \
+      -d '{"type":"image","model":"flux2-turbo","prompt":"a lighthouse at dusk, oil painting","params":{"width":512,"height":512}}' |
+      tr -d '\r' | awk -F': ' 'tolower($1) == "idempotent-replayed" {print $2}')"
+  stop_server
+  echo "RESULT idempotency-retained bytes_rss_per_key=$(( (rss_keyed * 1024 / jobs_keyed) - (rss_plain * 1024 / jobs_plain) ))" \
+    "bytes_disk_per_key=$(( (disk_keyed * 1024 / jobs_keyed) - (disk_plain * 1024 / jobs_plain) ))"
 fi

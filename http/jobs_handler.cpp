@@ -41,6 +41,8 @@ bool plan_allows(const api_context& context, const principal& who, const std::st
 
 }  // namespace
 
+/// A request with an Idempotency-Key is checked like any other first: one that fails validation,
+/// authentication or the plan check binds nothing, so the key may be used again.
 void create_job(const api_context& context, const call_ptr& c) {
   with_principal(context, c, [&context, c, parsed = parse_spec(context, c)](
                                caf::event_based_actor* self, const principal& who) {
@@ -49,11 +51,15 @@ void create_job(const api_context& context, const call_ptr& c) {
     if (!plan_allows(context, who, spec.model))
       return reply_error(c, make_api_error(error_code::plan_required,
                                            "model " + spec.model + " needs a higher plan"));
-    self->request(who.account, actor_reply_timeout, submit_atom::value, spec, c->trace_id)
+    auto claim = read_idempotency_claim(c);
+    if (!claim) return;
+    self->request(who.account, actor_reply_timeout, submit_atom::value, spec, c->trace_id,
+                  std::move(*claim))
       .then(
-        [=, &context](job& created) {
-          auto r = json_response(201, render_job(created, urls_for(context, c)));
-          r.headers.emplace_back("Location", "/v1/jobs/" + created.id);
+        [=, &context](submitted& answer) {
+          auto r = json_response(201, render_job(answer.record, urls_for(context, c)));
+          r.headers.emplace_back("Location", "/v1/jobs/" + answer.record.id);
+          if (answer.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
           c->reply(std::move(r));
         },
         [=](caf::error& error) { reply_error(c, error); });

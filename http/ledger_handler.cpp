@@ -51,22 +51,6 @@ std::optional<grant_request> parse_grant(const call_ptr& c) {
   return request;
 }
 
-/// The Idempotency-Key (or X-Idempotency-Key) header: 1..255 printable ASCII, or empty.
-std::optional<std::string> idempotency_key(const call_ptr& c) {
-  auto key = c->req.header("idempotency-key");
-  if (key.empty()) key = c->req.header("x-idempotency-key");
-  if (key.empty()) return std::string{};
-  bool printable = key.size() <= limits::idempotency_key_bytes_max;
-  for (unsigned char ch : key) printable = printable && ch >= 0x20 && ch < 0x7F;
-  if (!printable) {
-    reply_error(c, make_api_error(error_code::invalid_request,
-                                  "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                                  "Idempotency-Key"));
-    return std::nullopt;
-  }
-  return std::string(key);
-}
-
 }  // namespace
 
 void get_balance(const api_context& context, const call_ptr& c) {
@@ -122,12 +106,12 @@ void get_usage(const api_context& context, const call_ptr& c) {
 
 void admin_grant(const api_context& context, const call_ptr& c) {
   with_admin(context, c, [&context, c](caf::event_based_actor* self) {
-    auto key = idempotency_key(c);
-    if (!key) return;
+    auto claim = read_idempotency_claim(c);
+    if (!claim) return;
     auto request = parse_grant(c);
     if (!request) return;
     self->request(context.directory, actor_reply_timeout, grant_atom::value, c->params[0],
-                  request->amount, request->reason, *key)
+                  request->amount, request->reason, *claim)
       .then(
         [=](grant_result& result) {
           auto r = json_response(201, render_ledger_entry(result.entry));

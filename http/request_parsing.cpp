@@ -2,6 +2,7 @@
 #include "http/detail/request_parsing.hpp"
 
 #include "config/limits.hpp"
+#include "models/idempotency.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -25,6 +26,23 @@ std::optional<simdjson::dom::object> read_object(const call_ptr& c, simdjson::do
     }
   }
   return object;
+}
+
+std::optional<idempotency_claim> read_idempotency_claim(const call_ptr& c) {
+  auto key = c->req.header("idempotency-key");
+  auto alias = c->req.header("x-idempotency-key");
+  if (key.empty()) key = alias;
+  if (key.empty()) return idempotency_claim{};
+  if (!valid_idempotency_key(key) || (!alias.empty() && alias != key)) {
+    reply_error(c, make_api_error(error_code::invalid_request,
+                                  alias.empty() || alias == key
+                                    ? "Idempotency-Key must be 1 to 255 printable ASCII characters"
+                                    : "Idempotency-Key and X-Idempotency-Key differ",
+                                  "Idempotency-Key"));
+    return std::nullopt;
+  }
+  return idempotency_claim{std::string(key),
+                           request_fingerprint(c->req.method, c->path, c->req.body)};
 }
 
 bool read_page(const call_ptr& c, std::uint32_t& limit, std::string& cursor) {

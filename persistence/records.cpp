@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cstdio>
 
 namespace kiln::records {
@@ -214,8 +215,59 @@ std::string ledger_key(std::string_view account_id, std::uint64_t seq) {
   return account_job_key(account_id, seq);
 }
 
-std::string grant_key(std::string_view account_id, std::string_view idempotency_key) {
-  return std::string(account_id) + "/" + std::string(idempotency_key);
+std::string idempotency_key(std::string_view account_id, std::string_view key) {
+  return std::string(account_id) + "/" + std::string(key);
+}
+
+std::string idempotency_expiry_key(std::string_view account_id, std::int64_t expires_at_ms,
+                                   std::string_view key) {
+  char digits[17];
+  std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(expires_at_ms));
+  return account_job_prefix(account_id) + digits + "/" + std::string(key);
+}
+
+bool parse_idempotency_expiry(std::string_view rest, std::int64_t& expires_at_ms,
+                              std::string& key) {
+  if (rest.size() < 18 || rest[16] != '/') return false;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + 16, value, 16);
+  if (ec != std::errc{} || end != rest.data() + 16) return false;
+  expires_at_ms = static_cast<std::int64_t>(value);
+  key = std::string(rest.substr(17));
+  return true;
+}
+
+std::string encode(const idempotency_record& v) {
+  std::string out = v.fingerprint + "\n" + std::to_string(v.expires_at_ms) + "\n";
+  if (v.created) out += "job\n" + encode(*v.created);
+  else if (v.granted) out += "grant\n" + encode(*v.granted);
+  return out;
+}
+
+std::optional<idempotency_record> decode_idempotency_record(std::string_view bytes) {
+  std::string_view lines[3];
+  for (auto& line : lines) {
+    auto end = bytes.find('\n');
+    if (end == std::string_view::npos) return std::nullopt;
+    line = bytes.substr(0, end);
+    bytes.remove_prefix(end + 1);
+  }
+  idempotency_record v;
+  v.fingerprint = std::string(lines[0]);
+  auto [end, ec] = std::from_chars(lines[1].data(), lines[1].data() + lines[1].size(),
+                                   v.expires_at_ms);
+  if (ec != std::errc{} || v.fingerprint.empty()) return std::nullopt;
+  if (lines[2] == "job") v.created = decode_job(bytes);
+  else if (lines[2] == "grant") v.granted = decode_ledger_entry(bytes);
+  if (!v.created && !v.granted) return std::nullopt;
+  return v;
+}
+
+void bind_idempotency_key(write_batch& batch, std::string_view account_id, std::string_view key,
+                          const idempotency_record& value) {
+  batch.put(column::idempotency, idempotency_key(account_id, key), encode(value));
+  batch.put(column::idempotency_expiry,
+            idempotency_expiry_key(account_id, value.expires_at_ms, key), {});
 }
 
 std::string account_job_prefix(std::string_view account_id) {

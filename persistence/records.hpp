@@ -3,6 +3,7 @@
 #pragma once
 
 #include "models/account.hpp"
+#include "models/idempotency.hpp"
 #include "models/job.hpp"
 #include "models/ledger.hpp"
 #include "persistence/store.hpp"
@@ -30,8 +31,22 @@ std::string account_job_prefix(std::string_view account_id);
 
 /// ledger key: "<account_id>/<seq as 16 hex digits>"; the same prefix as account_job_prefix.
 std::string ledger_key(std::string_view account_id, std::uint64_t seq);
-/// grant_keys key: "<account_id>/<idempotency key>".
-std::string grant_key(std::string_view account_id, std::string_view idempotency_key);
+/// idempotency key: "<account_id>/<idempotency key>".
+std::string idempotency_key(std::string_view account_id, std::string_view key);
+/// idempotency_expiry key: "<account_id>/<expires_at_ms as 16 hex digits>/<idempotency key>", so
+/// a prefix scan visits an account's keys in the order they expire.
+std::string idempotency_expiry_key(std::string_view account_id, std::int64_t expires_at_ms,
+                                   std::string_view key);
+/// Splits an idempotency_expiry key (after the account prefix) into its expiry and key.
+bool parse_idempotency_expiry(std::string_view rest, std::int64_t& expires_at_ms,
+                              std::string& key);
+
+/// Lines: the fingerprint, the expiry, "job" or "grant", then that record's JSON.
+std::string encode(const idempotency_record& value);
+std::optional<idempotency_record> decode_idempotency_record(std::string_view bytes);
+/// The writes that bind a key: its record and its expiry index entry.
+void bind_idempotency_key(write_batch& batch, std::string_view account_id, std::string_view key,
+                          const idempotency_record& value);
 
 /// The writes that create an account with its first key (and the grant of its starting
 /// credits, so the ledger replays to its balance): used by the directory actor and by

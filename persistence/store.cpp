@@ -5,6 +5,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -15,8 +16,9 @@
 namespace kiln {
 namespace {
 
-const char* const family_names[] = {"default", "accounts",     "keys",      "jobs",
-                                     "account_jobs", "ledger", "grant_keys"};
+const char* const family_names[] = {"default",      "accounts", "keys",
+                                     "jobs",         "account_jobs", "ledger",
+                                     "idempotency",  "idempotency_expiry"};
 constexpr std::size_t family_count = std::size(family_names);
 
 std::string upper_bound_of(std::string_view prefix) {
@@ -152,6 +154,14 @@ std::unique_ptr<store> store::open(const std::string& directory, durability_mode
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : family_names)
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  // RocksDB refuses to open a database without naming every family it has: families left by an
+  // older version (e.g. "grant_keys") are opened too, after ours, and never used.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(options, directory + "/db", &existing).ok())
+    for (const auto& name : existing)
+      if (std::find(std::begin(family_names), std::end(family_names), name) ==
+          std::end(family_names))
+        descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   auto state = std::make_unique<impl>();
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(options, directory + "/db", descriptors, &state->families, &raw);

@@ -17,7 +17,16 @@
 
 namespace kiln {
 
-enum class column : std::uint8_t { meta, accounts, keys, jobs, account_jobs, ledger, grant_keys };
+enum class column : std::uint8_t {
+  meta,
+  accounts,
+  keys,
+  jobs,
+  account_jobs,
+  ledger,
+  idempotency,         ///< "<account>/<key>" -> what the key is bound to
+  idempotency_expiry,  ///< "<account>/<expiry ms, 16 hex>/<key>" -> "": the keys in expiry order
+};
 
 struct write_op {
   column family = column::meta;

@@ -12,6 +12,8 @@ struct counters {
   std::atomic<std::uint64_t> jobs_succeeded{0};
   std::atomic<std::uint64_t> jobs_failed{0};
   std::atomic<std::uint64_t> job_attempts_failed{0};
+  std::atomic<std::uint64_t> idempotent_replays{0};
+  std::atomic<std::uint64_t> idempotency_keys_expired{0};
 };
 
 inline counters& global() {
@@ -19,8 +21,8 @@ inline counters& global() {
   return instance;
 }
 
-inline void add(std::atomic<std::uint64_t>& counter) {
-  counter.fetch_add(1, std::memory_order_relaxed);
+inline void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount = 1) {
+  counter.fetch_add(amount, std::memory_order_relaxed);
 }
 
 }  // namespace kiln::metrics

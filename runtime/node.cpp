@@ -63,7 +63,11 @@ std::string metrics_text(const store& db, const http::server& server) {
       << "\n# TYPE kiln_jobs_succeeded_total counter\nkiln_jobs_succeeded_total "
       << jobs.jobs_succeeded << "\n# TYPE kiln_jobs_failed_total counter\nkiln_jobs_failed_total "
       << jobs.jobs_failed << "\n# TYPE kiln_job_attempts_failed_total counter\n"
-      << "kiln_job_attempts_failed_total " << jobs.job_attempts_failed << "\n";
+      << "kiln_job_attempts_failed_total " << jobs.job_attempts_failed
+      << "\n# TYPE kiln_idempotent_replays_total counter\nkiln_idempotent_replays_total "
+      << jobs.idempotent_replays
+      << "\n# TYPE kiln_idempotency_keys_expired_total counter\n"
+      << "kiln_idempotency_keys_expired_total " << jobs.idempotency_keys_expired << "\n";
   return out.str();
 }
 

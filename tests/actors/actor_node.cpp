@@ -104,10 +104,18 @@ principal actor_node::authenticate(const std::string& plain_key) {
 }
 
 std::variant<job, caf::error> actor_node::submit(const principal& who, job_spec spec) {
+  auto answer = submit_keyed(who, std::move(spec), {});
+  if (auto* done = std::get_if<submitted>(&answer)) return std::move(done->record);
+  return std::get<caf::error>(std::move(answer));
+}
+
+std::variant<submitted, caf::error> actor_node::submit_keyed(const principal& who, job_spec spec,
+                                                             idempotency_claim claim) {
   caf::scoped_actor self{*system};
-  std::variant<job, caf::error> answer = caf::error{};
-  self->request(who.account, 10s, submit_atom::value, std::move(spec), std::string("trace-flow"))
-    .receive([&](job& value) { answer = std::move(value); },
+  std::variant<submitted, caf::error> answer = caf::error{};
+  self->request(who.account, 10s, submit_atom::value, std::move(spec), std::string("trace-flow"),
+                std::move(claim))
+    .receive([&](submitted& value) { answer = std::move(value); },
              [&](caf::error& error) { answer = std::move(error); });
   return answer;
 }
@@ -128,7 +136,11 @@ std::variant<grant_result, caf::error> actor_node::grant(const principal& who,
                                                          const std::string& key) {
   caf::scoped_actor self{*system};
   std::variant<grant_result, caf::error> answer = caf::error{};
-  self->request(who.account, 10s, grant_atom::value, amount, reason, key)
+  idempotency_claim claim;
+  if (!key.empty())
+    claim = {key, request_fingerprint("POST", "/grant",
+                                      std::to_string(amount) + "\n" + reason)};
+  self->request(who.account, 10s, grant_atom::value, amount, reason, claim)
     .receive([&](grant_result& value) { answer = std::move(value); },
              [&](caf::error& error) { answer = std::move(error); });
   return answer;

@@ -67,6 +67,9 @@ struct actor_node {
 
   /// Submits and returns the created job or the submit's error.
   std::variant<job, caf::error> submit(const principal& who, job_spec spec);
+  /// Submits with an Idempotency-Key (none if `claim.key` is empty).
+  std::variant<submitted, caf::error> submit_keyed(const principal& who, job_spec spec,
+                                                   idempotency_claim claim);
   std::variant<cancel_result, caf::error> cancel(const principal& who, const std::string& id);
   std::variant<grant_result, caf::error> grant(const principal& who, std::int64_t amount,
                                                const std::string& reason,

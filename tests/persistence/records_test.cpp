@@ -207,3 +207,45 @@ TEST_CASE("a new job's batch writes the job and its listing entry; an update onl
   CHECK(has_index);
   for (const auto& op : records::job_batch(v, false).ops) CHECK(op.family != kiln::column::account_jobs);
 }
+
+TEST_CASE("idempotency bindings round-trip with their job or grant and expiry keys sort by time",
+          "[persistence]") {
+  kiln::idempotency_record bound_job;
+  bound_job.fingerprint = std::string(64, 'a');
+  bound_job.expires_at_ms = 1'767'312'000'123;
+  bound_job.created = full_job();
+  auto decoded = records::decode_idempotency_record(records::encode(bound_job));
+  REQUIRE(decoded);
+  CHECK(decoded->fingerprint == bound_job.fingerprint);
+  CHECK(decoded->expires_at_ms == bound_job.expires_at_ms);
+  REQUIRE(decoded->created);
+  CHECK(records::encode(*decoded->created) == records::encode(full_job()));
+  CHECK_FALSE(decoded->granted);
+
+  kiln::idempotency_record bound_grant;
+  bound_grant.fingerprint = "f";
+  bound_grant.expires_at_ms = 7;
+  bound_grant.granted = kiln::ledger_entry{"led_1", 3, 5, kiln::ledger_kind::grant, 25, "", "",
+                                           "top-up", 40};
+  decoded = records::decode_idempotency_record(records::encode(bound_grant));
+  REQUIRE(decoded);
+  REQUIRE(decoded->granted);
+  CHECK(decoded->granted->id == "led_1");
+  CHECK(decoded->granted->amount == 25);
+  CHECK(decoded->granted->reason == "top-up");
+  CHECK_FALSE(decoded->created);
+
+  for (const char* garbage : {"", "f\n7\n", "f\nx\njob\n{}", "f\n7\nother\n{}", "f\n7\njob\nnot json"})
+    CHECK_FALSE(records::decode_idempotency_record(garbage));
+
+  auto early = records::idempotency_expiry_key("acct_1", 1000, "key/with/slashes");
+  auto late = records::idempotency_expiry_key("acct_1", 1001, "a");
+  CHECK(early < late);
+  std::int64_t expires = 0;
+  std::string key;
+  REQUIRE(records::parse_idempotency_expiry(
+    std::string_view(early).substr(records::account_job_prefix("acct_1").size()), expires, key));
+  CHECK(expires == 1000);
+  CHECK(key == "key/with/slashes");
+  CHECK_FALSE(records::parse_idempotency_expiry("zz", expires, key));
+}
