@@ -44,12 +44,14 @@ constexpr std::size_t groups_in_flight_max = 4;
 
 /// A request that moves credits, waiting for its group.
 struct movement {
-  enum class kind { submit, settle, grant } what = kind::submit;
+  enum class kind { submit, settle, grant, rotate } what = kind::submit;
   job record;  ///< submit: the new job (id and seq set in the group); settle: next
   std::int64_t amount = 0;  ///< grant
   std::string reason;       ///< grant
   idempotency_claim claim;  ///< submit and grant: the key it binds, if any
   caf::actor owner;         ///< the key's owner, told how the movement ended
+  std::optional<delivery> webhook;  ///< settle: the terminal event's delivery, written with it
+  account before;                   ///< rotate: the account as it was, to undo a failed write
   caf::response_promise promise;
 };
 
@@ -161,7 +163,20 @@ bool add_to_group(account_self self, movement& m, write_batch& batch,
       applied.push_back(std::move(*entry));
     }
     batch.put(column::jobs, j.id, records::encode(j));
+    // A canceled job's event was written with its cancel; success and failure are written here.
+    if (!j.spec.webhook_url.empty() && j.status != job_status::canceled && m.promise.pending()) {
+      m.webhook = new_delivery(j, now);
+      records::put_delivery(batch, *m.webhook);
+    }
     return true;
+  }
+  if (m.what == movement::kind::rotate) {
+    m.before = st.record;
+    st.record.previous_webhook_secret = st.record.webhook_secret;
+    st.record.previous_secret_until_ms =
+      now + static_cast<std::int64_t>(st.context.config->webhooks.secret_rotation_window_s) * 1000;
+    st.record.webhook_secret = crypto::make_webhook_secret();
+    return true;  // the account record is written with every group
   }
   auto entry = st.ledger.grant(m.amount, m.reason, now);
   batch.put(column::ledger, records::ledger_key(st.record.id, entry.seq), records::encode(entry));
@@ -187,7 +202,12 @@ void answer(account_self self, movement& m, const ledger_entry* entry) {
     metrics::add(metrics::global().jobs_created);
     m.promise.deliver(submitted{std::move(m.record), false});
   } else if (m.what == movement::kind::settle) {
+    if (m.webhook) self->send(self->state.context.deliveries, deliver_atom::value, *m.webhook);
     m.promise.deliver(caf::ok_atom::value);
+  } else if (m.what == movement::kind::rotate) {
+    const auto& r = self->state.record;
+    m.promise.deliver(webhook_secret_view{r.webhook_secret, r.previous_webhook_secret,
+                                          r.previous_secret_until_ms});
   } else {
     m.promise.deliver(grant_result{*entry, self->state.ledger.balance(), false});
   }
@@ -241,8 +261,15 @@ void on_group_failed(account_self self, std::uint64_t id, const caf::error& erro
   bool known = false;
   for (const auto& g : st.in_flight) known = known || g.id == id;
   if (!known) return;  // undone with an earlier group
-  for (auto g = st.in_flight.rbegin(); g != st.in_flight.rend(); ++g)
+  for (auto g = st.in_flight.rbegin(); g != st.in_flight.rend(); ++g) {
     for (auto e = g->applied.rbegin(); e != g->applied.rend(); ++e) st.ledger.undo(*e);
+    for (auto m = g->movements.rbegin(); m != g->movements.rend(); ++m)
+      if (m->what == movement::kind::rotate) {
+        st.record.webhook_secret = m->before.webhook_secret;
+        st.record.previous_webhook_secret = m->before.previous_webhook_secret;
+        st.record.previous_secret_until_ms = m->before.previous_secret_until_ms;
+      }
+  }
   st.next_seq = st.in_flight.front().seq_before;
   st.record.balance = st.ledger.balance();
   for (auto& g : st.in_flight)
@@ -586,6 +613,42 @@ caf::behavior account_actor(account_self self, actor_context context, account re
       start_group(self);
     },
     [=](get_account_atom) { return self->state.record; },
+    [=](secret_atom) {
+      const auto& r = self->state.record;
+      auto now = self->state.context.clock->now_ms();
+      bool previous = !r.previous_webhook_secret.empty() && now < r.previous_secret_until_ms;
+      return webhook_secret_view{r.webhook_secret, previous ? r.previous_webhook_secret : "",
+                                 previous ? r.previous_secret_until_ms : 0};
+    },
+    [=](rotate_atom) {
+      movement m;
+      m.what = movement::kind::rotate;
+      return enqueue_movement(self, std::move(m));
+    },
+    [=](deliveries_atom, const std::string& job_id) -> caf::result<std::vector<delivery>> {
+      if (!stored_job(self, job_id)) return make_error(error_code::not_found, "no job " + job_id);
+      std::vector<delivery> found;
+      self->state.context.db->scan(column::deliveries, job_id + "/",
+                                   [&](std::string_view, std::string_view value) {
+                                     if (auto d = records::decode_delivery(value))
+                                       found.push_back(std::move(*d));
+                                     return true;
+                                   });
+      return found;
+    },
+    [=](redeliver_atom, const std::string& job_id) -> caf::result<delivery> {
+      auto record = stored_job(self, job_id);
+      if (!record) return make_error(error_code::not_found, "no job " + job_id);
+      if (record->spec.webhook_url.empty())
+        return make_error(error_code::invalid_request, "job " + job_id + " has no webhook_url",
+                          "webhook_url");
+      if (!is_terminal(record->status) || self->state.live_jobs.count(job_id))
+        return make_error(error_code::invalid_request,
+                          "job " + job_id + " has not finished; its event is sent when it does");
+      auto promise = self->make_response_promise<delivery>();
+      return promise.delegate(self->state.context.deliveries, redeliver_atom::value,
+                              std::move(*record));
+    },
     [=](job_done_atom, const std::string& job_id) {
       auto it = self->state.live_jobs.find(job_id);
       if (it == self->state.live_jobs.end()) return;

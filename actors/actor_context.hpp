@@ -14,11 +14,15 @@
 namespace kiln {
 
 class store;
+namespace http {
+class webhook_client;
+}
 
 struct actor_context {
   store* db = nullptr;
   caf::actor writer;     ///< store_writer: durable commits as request/response
   caf::actor scheduler;  ///< queued jobs and device slots
+  caf::actor deliveries;  ///< webhook deliveries: told of each one once it is written
   clock_ptr clock;
   const settings* config = nullptr;
   const catalog* models = nullptr;
@@ -29,6 +33,10 @@ struct actor_context {
   std::uint32_t max_concurrent_jobs = 0;
   /// How long one run of a job on a device may take before it counts as a device fault.
   std::chrono::milliseconds run_timeout{600000};
+  /// Webhooks: the outbound client, where output links in events point, and their signing key.
+  http::webhook_client* webhook_client = nullptr;
+  std::string public_url;
+  std::string url_signing_key;
 };
 
 }  // namespace kiln

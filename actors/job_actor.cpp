@@ -207,11 +207,17 @@ caf::result<cancel_result> on_cancel(job_self self) {
   next->status = job_status::canceled;
   next->canceled_at_ms = next->completed_at_ms = st.context->clock->now_ms();
   next->queue_position.reset();
-  self->request(st.context->writer, supervised_wait, commit_atom::value,
-                records::job_batch(*next, false))
+  auto batch = records::job_batch(*next, false);
+  std::optional<delivery> webhook;  // the canceled event, written with the cancel itself
+  if (!next->spec.webhook_url.empty()) {
+    webhook = new_delivery(*next, next->canceled_at_ms);
+    records::put_delivery(batch, *webhook);
+  }
+  self->request(st.context->writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {
         auto& s = self->state;
+        if (webhook) self->send(s.context->deliveries, deliver_atom::value, *webhook);
         s.current = next;
         s.generation += 1;  // a pending retry of an earlier transition is void now
         s.retry = nullptr;

@@ -8,6 +8,7 @@
 #include "models/idempotency.hpp"
 #include "models/job.hpp"
 #include "models/ledger.hpp"
+#include "models/webhook.hpp"
 #include "persistence/store.hpp"
 
 #include <caf/all.hpp>
@@ -56,6 +57,13 @@ using bound_atom = caf::atom_constant<caf::atom("bound")>;
 using unbound_atom = caf::atom_constant<caf::atom("unbound")>;
 using key_done_atom = caf::atom_constant<caf::atom("keydone")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
+using attempted_atom = caf::atom_constant<caf::atom("attempted")>;
+using deliveries_atom = caf::atom_constant<caf::atom("dlvlist")>;
+using secret_atom = caf::atom_constant<caf::atom("secret")>;
+using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
 
 // -- payloads -----------------------------------------------------------------------------------
 
@@ -104,6 +112,13 @@ struct keyed_request {
   std::string trace_id;  ///< submit
   std::int64_t amount = 0;  ///< grant
   std::string reason;       ///< grant
+};
+
+/// GET /v1/webhook-secret and POST /v1/webhook-secret/rotate.
+struct webhook_secret_view {
+  std::string secret;
+  std::string previous_secret;  ///< during a rotation window: still signs until `previous_until_ms`
+  std::int64_t previous_until_ms = 0;
 };
 
 /// What POST /v1/jobs/{id}/cancel answers.
@@ -222,6 +237,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::idempotency_claim)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::submitted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::keyed_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::idempotency_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::delivery)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kiln::delivery>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::webhook_secret_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::ledger_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::usage_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::balance)

@@ -55,6 +55,13 @@ std::string_view check_non_empty(std::string_view text) {
   return text.empty() ? "a non-empty string" : "";
 }
 
+std::string_view check_public_url(std::string_view text) {
+  bool ok = text.empty() || ((text.starts_with("http://") || text.starts_with("https://")) &&
+                             text.find_first_of(" ?#") == std::string_view::npos &&
+                             !text.ends_with("/"));
+  return ok ? "" : "an http(s) base URL without a trailing slash, query or fragment";
+}
+
 problem apply_models(dom::element value, device_settings& device, const location& at) {
   dom::array array;
   if (value.get_array().get(array)) return at.must_be("an array of model ids");
@@ -142,6 +149,7 @@ constexpr key_spec<settings> settings_keys[] = {
                                                          durability_names}},
     {"actor_threads", u32{&member<&settings::actor_threads>, 1, 64}},
     {"catalog_file", text{&member<&settings::catalog_file>}},
+    {"public_url", text{&member<&settings::public_url>, {}, &check_public_url}},
     {"demo_account", flag{&member<&settings::demo_account>}},
     {"http.threads", u32{&member<&settings::http, &http_settings::threads>, 1, 64}},
     {"http.idle_timeout_ms",
@@ -151,6 +159,14 @@ constexpr key_spec<settings> settings_keys[] = {
     {"webhooks.retry_schedule_ms", json{&apply_retry_schedule}},
     {"webhooks.allow_private_targets",
      flag{&member<&settings::webhooks, &webhook_settings::allow_private_targets>}},
+    {"webhooks.secret_rotation_window_s",
+     u64{&member<&settings::webhooks, &webhook_settings::secret_rotation_window_s>, 0,
+         31'536'000}},
+    {"webhooks.max_in_flight",
+     u32{&member<&settings::webhooks, &webhook_settings::max_in_flight>, 1, 65'536}},
+    {"webhooks.max_per_endpoint",
+     u32{&member<&settings::webhooks, &webhook_settings::max_per_endpoint>, 1, 1024}},
+    {"webhooks.ca_file", text{&member<&settings::webhooks, &webhook_settings::ca_file>}},
     {"jobs.max_attempts", u32{&member<&settings::jobs, &job_settings::max_attempts>, 1, 100}},
     {"jobs.idempotency_ttl_s",
      u64{&member<&settings::jobs, &job_settings::idempotency_ttl_s>, 1, 31'536'000}},

@@ -36,6 +36,10 @@ struct webhook_settings {
   std::uint32_t timeout_ms = 10000;
   std::vector<std::uint64_t> retry_schedule_ms{0, 30000, 120000, 600000, 1800000, 7200000};
   bool allow_private_targets = false;
+  std::uint64_t secret_rotation_window_s = 86400;  ///< the old secret still signs this long
+  std::uint32_t max_in_flight = 256;     ///< attempts at once, over all endpoints
+  std::uint32_t max_per_endpoint = 8;    ///< attempts at once to one scheme://host:port
+  std::string ca_file;                   ///< extra trusted CAs (PEM) besides the system store
 };
 
 struct job_settings {
@@ -62,6 +66,9 @@ struct settings {
   durability_mode durability = durability_mode::fsync;
   std::uint32_t actor_threads = 2;         ///< CAF scheduler workers, 1..64
   std::string catalog_file;                ///< empty = the built-in catalog
+  /// Where output links in webhook events point ("https://api.example.com"); empty: the listen
+  /// address over http.
+  std::string public_url;
   bool demo_account = true;                ///< create and print a demo account on first start
   http_settings http;
   webhook_settings webhooks;

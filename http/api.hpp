@@ -20,6 +20,8 @@ struct settings;
 
 namespace kiln::http {
 
+class resolver_pool;
+
 struct api_context {
   kiln::bridge* actors = nullptr;
   caf::actor directory;
@@ -30,6 +32,7 @@ struct api_context {
   std::string url_signing_key;  ///< HMAC key of signed file URLs
   std::string files_dir;
   std::function<std::string()> metrics_text;  ///< store and runtime counters, Prometheus text
+  resolver_pool* resolver = nullptr;  ///< looks up webhook_url hosts at submit
 };
 
 class api {

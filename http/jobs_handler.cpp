@@ -4,6 +4,7 @@
 #include "http/detail/call.hpp"
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
+#include "http/webhook_target.hpp"
 #include "models/crypto.hpp"
 #include "models/job_request.hpp"
 #include "persistence/output_files.hpp"
@@ -39,15 +40,20 @@ bool plan_allows(const api_context& context, const principal& who, const std::st
   return !need || (have && have->rank >= need->rank);
 }
 
-}  // namespace
-
 /// A request with an Idempotency-Key is checked like any other first: one that fails validation,
-/// authentication or the plan check binds nothing, so the key may be used again.
-void create_job(const api_context& context, const call_ptr& c) {
-  with_principal(context, c, [&context, c, parsed = parse_spec(context, c)](
+/// authentication, the webhook_url check or the plan check binds nothing, so the key may be used
+/// again.
+void submit(const api_context& context, const call_ptr& c,
+            std::shared_ptr<const job_request_result> parsed,
+            std::optional<std::string> webhook_refusal) {
+  with_principal(context, c, [&context, c, parsed, webhook_refusal](
                                caf::event_based_actor* self, const principal& who) {
     if (const auto* error = std::get_if<api_error>(parsed.get())) return reply_error(c, *error);
     const auto& spec = std::get<job_spec>(*parsed);
+    if (webhook_refusal)
+      return reply_error(c, make_api_error(error_code::invalid_request,
+                                           "webhook_url is refused: " + *webhook_refusal,
+                                           "webhook_url"));
     if (!plan_allows(context, who, spec.model))
       return reply_error(c, make_api_error(error_code::plan_required,
                                            "model " + spec.model + " needs a higher plan"));
@@ -64,6 +70,24 @@ void create_job(const api_context& context, const call_ptr& c) {
         },
         [=](caf::error& error) { reply_error(c, error); });
   });
+}
+
+}  // namespace
+
+/// A webhook_url must not lead to loopback, private or link-local addresses (server-side request
+/// forgery) unless webhooks.allow_private_targets: its host is resolved here, asynchronously,
+/// before the request goes on. The webhook client checks again when it connects.
+void create_job(const api_context& context, const call_ptr& c) {
+  auto parsed = parse_spec(context, c);
+  const auto* spec = std::get_if<job_spec>(parsed.get());
+  if (!spec || spec->webhook_url.empty() || context.config->webhooks.allow_private_targets ||
+      !context.resolver)
+    return submit(context, c, std::move(parsed), std::nullopt);
+  auto url = spec->webhook_url;
+  check_target(*context.resolver, url, false,
+               [&context, c, parsed](std::optional<std::string> refusal) {
+                 submit(context, c, parsed, std::move(refusal));
+               });
 }
 
 void estimate_job(const api_context& context, const call_ptr& c) {

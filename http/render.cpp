@@ -116,6 +116,70 @@ std::string render_job(const job& value, const url_context& urls) {
   return w.take();
 }
 
+std::string render_webhook_event(const delivery& d, const job& value, const url_context& urls) {
+  json_writer w;
+  w.begin_object().field("id", d.event_id).field("event", d.event)
+    .field("created_at", format_time_ms(d.created_at_ms)).key("job");
+  write_job(w, value, urls);
+  w.end_object();
+  return w.take();
+}
+
+namespace {
+
+void write_delivery_head(json_writer& w, const delivery& d) {
+  w.field("delivery_id", d.id).field("event_id", d.event_id).field("event", d.event)
+    .field("url", d.url).field("delivery_status", delivery_status_name(d.status));
+}
+
+}  // namespace
+
+std::string render_deliveries(const std::vector<delivery>& deliveries) {
+  json_writer w;
+  w.begin_object().field("object", "list").key("data").begin_array();
+  for (const auto& d : deliveries)
+    for (const auto& a : d.attempts) {
+      w.begin_object().field("object", "webhook_attempt");
+      write_delivery_head(w, d);
+      w.field("attempt", a.attempt).field("at", format_time_ms(a.at_ms));
+      if (a.status_code != 0) w.field("status_code", static_cast<std::int64_t>(a.status_code));
+      else w.field("error", a.error);
+      w.field("duration_ms", a.duration_ms).key("next_retry_at");
+      if (a.next_retry_at_ms != 0) w.value(format_time_ms(a.next_retry_at_ms));
+      else w.null();
+      w.end_object();
+    }
+  w.end_array().key("pending").begin_array();
+  for (const auto& d : deliveries) {
+    if (d.status != delivery_status::pending) continue;
+    w.begin_object().field("object", "webhook_delivery");
+    write_delivery_head(w, d);
+    w.field("attempts", static_cast<std::uint64_t>(d.attempts.size()))
+      .field("next_attempt_at", format_time_ms(d.next_attempt_at_ms)).end_object();
+  }
+  w.end_array().end_object();
+  return w.take();
+}
+
+std::string render_delivery(const delivery& d) {
+  json_writer w;
+  w.begin_object().field("object", "webhook_delivery");
+  write_delivery_head(w, d);
+  w.field("attempts", static_cast<std::uint64_t>(d.attempts.size()))
+    .field("next_attempt_at", format_time_ms(d.next_attempt_at_ms)).end_object();
+  return w.take();
+}
+
+std::string render_webhook_secret(const webhook_secret_view& view) {
+  json_writer w;
+  w.begin_object().field("object", "webhook_secret").field("secret", view.secret);
+  w.key("previous_secret_expires_at");
+  if (!view.previous_secret.empty()) w.value(format_time_ms(view.previous_until_ms));
+  else w.null();
+  w.end_object();
+  return w.take();
+}
+
 std::string render_job_page(const job_page& page, const url_context& urls) {
   json_writer w;
   w.begin_object().field("object", "list").key("data").begin_array();

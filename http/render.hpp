@@ -16,6 +16,8 @@ struct cancel_result;
 struct ledger_page;
 struct usage_report;
 struct plan_settings;
+struct delivery;
+struct webhook_secret_view;
 }
 
 namespace kiln::http {
@@ -43,6 +45,14 @@ std::string render_ledger_page(const ledger_page& page);
 std::string render_account_view(const account& value, const plan_settings* plan,
                                 const std::vector<std::string>& models);
 std::string render_usage(const usage_report& report, std::string_view period);
+
+/// A webhook event body: {"id": event id, "event", "created_at", "job": the job}.
+std::string render_webhook_event(const delivery& d, const job& value, const url_context& urls);
+/// GET /v1/jobs/{id}/deliveries: every attempt of every delivery, oldest first.
+std::string render_deliveries(const std::vector<delivery>& deliveries);
+/// POST /v1/jobs/{id}/deliveries/redeliver: the new delivery.
+std::string render_delivery(const delivery& d);
+std::string render_webhook_secret(const webhook_secret_view& view);
 
 /// "/v1/files/NAME?expires=UNIX&signature=HEX" valid until now + ttl.
 std::string signed_file_path(std::string_view file, std::string_view key, std::int64_t now_ms);

@@ -36,4 +36,11 @@ account_created new_account(std::string name, std::string plan, std::int64_t cre
   return result;
 }
 
+std::vector<std::string> signing_secrets(const account& a, std::int64_t now_ms) {
+  std::vector<std::string> secrets{a.webhook_secret};
+  if (!a.previous_webhook_secret.empty() && now_ms < a.previous_secret_until_ms)
+    secrets.push_back(a.previous_webhook_secret);
+  return secrets;
+}
+
 }  // namespace kiln

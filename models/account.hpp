@@ -16,9 +16,16 @@ struct account {
   std::string name;
   std::string plan;  ///< a plan name from the settings
   std::string webhook_secret;  ///< "whsec_..."
+  /// The secret before the last rotation, which still signs until `previous_secret_until_ms`.
+  std::string previous_webhook_secret;
+  std::int64_t previous_secret_until_ms = 0;
   kiln::balance balance;
   std::int64_t created_at_ms = 0;
 };
+
+/// The secrets that sign a webhook sent at `now_ms`: the current one, and the previous one
+/// during its rotation window.
+std::vector<std::string> signing_secrets(const account& a, std::int64_t now_ms);
 
 struct api_key {
   std::string id;          ///< "key_..."

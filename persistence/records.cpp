@@ -128,6 +128,9 @@ std::string encode(const account& v) {
   json_writer w;
   w.begin_object().field("id", v.id).field("name", v.name).field("plan", v.plan)
     .field("webhook_secret", v.webhook_secret).field("created_at", v.created_at_ms);
+  if (!v.previous_webhook_secret.empty())
+    w.field("previous_webhook_secret", v.previous_webhook_secret)
+      .field("previous_secret_until", v.previous_secret_until_ms);
   write_balance(w, v.balance);
   w.end_object();
   return w.take();
@@ -143,6 +146,8 @@ std::optional<account> decode_account(std::string_view bytes) {
   v.name = text(e, "name");
   v.plan = text(e, "plan");
   v.webhook_secret = text(e, "webhook_secret");
+  v.previous_webhook_secret = text(e, "previous_webhook_secret");
+  v.previous_secret_until_ms = integer(e, "previous_secret_until");
   v.created_at_ms = integer(e, "created_at");
   element b;
   if (e["balance"].get(b) == simdjson::SUCCESS) {
@@ -213,6 +218,65 @@ std::optional<ledger_entry> decode_ledger_entry(std::string_view bytes) {
 
 std::string ledger_key(std::string_view account_id, std::uint64_t seq) {
   return account_job_key(account_id, seq);
+}
+
+std::string encode(const delivery& v) {
+  json_writer w;
+  w.begin_object().field("id", v.id).field("event_id", v.event_id).field("event", v.event)
+    .field("job_id", v.job_id).field("account_id", v.account_id).field("url", v.url)
+    .field("trace_id", v.trace_id).field("created_at", v.created_at_ms)
+    .field("status", delivery_status_name(v.status)).field("next_attempt_at", v.next_attempt_at_ms);
+  w.key("attempts").begin_array();
+  for (const auto& a : v.attempts)
+    w.begin_object().field("attempt", a.attempt).field("at", a.at_ms)
+      .field("status_code", static_cast<std::int64_t>(a.status_code)).field("error", a.error)
+      .field("duration_ms", a.duration_ms).field("next_retry_at", a.next_retry_at_ms).end_object();
+  w.end_array().end_object();
+  return w.take();
+}
+
+std::optional<delivery> decode_delivery(std::string_view bytes) {
+  thread_local simdjson::dom::parser parser;
+  auto root = parse(parser, bytes);
+  if (!root) return std::nullopt;
+  element e = *root;
+  delivery v;
+  v.id = text(e, "id");
+  v.event_id = text(e, "event_id");
+  v.event = text(e, "event");
+  v.job_id = text(e, "job_id");
+  v.account_id = text(e, "account_id");
+  v.url = text(e, "url");
+  v.trace_id = text(e, "trace_id");
+  v.created_at_ms = integer(e, "created_at");
+  auto status = parse_delivery_status(text(e, "status"));
+  if (v.id.empty() || v.job_id.empty() || !status) return std::nullopt;
+  v.status = *status;
+  v.next_attempt_at_ms = integer(e, "next_attempt_at");
+  simdjson::dom::array attempts;
+  if (e["attempts"].get_array().get(attempts) == simdjson::SUCCESS)
+    for (element a : attempts) {
+      delivery_attempt attempt;
+      attempt.attempt = static_cast<std::uint32_t>(integer(a, "attempt"));
+      attempt.at_ms = integer(a, "at");
+      attempt.status_code = static_cast<int>(integer(a, "status_code"));
+      attempt.error = text(a, "error");
+      attempt.duration_ms = integer(a, "duration_ms");
+      attempt.next_retry_at_ms = integer(a, "next_retry_at");
+      v.attempts.push_back(std::move(attempt));
+    }
+  return v;
+}
+
+std::string delivery_key(std::string_view job_id, std::string_view delivery_id) {
+  return std::string(job_id) + "/" + std::string(delivery_id);
+}
+
+void put_delivery(write_batch& batch, const delivery& value) {
+  auto key = delivery_key(value.job_id, value.id);
+  batch.put(column::deliveries, key, encode(value));
+  if (value.status == delivery_status::pending) batch.put(column::pending_deliveries, key, {});
+  else batch.erase(column::pending_deliveries, std::move(key));
 }
 
 std::string idempotency_key(std::string_view account_id, std::string_view key) {

@@ -6,6 +6,7 @@
 #include "models/idempotency.hpp"
 #include "models/job.hpp"
 #include "models/ledger.hpp"
+#include "models/webhook.hpp"
 #include "persistence/store.hpp"
 
 #include <optional>
@@ -44,6 +45,15 @@ bool parse_idempotency_expiry(std::string_view rest, std::int64_t& expires_at_ms
 /// Lines: the fingerprint, the expiry, "job" or "grant", then that record's JSON.
 std::string encode(const idempotency_record& value);
 std::optional<idempotency_record> decode_idempotency_record(std::string_view bytes);
+std::string encode(const delivery& value);
+std::optional<delivery> decode_delivery(std::string_view bytes);
+/// deliveries and pending_deliveries key: "<job_id>/<delivery_id>", so a prefix scan lists a
+/// job's deliveries in creation order.
+std::string delivery_key(std::string_view job_id, std::string_view delivery_id);
+/// The writes that store a delivery as it now is: its record, and its pending index entry while
+/// it is pending (removed once it is delivered or failed).
+void put_delivery(write_batch& batch, const delivery& value);
+
 /// The writes that bind a key: its record and its expiry index entry.
 void bind_idempotency_key(write_batch& batch, std::string_view account_id, std::string_view key,
                           const idempotency_record& value);

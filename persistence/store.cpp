@@ -18,7 +18,8 @@ namespace {
 
 const char* const family_names[] = {"default",      "accounts", "keys",
                                      "jobs",         "account_jobs", "ledger",
-                                     "idempotency",  "idempotency_expiry"};
+                                     "idempotency",  "idempotency_expiry",
+                                     "deliveries",   "pending_deliveries"};
 constexpr std::size_t family_count = std::size(family_names);
 
 std::string upper_bound_of(std::string_view prefix) {

@@ -26,6 +26,8 @@ enum class column : std::uint8_t {
   ledger,
   idempotency,         ///< "<account>/<key>" -> what the key is bound to
   idempotency_expiry,  ///< "<account>/<expiry ms, 16 hex>/<key>" -> "": the keys in expiry order
+  deliveries,          ///< "<job id>/<delivery id>" -> a webhook delivery and its attempts
+  pending_deliveries,  ///< the same keys -> "": deliveries not yet delivered or given up
 };
 
 struct write_op {

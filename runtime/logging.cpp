@@ -9,7 +9,7 @@
 namespace kiln::logs {
 
 namespace {
-constexpr const char* layers[] = {"runtime", "http", "actors", "store"};
+constexpr const char* layers[] = {"runtime", "http", "actors", "store", "webhooks"};
 }
 
 void init(std::string_view level) {

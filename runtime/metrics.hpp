@@ -14,6 +14,9 @@ struct counters {
   std::atomic<std::uint64_t> job_attempts_failed{0};
   std::atomic<std::uint64_t> idempotent_replays{0};
   std::atomic<std::uint64_t> idempotency_keys_expired{0};
+  std::atomic<std::uint64_t> webhook_attempts{0};
+  std::atomic<std::uint64_t> webhooks_delivered{0};
+  std::atomic<std::uint64_t> webhooks_failed{0};
 };
 
 inline counters& global() {

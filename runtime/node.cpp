@@ -2,12 +2,15 @@
 #include "runtime/node.hpp"
 
 #include "actors/device_actor.hpp"
+#include "actors/delivery_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/protocol.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_writer.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "http/webhook_client.hpp"
+#include "http/webhook_target.hpp"
 #include "models/crypto.hpp"
 #include "persistence/records.hpp"
 #include "persistence/recovery.hpp"
@@ -67,7 +70,13 @@ std::string metrics_text(const store& db, const http::server& server) {
       << "\n# TYPE kiln_idempotent_replays_total counter\nkiln_idempotent_replays_total "
       << jobs.idempotent_replays
       << "\n# TYPE kiln_idempotency_keys_expired_total counter\n"
-      << "kiln_idempotency_keys_expired_total " << jobs.idempotency_keys_expired << "\n";
+      << "kiln_idempotency_keys_expired_total " << jobs.idempotency_keys_expired
+      << "\n# TYPE kiln_webhook_attempts_total counter\nkiln_webhook_attempts_total "
+      << jobs.webhook_attempts
+      << "\n# TYPE kiln_webhooks_delivered_total counter\nkiln_webhooks_delivered_total "
+      << jobs.webhooks_delivered
+      << "\n# TYPE kiln_webhooks_failed_total counter\nkiln_webhooks_failed_total "
+      << jobs.webhooks_failed << "\n";
   return out.str();
 }
 
@@ -159,6 +168,26 @@ int run_node(const settings& config, const std::string& log_level) {
   context.config = &config;
   context.models = &*models;
   context.files_dir = files_dir;
+  context.url_signing_key = url_signing_key(*db);
+  http::client_options webhook_options;
+  webhook_options.timeout = std::chrono::milliseconds(config.webhooks.timeout_ms);
+  webhook_options.allow_private_targets = config.webhooks.allow_private_targets;
+  webhook_options.extra_ca_file = config.webhooks.ca_file;
+  webhook_options.max_in_flight = config.webhooks.max_in_flight;
+  webhook_options.max_per_endpoint = config.webhooks.max_per_endpoint;
+  std::unique_ptr<http::webhook_client> webhooks;
+  try {
+    webhooks = std::make_unique<http::webhook_client>(webhook_options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kiln: webhooks.ca_file: %s\n", e.what());
+    db->close();
+    return 2;
+  }
+  context.webhook_client = webhooks.get();
+  auto pending_deliveries = recover_pending_deliveries(*db);
+  log->info(R"("event":"recovery.deliveries","pending":{})", pending_deliveries.size());
+  context.deliveries = spawn_deliveries(system, context, std::move(pending_deliveries));
+  supervise(context.deliveries, "deliveries");
   supervise(context.writer, "store_writer");
   supervise(context.scheduler, "scheduler");
   for (const auto& device : config.devices)
@@ -168,10 +197,11 @@ int run_node(const settings& config, const std::string& log_level) {
   if (config.demo_account) create_demo_account(system, directory, *db);
 
   bridge actors(system, config.actor_threads);
+  http::resolver_pool resolver;
   http::server* server_ptr = nullptr;
   http::api api({&actors, directory, context.scheduler, &*models, &config, context.clock,
-                 url_signing_key(*db), files_dir,
-                 [&] { return metrics_text(*db, *server_ptr); }});
+                 context.url_signing_key, files_dir,
+                 [&] { return metrics_text(*db, *server_ptr); }, &resolver});
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();
@@ -188,6 +218,10 @@ int run_node(const settings& config, const std::string& log_level) {
     db->close();
     std::_Exit(1);
   }
+  caf::anon_send(context.deliveries, register_atom::value,
+                 config.public_url.empty()
+                   ? "http://" + options.host + ":" + std::to_string(port)
+                   : config.public_url);
   std::printf("kiln listening on http://%s:%u\n", options.host.c_str(), port);
   std::fflush(stdout);
   log->info(R"("event":"server.started","listen":"{}:{}","devices":{},"durability":"{}")",
@@ -199,6 +233,8 @@ int run_node(const settings& config, const std::string& log_level) {
   log->info(R"("event":"server.stopping","signal":{},"in_flight":{})", received, server.in_flight());
   server.stop(std::chrono::seconds(10));  // stop accepting, let in-flight requests finish
   actors.stop();
+  resolver.stop();
+  webhooks->stop();  // attempts out now are sent again after the restart: at least once
   db->close();  // everything acknowledged is already durable; queued writes are flushed
   log->info(R"("event":"server.stopped")");
   spdlog::shutdown();

@@ -47,7 +47,7 @@ void with_admin(const api_context& context, const call_ptr& c,
 /// How long the front end waits for an actor's answer before 503.
 constexpr std::chrono::milliseconds actor_reply_timeout{15000};
 
-// -- resource handlers, one function per route (jobs_, accounts_ and ledger_handler.cpp) -------
+// -- resource handlers, one function per route (jobs_, accounts_, ledger_, webhooks_handler) ---
 void create_job(const api_context& context, const call_ptr& c);
 void estimate_job(const api_context& context, const call_ptr& c);
 void get_job(const api_context& context, const call_ptr& c);
@@ -66,6 +66,10 @@ void list_ledger(const api_context& context, const call_ptr& c);
 void get_account_view(const api_context& context, const call_ptr& c);
 void get_usage(const api_context& context, const call_ptr& c);
 void admin_grant(const api_context& context, const call_ptr& c);
+void get_webhook_secret(const api_context& context, const call_ptr& c);
+void rotate_webhook_secret(const api_context& context, const call_ptr& c);
+void list_deliveries(const api_context& context, const call_ptr& c);
+void redeliver(const api_context& context, const call_ptr& c);
 void healthz(const api_context& context, const call_ptr& c);
 void readyz(const api_context& context, const call_ptr& c);
 void metrics(const api_context& context, const call_ptr& c);

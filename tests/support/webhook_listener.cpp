@@ -178,13 +178,15 @@ struct webhook_listener::impl {
       if (options.mode != listener_mode::close_at_once && conn.handshake()) {
         received_request request;
         if (parse_request(conn, request)) {
+          int status = options.status;
           {
             std::lock_guard lock(mutex);
+            if (requests.size() < options.script.size()) status = options.script[requests.size()];
             requests.push_back(request);
           }
-          if (options.mode == listener_mode::respond) {
-            std::string response = "HTTP/1.1 " + std::to_string(options.status) + " " +
-                                   reason_phrase(options.status) + "\r\n";
+          if (options.mode == listener_mode::respond && status >= 0) {
+            std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
+                                   reason_phrase(status) + "\r\n";
             for (const auto& [name, value] : options.headers)
               response += name + ": " + value + "\r\n";
             response += "Content-Length: " + std::to_string(options.body.size()) +

@@ -36,6 +36,9 @@ struct listener_options {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra response headers
   std::string body;
+  /// respond mode: the statuses of the first requests, in order (-1: hold that one unanswered
+  /// until the peer leaves); later requests get `status`.
+  std::vector<int> script;
   std::string tls_cert_file;  ///< TLS when set (PEM), with tls_key_file
   std::string tls_key_file;
 };

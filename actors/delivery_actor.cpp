@@ -1,0 +1,259 @@
+// The deliveries actor and one delivery actor per pending webhook delivery; see the header.
+//
+// Attempt -> outcome -> write -> wait: the outcome of an attempt and the time of the next one are
+// on disk before the actor sleeps, so after a SIGKILL the delivery resumes where it was. An
+// attempt that was out when the process died is sent again (at least once); a delivery written
+// as delivered is never sent again by the retries, only by an explicit redeliver.
+#include "actors/delivery_actor.hpp"
+
+#include "actors/protocol.hpp"
+#include "config/settings.hpp"
+#include "http/render.hpp"
+#include "http/webhook_client.hpp"
+#include "models/webhook_signature.hpp"
+#include "persistence/records.hpp"
+#include "persistence/store.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/metrics.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::http::outbound_result)
+
+namespace kiln {
+namespace {
+
+struct delivery_state {
+  delivery current;  ///< as last written
+  actor_context context;
+  std::mt19937_64 random;
+  std::int64_t attempt_started_ms = 0;
+  std::chrono::milliseconds write_retry{100};
+  static inline const char* name = "delivery";
+};
+
+using delivery_self = caf::stateful_actor<delivery_state>*;
+
+void attempt(delivery_self self);
+
+/// "00-<trace>-<span>-01" when the job's trace id is a W3C trace id, so the receiver's logs join
+/// ours; empty otherwise.
+std::string traceparent(const std::string& trace_id, std::mt19937_64& random) {
+  if (trace_id.size() != 32) return {};
+  char span[17];
+  std::snprintf(span, sizeof span, "%016llx", static_cast<unsigned long long>(random() | 1));
+  return "00-" + trace_id + "-" + span + "-01";
+}
+
+void schedule(delivery_self self) {
+  auto& st = self->state;
+  auto wait = std::max<std::int64_t>(st.current.next_attempt_at_ms - st.context.clock->now_ms(), 0);
+  if (wait == 0) self->send(self, tick_atom::value);
+  else self->delayed_send(self, std::chrono::milliseconds(wait), tick_atom::value);
+}
+
+/// Writes the delivery as it now is; then waits for the next attempt or ends. A failed write is
+/// retried (the attempt happened; its record must land) with backoff up to 5 s.
+void write(delivery_self self) {
+  auto& st = self->state;
+  write_batch batch;
+  records::put_delivery(batch, st.current);
+  self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
+    .then(
+      [=](caf::ok_atom) {
+        auto& s = self->state;
+        s.write_retry = std::chrono::milliseconds(100);
+        if (s.current.status == delivery_status::pending) schedule(self);
+        else self->quit();
+      },
+      [=](caf::error& error) {
+        auto& s = self->state;
+        logs::get("webhooks")->warn(
+          R"("event":"webhook.write_failed","delivery":"{}","trace_id":"{}","error":"{}")",
+          s.current.id, s.current.trace_id, logs::json_text(self->system().render(error)));
+        self->delayed_send(self, s.write_retry, write_atom::value);
+        s.write_retry = std::min(s.write_retry * 2, std::chrono::milliseconds(5000));
+      });
+}
+
+void on_attempted(delivery_self self, const http::outbound_result& result) {
+  auto& st = self->state;
+  auto& d = st.current;
+  const auto now = st.context.clock->now_ms();
+  delivery_attempt a;
+  a.attempt = static_cast<std::uint32_t>(d.attempts.size() + 1);
+  a.at_ms = st.attempt_started_ms;
+  a.status_code = result.status;
+  a.error = result.error;
+  a.duration_ms = result.duration_ms;
+  std::uniform_real_distribution<double> jitter(0.9, 1.1);
+  auto decision = decide_retry(st.context.config->webhooks.retry_schedule_ms, a.attempt,
+                               result.status, parse_retry_after(result.retry_after, now),
+                               jitter(st.random));
+  d.status = decision.status;
+  if (decision.status == delivery_status::pending) {
+    d.next_attempt_at_ms = now + decision.delay_ms;
+    a.next_retry_at_ms = d.next_attempt_at_ms;
+  }
+  auto& counters = metrics::global();
+  metrics::add(counters.webhook_attempts);
+  if (d.status == delivery_status::delivered) metrics::add(counters.webhooks_delivered);
+  if (d.status == delivery_status::failed) metrics::add(counters.webhooks_failed);
+  logs::get("webhooks")->info(
+    R"("event":"webhook.attempt","delivery":"{}","event_id":"{}","job":"{}","trace_id":"{}",)"
+    R"("attempt":{},"status_code":{},"error":"{}","duration_ms":{},"outcome":"{}","next_in_ms":{})",
+    d.id, d.event_id, d.job_id, d.trace_id, a.attempt, a.status_code, logs::json_text(a.error),
+    a.duration_ms, delivery_status_name(d.status), decision.delay_ms);
+  d.attempts.push_back(std::move(a));
+  write(self);
+}
+
+void attempt(delivery_self self) {
+  auto& st = self->state;
+  auto& d = st.current;
+  const auto now = st.context.clock->now_ms();
+  st.attempt_started_ms = now;
+  auto job_bytes = st.context.db->get(column::jobs, d.job_id);
+  auto account_bytes = st.context.db->get(column::accounts, d.account_id);
+  auto record = job_bytes ? records::decode_job(*job_bytes) : std::nullopt;
+  auto owner = account_bytes ? records::decode_account(*account_bytes) : std::nullopt;
+  if (!record || !owner) {  // cannot happen while the store is intact; retrying cannot help
+    logs::get("webhooks")->error(R"("event":"webhook.orphaned","delivery":"{}","job":"{}")",
+                                 d.id, d.job_id);
+    d.status = delivery_status::failed;
+    return write(self);
+  }
+  http::outbound_request request;
+  request.url = d.url;
+  request.body = http::render_webhook_event(
+    d, *record, http::url_context{st.context.public_url, st.context.url_signing_key, now});
+  const auto timestamp = now / 1000;
+  request.headers = {
+    {"webhook-id", d.event_id},
+    {"webhook-timestamp", std::to_string(timestamp)},
+    {"webhook-signature", webhooks::signature_header(signing_secrets(*owner, now), d.event_id,
+                                                     timestamp, request.body)},
+  };
+  if (auto parent = traceparent(d.trace_id, st.random); !parent.empty())
+    request.headers.emplace_back("traceparent", std::move(parent));
+  std::bernoulli_distribution dropped(st.context.config->faults.webhook_drop_rate);
+  if (dropped(st.random)) {  // fault injection: as if the network lost the request
+    http::outbound_result lost;
+    lost.error = "dropped by fault injection";
+    return on_attempted(self, lost);
+  }
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.context.webhook_client->post(std::move(request), [handle](http::outbound_result result) {
+    caf::anon_send(handle, attempted_atom::value, std::move(result));
+  });
+}
+
+caf::behavior delivery_actor(delivery_self self, actor_context context, delivery d) {
+  auto& st = self->state;
+  st.context = std::move(context);
+  st.current = std::move(d);
+  st.random.seed(std::random_device{}());
+  schedule(self);
+  return {
+    [=](tick_atom) { attempt(self); },
+    [=](attempted_atom, http::outbound_result& result) {
+      // The client stops at shutdown: the attempt did not happen, and the delivery resumes after
+      // the restart from what was last written.
+      if (result.error == "stopped") return;
+      on_attempted(self, result);
+    },
+    [=](write_atom) { write(self); },
+  };
+}
+
+// -- the deliveries actor ----------------------------------------------------------------------
+
+struct deliveries_state {
+  actor_context context;
+  std::size_t live = 0;
+  bool started = false;            ///< the server is listening and public_url is known
+  std::vector<delivery> waiting;   ///< deliveries that arrived before that
+  static inline const char* name = "deliveries";
+};
+
+using deliveries_self = caf::stateful_actor<deliveries_state>*;
+
+void start_delivery(deliveries_self self, delivery d) {
+  if (!self->state.started) return self->state.waiting.push_back(std::move(d));
+  auto actor = self->spawn(delivery_actor, self->state.context, std::move(d));
+  self->monitor(actor);
+  self->state.live += 1;
+}
+
+/// A new delivery of the job's terminal event to its webhook_url, with the event id of its first
+/// delivery (a redelivery is the same event), written before it is started and answered.
+caf::result<delivery> redeliver(deliveries_self self, const job& j) {
+  auto& st = self->state;
+  auto d = new_delivery(j, st.context.clock->now_ms());
+  st.context.db->scan(column::deliveries, j.id + "/", [&](std::string_view, std::string_view value) {
+    if (auto first = records::decode_delivery(value)) {
+      d.event_id = first->event_id;
+      d.created_at_ms = first->created_at_ms;
+    }
+    return false;
+  });
+  write_batch batch;
+  records::put_delivery(batch, d);
+  auto promise = self->make_response_promise<delivery>();
+  self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
+    .then(
+      [=](caf::ok_atom) mutable {
+        start_delivery(self, d);
+        promise.deliver(d);
+      },
+      [=](caf::error& error) mutable { promise.deliver(error); });
+  return promise;
+}
+
+caf::behavior deliveries_actor(deliveries_self self, actor_context context,
+                               std::vector<delivery> pending) {
+  self->state.context = std::move(context);
+  self->state.context.deliveries = caf::actor_cast<caf::actor>(self);
+  self->set_down_handler([=](caf::down_msg& down) {
+    self->state.live -= 1;
+    if (down.reason && down.reason != caf::exit_reason::normal)
+      logs::get("webhooks")->error(R"("event":"webhook.actor_crashed","reason":"{}")",
+                                   logs::json_text(caf::to_string(down.reason)));
+  });
+  self->state.waiting = std::move(pending);
+  return {
+    [=](register_atom, std::string& public_url) {
+      auto& st = self->state;
+      st.context.public_url = std::move(public_url);
+      st.started = true;
+      auto waiting = std::move(st.waiting);
+      st.waiting.clear();
+      for (auto& d : waiting) start_delivery(self, std::move(d));
+    },
+    [=](deliver_atom, delivery& d) { start_delivery(self, std::move(d)); },
+    [=](redeliver_atom, const job& j) { return redeliver(self, j); },
+    [=](stats_atom) { return static_cast<std::uint64_t>(self->state.live); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_deliveries(caf::actor_system& system, const actor_context& context,
+                            std::vector<delivery> pending) {
+  return system.spawn(deliveries_actor, context, std::move(pending));
+}
+
+std::vector<delivery> recover_pending_deliveries(const store& db) {
+  std::vector<delivery> pending;
+  db.scan(column::pending_deliveries, {}, [&](std::string_view key, std::string_view) {
+    if (auto bytes = db.get(column::deliveries, key))
+      if (auto d = records::decode_delivery(*bytes); d && d->status == delivery_status::pending)
+        pending.push_back(std::move(*d));
+    return true;
+  });
+  return pending;
+}
+
+}  // namespace kiln
