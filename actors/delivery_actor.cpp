@@ -10,6 +10,7 @@
 #include "config/settings.hpp"
 #include "http/render.hpp"
 #include "http/webhook_client.hpp"
+#include "models/crypto.hpp"
 #include "models/webhook_signature.hpp"
 #include "persistence/records.hpp"
 #include "persistence/store.hpp"
@@ -18,17 +19,31 @@
 
 #include <spdlog/spdlog.h>
 
-#include <random>
+#include <cstring>
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::http::outbound_result)
 
 namespace kiln {
 namespace {
 
+/// SplitMix64: eight bytes of state for jitter and fault draws. A pending delivery is mostly
+/// waiting, and 100k of them should not carry a 2.5 KB Mersenne Twister each.
+struct small_random {
+  std::uint64_t state = 0;
+  std::uint64_t next() {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  ///< [0, 1)
+};
+
 struct delivery_state {
   delivery current;  ///< as last written
-  actor_context context;
-  std::mt19937_64 random;
+  std::shared_ptr<const actor_context> context_ptr;  ///< shared by every delivery actor
+  const actor_context* context = nullptr;
+  small_random random;
   std::int64_t attempt_started_ms = 0;
   std::chrono::milliseconds write_retry{100};
   static inline const char* name = "delivery";
@@ -40,16 +55,14 @@ void attempt(delivery_self self);
 
 /// "00-<trace>-<span>-01" when the job's trace id is a W3C trace id, so the receiver's logs join
 /// ours; empty otherwise.
-std::string traceparent(const std::string& trace_id, std::mt19937_64& random) {
+std::string traceparent(const std::string& trace_id) {
   if (trace_id.size() != 32) return {};
-  char span[17];
-  std::snprintf(span, sizeof span, "%016llx", static_cast<unsigned long long>(random() | 1));
-  return "00-" + trace_id + "-" + span + "-01";
+  return "00-" + trace_id + "-" + crypto::hex(crypto::random_bytes(8)) + "-01";
 }
 
 void schedule(delivery_self self) {
   auto& st = self->state;
-  auto wait = std::max<std::int64_t>(st.current.next_attempt_at_ms - st.context.clock->now_ms(), 0);
+  auto wait = std::max<std::int64_t>(st.current.next_attempt_at_ms - st.context->clock->now_ms(), 0);
   if (wait == 0) self->send(self, tick_atom::value);
   else self->delayed_send(self, std::chrono::milliseconds(wait), tick_atom::value);
 }
@@ -60,7 +73,7 @@ void write(delivery_self self) {
   auto& st = self->state;
   write_batch batch;
   records::put_delivery(batch, st.current);
-  self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
+  self->request(st.context->writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {
         auto& s = self->state;
@@ -81,17 +94,16 @@ void write(delivery_self self) {
 void on_attempted(delivery_self self, const http::outbound_result& result) {
   auto& st = self->state;
   auto& d = st.current;
-  const auto now = st.context.clock->now_ms();
+  const auto now = st.context->clock->now_ms();
   delivery_attempt a;
   a.attempt = static_cast<std::uint32_t>(d.attempts.size() + 1);
   a.at_ms = st.attempt_started_ms;
   a.status_code = result.status;
   a.error = result.error;
   a.duration_ms = result.duration_ms;
-  std::uniform_real_distribution<double> jitter(0.9, 1.1);
-  auto decision = decide_retry(st.context.config->webhooks.retry_schedule_ms, a.attempt,
+  auto decision = decide_retry(st.context->config->webhooks.retry_schedule_ms, a.attempt,
                                result.status, parse_retry_after(result.retry_after, now),
-                               jitter(st.random));
+                               0.9 + 0.2 * st.random.unit());
   d.status = decision.status;
   if (decision.status == delivery_status::pending) {
     d.next_attempt_at_ms = now + decision.delay_ms;
@@ -113,10 +125,10 @@ void on_attempted(delivery_self self, const http::outbound_result& result) {
 void attempt(delivery_self self) {
   auto& st = self->state;
   auto& d = st.current;
-  const auto now = st.context.clock->now_ms();
+  const auto now = st.context->clock->now_ms();
   st.attempt_started_ms = now;
-  auto job_bytes = st.context.db->get(column::jobs, d.job_id);
-  auto account_bytes = st.context.db->get(column::accounts, d.account_id);
+  auto job_bytes = st.context->db->get(column::jobs, d.job_id);
+  auto account_bytes = st.context->db->get(column::accounts, d.account_id);
   auto record = job_bytes ? records::decode_job(*job_bytes) : std::nullopt;
   auto owner = account_bytes ? records::decode_account(*account_bytes) : std::nullopt;
   if (!record || !owner) {  // cannot happen while the store is intact; retrying cannot help
@@ -128,7 +140,7 @@ void attempt(delivery_self self) {
   http::outbound_request request;
   request.url = d.url;
   request.body = http::render_webhook_event(
-    d, *record, http::url_context{st.context.public_url, st.context.url_signing_key, now});
+    d, *record, http::url_context{st.context->public_url, st.context->url_signing_key, now});
   const auto timestamp = now / 1000;
   request.headers = {
     {"webhook-id", d.event_id},
@@ -136,25 +148,26 @@ void attempt(delivery_self self) {
     {"webhook-signature", webhooks::signature_header(signing_secrets(*owner, now), d.event_id,
                                                      timestamp, request.body)},
   };
-  if (auto parent = traceparent(d.trace_id, st.random); !parent.empty())
+  if (auto parent = traceparent(d.trace_id); !parent.empty())
     request.headers.emplace_back("traceparent", std::move(parent));
-  std::bernoulli_distribution dropped(st.context.config->faults.webhook_drop_rate);
-  if (dropped(st.random)) {  // fault injection: as if the network lost the request
+  if (st.random.unit() < st.context->config->faults.webhook_drop_rate) {  // fault injection: as if the network lost the request
     http::outbound_result lost;
     lost.error = "dropped by fault injection";
     return on_attempted(self, lost);
   }
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.context.webhook_client->post(std::move(request), [handle](http::outbound_result result) {
+  st.context->webhook_client->post(std::move(request), [handle](http::outbound_result result) {
     caf::anon_send(handle, attempted_atom::value, std::move(result));
   });
 }
 
-caf::behavior delivery_actor(delivery_self self, actor_context context, delivery d) {
+caf::behavior delivery_actor(delivery_self self, std::shared_ptr<const actor_context> context,
+                             delivery d) {
   auto& st = self->state;
-  st.context = std::move(context);
+  st.context_ptr = std::move(context);
+  st.context = st.context_ptr.get();
   st.current = std::move(d);
-  st.random.seed(std::random_device{}());
+  std::memcpy(&st.random.state, crypto::random_bytes(8).data(), 8);
   schedule(self);
   return {
     [=](tick_atom) { attempt(self); },
@@ -172,6 +185,7 @@ caf::behavior delivery_actor(delivery_self self, actor_context context, delivery
 
 struct deliveries_state {
   actor_context context;
+  std::shared_ptr<const actor_context> shared;  ///< handed to every delivery actor
   std::size_t live = 0;
   bool started = false;            ///< the server is listening and public_url is known
   std::vector<delivery> waiting;   ///< deliveries that arrived before that
@@ -182,7 +196,7 @@ using deliveries_self = caf::stateful_actor<deliveries_state>*;
 
 void start_delivery(deliveries_self self, delivery d) {
   if (!self->state.started) return self->state.waiting.push_back(std::move(d));
-  auto actor = self->spawn(delivery_actor, self->state.context, std::move(d));
+  auto actor = self->spawn(delivery_actor, self->state.shared, std::move(d));
   self->monitor(actor);
   self->state.live += 1;
 }
@@ -227,6 +241,7 @@ caf::behavior deliveries_actor(deliveries_self self, actor_context context,
     [=](register_atom, std::string& public_url) {
       auto& st = self->state;
       st.context.public_url = std::move(public_url);
+      st.shared = std::make_shared<const actor_context>(st.context);
       st.started = true;
       auto waiting = std::move(st.waiting);
       st.waiting.clear();

@@ -12,18 +12,20 @@ usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--qu
   --connections N  keep-alive connections (default 64)
   --queued N       jobs queued for the memory measurement (default 100000)
   --keys N         distinct idempotency keys for the idempotency runs (default 100000)
-  --only NAME      run one of: submit, cancel, memory, e2e, idempotency
+  --pending N      pending webhook deliveries for the memory measurement (default 100000)
+  --only NAME      run one of: submit, cancel, memory, e2e, idempotency, webhooks
 Needs build/kiln (cmake --build build) and wrk. Prints one RESULT line per measurement.
 USAGE
 }
 
-duration=10 connections=64 queued=100000 keys=100000 only=""
+duration=10 connections=64 queued=100000 keys=100000 pending=100000 only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --queued) queued=$2; shift 2 ;;
     --keys) keys=$2; shift 2 ;;
+    --pending) pending=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage; exit 2 ;;
@@ -37,12 +39,12 @@ server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-# start_server NAME DEVICES_JSON: starts kiln, sets $port, $server_pid and $key.
+# start_server NAME DEVICES_JSON [MORE_CONFIG]: starts kiln, sets $port, $server_pid and $key.
 start_server() {
   local dir="$work/$1"
   mkdir -p "$dir"
   cat > "$dir/config.json" <<JSON
-{"admin_token": "bench", "demo_account": false, "durability": "fsync", "devices": $2}
+{"admin_token": "bench", "demo_account": false, "durability": "fsync", "devices": $2 ${3:+, $3}}
 JSON
   "$kiln" serve --config "$dir/config.json" --data-dir "$dir/data" --listen 127.0.0.1:0 \
     --log-level warn > "$dir/stdout" 2> "$dir/stderr" &
@@ -206,4 +208,70 @@ if [ -z "$only" ] || [ "$only" = idempotency ]; then
   stop_server
   echo "RESULT idempotency-retained bytes_rss_per_key=$(( (rss_keyed * 1024 / jobs_keyed) - (rss_plain * 1024 / jobs_plain) ))" \
     "bytes_disk_per_key=$(( (disk_keyed * 1024 / jobs_keyed) - (disk_plain * 1024 / jobs_plain) ))"
+fi
+
+if [ -z "$only" ] || [ "$only" = webhooks ]; then
+  # Deliveries per second: jobs on 8x4 sim devices at 0 ms, each with a webhook_url pointing at
+  # a local receiver that answers 204; timed from the first submit to the last delivery.
+  sink=${KILN_SINK:-$root/build/webhook_sink}
+  "$sink" > "$work/sink.out" &
+  sink_pid=$!
+  for _ in $(seq 100); do
+    sink_port=$(sed -n 's/^listening on //p' "$work/sink.out" 2>/dev/null || true)
+    [ -n "$sink_port" ] && break
+    sleep 0.05
+  done
+  hook_body='{"type":"image","model":"flux2-turbo","prompt":"a lighthouse","webhook_url":"http://127.0.0.1:'$sink_port'/hook"}'
+  devices='['
+  for i in 0 1 2 3 4 5 6 7; do
+    devices+="{\"id\": \"sim-$i\", \"executor\": \"sim\", \"slots\": 4, \"latency_ms\": 0},"
+  done
+  devices="${devices%,}]"
+  start_server webhooks "$devices" '"webhooks": {"allow_private_targets": true}'
+  started=$(date +%s.%N)
+  KILN_KEY=$key KILN_BODY=$hook_body wrk -t2 -c"$connections" -d"${duration}s" \
+    -s "$root/benchmarks/submit.lua" "http://127.0.0.1:$port/v1/jobs" |
+    grep RESULT | sed 's/^RESULT/RESULT webhooks-submit/'
+  created=$(metric kiln_jobs_created_total)
+  while [ "$(( $(metric kiln_webhooks_delivered_total) + $(metric kiln_webhooks_failed_total) ))" -lt "$created" ]; do
+    sleep 0.1
+  done
+  finished=$(date +%s.%N)
+  delivered=$(metric kiln_webhooks_delivered_total)
+  echo "RESULT webhooks jobs=$created delivered=$delivered attempts=$(metric kiln_webhook_attempts_total)" \
+    "deliveries_per_s=$(awk -v n="$delivered" -v a="$started" -v b="$finished" 'BEGIN {printf "%d", n / (b - a)}')"
+  stop_server
+  kill -TERM "$sink_pid"; wait "$sink_pid" || true
+
+  # Memory per pending delivery: $pending jobs whose webhook_url refuses connections, so every
+  # delivery waits 10 minutes for its second attempt, against the same jobs without a webhook_url.
+  refused_body='{"type":"image","model":"flux2-turbo","prompt":"a lighthouse","webhook_url":"http://127.0.0.1:9/hook"}'
+  plain_body='{"type":"image","model":"flux2-turbo","prompt":"a lighthouse"}'
+  devices='[{"id": "sim-0", "executor": "sim", "slots": 8, "latency_ms": 0}]'
+  for mode in plain pending; do
+    start_server "deliveries-$mode" "$devices" \
+      '"webhooks": {"allow_private_targets": true, "retry_schedule_ms": [0, 600000]}'
+    before=$(rss_kib)
+    body=$plain_body
+    [ "$mode" = pending ] && body=$refused_body
+    while [ "$(metric kiln_jobs_created_total)" -lt "$pending" ]; do
+      KILN_KEY=$key KILN_BODY=$body wrk -t2 -c"$connections" -d2s -s "$root/benchmarks/submit.lua" \
+        "http://127.0.0.1:$port/v1/jobs" > /dev/null
+      echo "  $mode: created $(metric kiln_jobs_created_total) jobs" >&2
+    done
+    created=$(metric kiln_jobs_created_total)
+    while [ "$(( $(metric kiln_jobs_succeeded_total) + $(metric kiln_jobs_failed_total) ))" -lt "$created" ]; do
+      sleep 0.2
+    done
+    if [ "$mode" = pending ]; then
+      while [ "$(metric kiln_webhook_attempts_total)" -lt "$created" ]; do sleep 0.2; done
+    fi
+    sleep 16  # CAF 0.17 request timers of the burst expire (see the memory run)
+    rss=$(rss_kib)
+    echo "RESULT webhooks-memory mode=$mode jobs=$created attempts=$(metric kiln_webhook_attempts_total)" \
+      "rss_before_kib=$before rss_kib=$rss"
+    eval "rss_$mode=\$(( rss - before )) jobs_$mode=\$created"
+    stop_server
+  done
+  echo "RESULT webhooks-memory bytes_per_pending_delivery=$(( (rss_pending * 1024 / jobs_pending) - (rss_plain * 1024 / jobs_plain) ))"
 fi

@@ -1,10 +1,12 @@
--- wrk script: POST /v1/jobs with the API key in KILN_KEY; prints one RESULT line.
+-- wrk script: POST /v1/jobs with the API key in KILN_KEY (and the body in KILN_BODY, if set);
+-- prints one RESULT line.
 local key = os.getenv("KILN_KEY")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. key
-wrk.body = '{"type":"image","model":"flux2-turbo","prompt":"a lighthouse at dusk, oil painting",'
-  .. '"params":{"width":512,"height":512}}'
+wrk.body = os.getenv("KILN_BODY") or
+  ('{"type":"image","model":"flux2-turbo","prompt":"a lighthouse at dusk, oil painting",'
+  .. '"params":{"width":512,"height":512}}')
 
 function done(summary, latency, requests)
   local errors = summary.errors.status + summary.errors.connect + summary.errors.read

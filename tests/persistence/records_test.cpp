@@ -249,3 +249,37 @@ TEST_CASE("idempotency bindings round-trip with their job or grant and expiry ke
   CHECK(key == "key/with/slashes");
   CHECK_FALSE(records::parse_idempotency_expiry("zz", expires, key));
 }
+
+TEST_CASE("deliveries round-trip with every attempt and sit in the pending index only while "
+          "pending", "[persistence]") {
+  kiln::delivery d;
+  d.id = "dlv_1";
+  d.event_id = "evt_1";
+  d.event = "job.succeeded";
+  d.job_id = "job_1";
+  d.account_id = "acct_1";
+  d.url = "https://hooks.example.com/a?b=\"c\"";
+  d.trace_id = "0123456789abcdef0123456789abcdef";
+  d.created_at_ms = 1000;
+  d.next_attempt_at_ms = 31000;
+  d.attempts = {{1, 1000, 503, "", 12, 31000}, {2, 31000, 0, "connection refused", 1, 0}};
+  auto decoded = records::decode_delivery(records::encode(d));
+  REQUIRE(decoded);
+  CHECK(records::encode(*decoded) == records::encode(d));
+  REQUIRE(decoded->attempts.size() == 2);
+  CHECK(decoded->attempts[1].error == "connection refused");
+  CHECK(decoded->attempts[0].next_retry_at_ms == 31000);
+
+  kiln::write_batch pending;
+  records::put_delivery(pending, d);
+  REQUIRE(pending.ops.size() == 2);
+  CHECK(pending.ops[1].family == kiln::column::pending_deliveries);
+  CHECK_FALSE(pending.ops[1].erase);
+  d.status = kiln::delivery_status::delivered;
+  kiln::write_batch done;
+  records::put_delivery(done, d);
+  REQUIRE(done.ops.size() == 2);
+  CHECK(done.ops[1].erase);
+  CHECK(done.ops[1].key == "job_1/dlv_1");
+  CHECK_FALSE(records::decode_delivery("{}"));
+}
