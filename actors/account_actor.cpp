@@ -594,6 +594,15 @@ caf::behavior account_actor(account_self self, actor_context context, account re
       if (auto stored = stored_job(self, job_id)) return std::move(*stored);
       return make_error(error_code::not_found, "no job " + job_id);
     },
+    [=](get_job_atom, const std::string& job_id, std::uint32_t wait_ms) -> caf::result<job> {
+      auto it = self->state.live_jobs.find(job_id);
+      if (it != self->state.live_jobs.end()) {
+        auto promise = self->make_response_promise<job>();
+        return promise.delegate(it->second, get_job_atom::value, wait_ms);
+      }
+      if (auto stored = stored_job(self, job_id)) return std::move(*stored);
+      return make_error(error_code::not_found, "no job " + job_id);
+    },
     [=](list_jobs_atom, std::uint32_t limit, const std::string& status,
         const std::string& cursor) { return on_list(self, limit, status, cursor); },
     [=](ledger_atom, std::uint32_t limit, const std::string& cursor) {

@@ -5,6 +5,7 @@
 #include "config/settings.hpp"
 #include "models/catalog.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/faults.hpp"
 
 #include <caf/actor.hpp>
 
@@ -24,6 +25,7 @@ struct actor_context {
   caf::actor scheduler;  ///< queued jobs and device slots
   caf::actor deliveries;  ///< webhook deliveries: told of each one once it is written
   clock_ptr clock;
+  faults_ptr faults = std::make_shared<runtime_faults>();  ///< shared by the whole node
   const settings* config = nullptr;
   const catalog* models = nullptr;
   std::string files_dir;  ///< where outputs are written
@@ -31,8 +33,8 @@ struct actor_context {
   std::chrono::milliseconds request_timeout{10000};
   /// The plan's concurrency limit of the account whose jobs share this context (0 = none).
   std::uint32_t max_concurrent_jobs = 0;
-  /// How long one run of a job on a device may take before it counts as a device fault.
-  std::chrono::milliseconds run_timeout{600000};
+  /// Overrides every model's timeout_seconds when set (tests).
+  std::chrono::milliseconds run_timeout{0};
   /// Webhooks: the outbound client, where output links in events point, and their signing key.
   http::webhook_client* webhook_client = nullptr;
   std::string public_url;

@@ -150,7 +150,7 @@ void attempt(delivery_self self) {
   };
   if (auto parent = traceparent(d.trace_id); !parent.empty())
     request.headers.emplace_back("traceparent", std::move(parent));
-  if (st.random.unit() < st.context->config->faults.webhook_drop_rate) {  // fault injection: as if the network lost the request
+  if (st.random.unit() < st.context->faults->webhook_drop_rate.load()) {  // fault injection: as if the network lost the request
     http::outbound_result lost;
     lost.error = "dropped by fault injection";
     return on_attempted(self, lost);

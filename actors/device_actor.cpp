@@ -9,6 +9,7 @@
 #include "persistence/output_files.hpp"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <random>
 #include <unordered_map>
@@ -18,9 +19,11 @@ namespace {
 
 /// Renders and stores every output of `request`; `small` picks the sim executor's tiny PNG.
 caf::expected<run_result> render_outputs(const std::string& files_dir, const run_request& request,
-                                         bool small, const std::atomic<bool>* canceled = nullptr) {
+                                         bool small, const std::atomic<bool>* canceled = nullptr,
+                                         const std::function<void(std::uint32_t)>& progress = {}) {
   run_result result;
   for (std::uint32_t i = 0; i < request.n; ++i) {
+    if (progress && i > 0) progress(i * 100 / request.n);
     if (canceled && canceled->load())
       return make_error(error_code::unavailable, "the run was canceled");
     media::render_request what{request.prompt, request.params.seed, request.params.width,
@@ -46,10 +49,13 @@ caf::expected<run_result> render_outputs(const std::string& files_dir, const run
 
 using cancel_flag = std::shared_ptr<std::atomic<bool>>;
 
-caf::behavior render_worker(caf::event_based_actor*, std::string files_dir) {
-  return {[=](run_atom, const run_request& request, const cancel_flag& canceled)
-            -> caf::result<run_result> {
-    auto result = render_outputs(files_dir, request, false, canceled.get());
+caf::behavior render_worker(caf::event_based_actor* self, std::string files_dir) {
+  return {[=](run_atom, const run_request& request, const cancel_flag& canceled,
+              const caf::actor& job) -> caf::result<run_result> {
+    auto result = render_outputs(files_dir, request, false, canceled.get(),
+                                 [&](std::uint32_t percent) {
+                                   self->send(job, progress_atom::value, percent);
+                                 });
     if (!result) return std::move(result.error());
     return std::move(*result);
   }};
@@ -60,8 +66,13 @@ struct device_state {
   actor_context context;
   std::vector<caf::actor> workers;  ///< builtin: one detached render worker per slot
   std::vector<bool> worker_busy;
-  std::unordered_map<std::uint64_t, std::pair<caf::typed_response_promise<run_result>, run_request>>
-    sleeping;  ///< sim: runs waiting for their latency to pass
+  struct sleeper {
+    caf::typed_response_promise<run_result> promise;
+    run_request request;
+    caf::actor job;
+    std::uint32_t step = 0;  ///< quarters of the latency passed
+  };
+  std::unordered_map<std::uint64_t, sleeper> sleeping;  ///< sim: runs waiting for their latency
   std::uint64_t next_token = 0;
   std::unordered_map<std::string, cancel_flag> cancel_flags;  ///< builtin: runs in progress
   std::mt19937_64 faults;
@@ -70,8 +81,7 @@ struct device_state {
 
 using device_self = caf::stateful_actor<device_state>*;
 
-bool injected_failure(device_self self) {
-  double rate = self->state.context.config->faults.device_fail_rate;
+bool draw(device_self self, double rate) {
   if (rate <= 0.0) return false;
   return std::uniform_real_distribution<double>(0.0, 1.0)(self->state.faults) < rate;
 }
@@ -86,7 +96,8 @@ caf::result<run_result> run_builtin(device_self self, run_request& request) {
     auto job_id = request.job_id;
     st.cancel_flags[job_id] = canceled;
     // The worker is a supervised local actor that always answers; the job bounds the wait.
-    self->request(st.workers[i], caf::infinite, run_atom::value, std::move(request), canceled)
+    self->request(st.workers[i], caf::infinite, run_atom::value, std::move(request), canceled,
+                  caf::actor_cast<caf::actor>(self->current_sender()))
       .then(
         [=](run_result& result) mutable {
           self->state.worker_busy[i] = false;
@@ -110,27 +121,40 @@ caf::result<run_result> run_sim(device_self self, run_request& request) {
     if (!result) return std::move(result.error());
     return std::move(*result);
   }
+  // Runs of 100 ms or more report progress at each quarter of their latency.
   auto token = st.next_token++;
   auto promise = self->make_response_promise<run_result>();
-  st.sleeping.emplace(token, std::make_pair(promise, std::move(request)));
-  self->delayed_send(self, std::chrono::milliseconds(st.settings.latency_ms), tick_atom::value,
-                     token);
-  return promise;  // delivered at the tick
+  bool steps = st.settings.latency_ms >= 100;
+  st.sleeping.emplace(token, device_state::sleeper{promise, std::move(request),
+                                                   caf::actor_cast<caf::actor>(self->current_sender()),
+                                                   steps ? 0u : 3u});
+  self->delayed_send(self, std::chrono::milliseconds(st.settings.latency_ms / (steps ? 4 : 1)),
+                     tick_atom::value, token);
+  return promise;  // delivered at the last tick
 }
 
-caf::behavior device_actor(device_self self, actor_context context, device_settings settings) {
+caf::behavior device_actor(device_self self, actor_context context, device_settings settings,
+                           std::uint64_t generation) {
   auto& st = self->state;
   st.context = std::move(context);
   st.settings = std::move(settings);
-  st.faults.seed(st.context.config->faults.seed ^ std::hash<std::string>{}(st.settings.id));
+  // Faults are reproducible from faults.seed; a restarted device draws a new sequence.
+  st.faults.seed(st.context.config->faults.seed ^ std::hash<std::string>{}(st.settings.id) ^
+                 (generation * 0x9E3779B97F4A7C15ull));
   if (st.settings.executor == "builtin")
     for (std::uint32_t i = 0; i < st.settings.slots; ++i) {
-      st.workers.push_back(self->spawn<caf::detached>(render_worker, st.context.files_dir));
+      st.workers.push_back(
+        self->spawn<caf::detached + caf::linked>(render_worker, st.context.files_dir));
       st.worker_busy.push_back(false);
     }
   return {
     [=](run_atom, run_request& request) -> caf::result<run_result> {
-      if (injected_failure(self))
+      const auto& faults = *self->state.context.faults;
+      if (draw(self, faults.device_crash_rate.load())) {  // as if the device process died
+        self->quit(make_error(error_code::unavailable, "injected device crash"));
+        return make_error(error_code::unavailable, "injected device crash");
+      }
+      if (draw(self, faults.device_fail_rate.load()))
         return make_error(error_code::unavailable, "injected device failure");
       if (self->state.settings.executor == "builtin") return run_builtin(self, request);
       return run_sim(self, request);
@@ -140,20 +164,28 @@ caf::behavior device_actor(device_self self, actor_context context, device_setti
       if (auto flag = st.cancel_flags.find(job_id); flag != st.cancel_flags.end())
         flag->second->store(true);  // the worker stops before its next output and answers
       for (auto it = st.sleeping.begin(); it != st.sleeping.end(); ++it) {
-        if (it->second.second.job_id != job_id) continue;
-        it->second.first.deliver(make_error(error_code::unavailable, "the run was canceled"));
+        if (it->second.request.job_id != job_id) continue;
+        it->second.promise.deliver(make_error(error_code::unavailable, "the run was canceled"));
         st.sleeping.erase(it);  // the slot is free at once
         return;
       }
     },
     [=](tick_atom, std::uint64_t token) {
-      auto it = self->state.sleeping.find(token);
-      if (it == self->state.sleeping.end()) return;
-      auto [promise, request] = std::move(it->second);
-      self->state.sleeping.erase(it);
-      auto result = render_outputs(self->state.context.files_dir, request, true);
-      if (result) promise.deliver(std::move(*result));
-      else promise.deliver(std::move(result.error()));
+      auto& st = self->state;
+      auto it = st.sleeping.find(token);
+      if (it == st.sleeping.end()) return;
+      if (it->second.step < 3) {
+        it->second.step += 1;
+        self->send(it->second.job, progress_atom::value, it->second.step * 25);
+        self->delayed_send(self, std::chrono::milliseconds(st.settings.latency_ms / 4),
+                           tick_atom::value, token);
+        return;
+      }
+      auto sleeper = std::move(it->second);
+      st.sleeping.erase(it);
+      auto result = render_outputs(st.context.files_dir, sleeper.request, true);
+      if (result) sleeper.promise.deliver(std::move(*result));
+      else sleeper.promise.deliver(std::move(result.error()));
     },
   };
 }
@@ -162,13 +194,19 @@ caf::behavior device_actor(device_self self, actor_context context, device_setti
 
 caf::actor spawn_device(caf::actor_system& system, const actor_context& context,
                         const device_settings& device) {
-  auto actor = system.spawn(device_actor, context, device);
+  auto actor = system.spawn(device_actor, context, device, std::uint64_t{0});
   device_view view;
   view.id = device.id;
   view.executor = device.executor;
   view.slots = device.slots;
   view.models = device.models;
-  caf::anon_send(context.scheduler, register_atom::value, std::move(view), actor);
+  // The scheduler supervises the device: when the actor dies it starts a new one from this.
+  auto generation = std::make_shared<std::uint64_t>(0);
+  std::function<caf::actor()> restart = [&system, context, device, generation] {
+    return system.spawn(device_actor, context, device, ++*generation);
+  };
+  caf::anon_send(context.scheduler, register_atom::value, std::move(view), actor,
+                 std::move(restart));
   return actor;
 }
 

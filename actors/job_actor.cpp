@@ -16,7 +16,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
+#include <unordered_map>
 
 namespace kiln {
 namespace {
@@ -36,6 +38,11 @@ struct job_state {
   /// Cancel in progress: the promise to answer, and what happened meanwhile.
   std::optional<caf::typed_response_promise<cancel_result>> cancel;
   std::optional<caf::expected<run_result>> deferred_result;  ///< a run that ended mid-cancel
+  std::vector<std::string> failed_on;  ///< devices where an attempt failed: tried last
+  std::uint64_t run_seq = 0;  ///< bumped per run: a late answer of an abandoned run is ignored
+  /// GET with Prefer: wait: answered when the job is terminal, or by their wake-up.
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<job>> waiters;
+  std::uint64_t next_waiter = 0;
   static inline const char* name = "job";
 };
 
@@ -77,7 +84,8 @@ void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then
 void enqueue(job_self self) {
   auto& st = self->state;
   job_ticket ticket{st.current->id, st.current->account_id, st.current->spec.model,
-                    st.context->max_concurrent_jobs, caf::actor_cast<caf::actor>(self)};
+                    st.context->max_concurrent_jobs, caf::actor_cast<caf::actor>(self),
+                    st.failed_on};
   self->send(st.context->scheduler, enqueue_atom::value, std::move(ticket));
 }
 
@@ -88,6 +96,8 @@ void finish(job_self self) {
   else if (j.status == job_status::failed) metrics::add(counters.jobs_failed);
   logs::get("actors")->info(R"("event":"job.{}","job":"{}","trace_id":"{}","attempts":{})",
                             status_name(j.status), j.id, j.trace_id, j.attempts);
+  for (auto& [token, waiter] : self->state.waiters) waiter.deliver(j);
+  self->state.waiters.clear();
   self->send(self->state.account, job_done_atom::value, j.id);
 }
 
@@ -119,6 +129,7 @@ void settle(job_self self, std::shared_ptr<job> next, retry_delay delay) {
 
 void release_slot(job_self self, bool failed) {
   auto& st = self->state;
+  if (st.device) self->demonitor(st.device);
   self->send(st.context->scheduler, release_atom::value, st.device_id, st.current->id, failed);
   st.device = nullptr;
   st.device_id.clear();
@@ -145,15 +156,34 @@ void on_dispatch(job_self self, const std::string& device_id, caf::actor device)
   });
 }
 
+/// The model's timeout_seconds (or the context's override): past it, the run counts as a device
+/// fault and the job goes back to the queue for another device.
+std::chrono::milliseconds run_timeout(job_self self) {
+  const auto& st = self->state;
+  if (st.context->run_timeout.count() > 0) return st.context->run_timeout;
+  const auto* model = st.context->models->find(st.current->spec.model);
+  return std::chrono::seconds(model ? model->timeout_seconds : 600);
+}
+
 void send_run(job_self self) {
   auto& st = self->state;
   st.running = true;
   const auto& j = *st.current;
   run_request request{j.id, j.spec.type, j.spec.model, j.spec.prompt, j.spec.n,
                       j.spec.params, j.attempts, j.trace_id};
-  self->request(st.device, st.context->run_timeout, run_atom::value, std::move(request))
-    .then([=](run_result& result) { on_run_finished(self, std::move(result)); },
-          [=](caf::error& error) { on_run_finished(self, std::move(error)); });
+  auto seq = ++st.run_seq;
+  self->monitor(st.device);  // a device that dies ends the run (see the down handler)
+  self->request(st.device, run_timeout(self), run_atom::value, std::move(request))
+    .then(
+      [=](run_result& result) {
+        if (self->state.run_seq == seq) on_run_finished(self, std::move(result));
+      },
+      [=](caf::error& error) {
+        if (self->state.run_seq != seq) return;
+        if (error == caf::sec::request_timeout && self->state.device)
+          self->send(self->state.device, cancel_atom::value, self->state.current->id);
+        on_run_finished(self, std::move(error));
+      });
 }
 
 void on_run_finished(job_self self, caf::expected<run_result> result) {
@@ -178,6 +208,8 @@ void on_run_finished(job_self self, caf::expected<run_result> result) {
     return settle(self, next);
   }
   metrics::add(metrics::global().job_attempts_failed);
+  if (std::find(st.failed_on.begin(), st.failed_on.end(), next->device) == st.failed_on.end())
+    st.failed_on.push_back(next->device);
   auto reason = self->system().render(result.error());
   logs::get("actors")->warn(R"("event":"job.attempt_failed","job":"{}","attempt":{},"error":"{}")",
                             next->id, next->attempts, logs::json_text(reason));
@@ -247,6 +279,23 @@ caf::result<cancel_result> on_cancel(job_self self) {
   return promise;
 }
 
+/// The job as it is, with its queue_position while queued (asked of the scheduler).
+caf::result<job> current_with_position(job_self self) {
+  auto& s = self->state;
+  if (s.current->status != job_status::queued) return *s.current;
+  auto promise = self->make_response_promise<job>();
+  self->request(s.context->scheduler, s.context->request_timeout, position_atom::value,
+                s.current->id)
+    .then(
+      [=](std::uint64_t position) mutable {
+        job answer = *self->state.current;
+        if (answer.status == job_status::queued && position > 0) answer.queue_position = position;
+        promise.deliver(std::move(answer));
+      },
+      [=](caf::error&) mutable { promise.deliver(job(*self->state.current)); });
+  return promise;
+}
+
 caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> context, job record,
                         caf::actor account) {
   auto& st = self->state;
@@ -257,23 +306,37 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
     record.device.clear();
   }
   st.current = std::make_shared<const job>(std::move(record));
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& s = self->state;
+    if (!s.running || !s.device || down.source != s.device.address()) return;
+    s.run_seq += 1;  // the run's own answer, if any comes, is void
+    on_run_finished(self, make_error(error_code::unavailable,
+                                     "device " + s.device_id + " crashed during the run"));
+  });
   enqueue(self);
   return {
-    [=](get_job_atom) -> caf::result<job> {
+    [=](get_job_atom) { return current_with_position(self); },
+    [=](get_job_atom, std::uint32_t wait_ms) -> caf::result<job> {
       auto& s = self->state;
-      if (s.current->status != job_status::queued) return *s.current;
-      auto promise = self->make_response_promise<job>();
-      self->request(s.context->scheduler, s.context->request_timeout, position_atom::value,
-                    s.current->id)
-        .then(
-          [=](std::uint64_t position) mutable {
-            job answer = *self->state.current;
-            if (answer.status == job_status::queued && position > 0)
-              answer.queue_position = position;
-            promise.deliver(std::move(answer));
-          },
-          [=](caf::error&) mutable { promise.deliver(job(*self->state.current)); });
-      return promise;
+      if (is_terminal(s.current->status) || wait_ms == 0) return current_with_position(self);
+      auto token = s.next_waiter++;
+      s.waiters.emplace(token, self->make_response_promise<job>());
+      self->delayed_send(self, std::chrono::milliseconds(wait_ms), wake_atom::value, token);
+      return s.waiters.at(token);
+    },
+    [=](wake_atom, std::uint64_t token) {  // a Prefer: wait ran out: answer the job as it is
+      auto& s = self->state;
+      auto it = s.waiters.find(token);
+      if (it == s.waiters.end()) return;
+      it->second.deliver(job(*s.current));
+      s.waiters.erase(it);
+    },
+    [=](progress_atom, std::uint32_t percent) {  // in memory only: the next transition moves on
+      auto& s = self->state;
+      if (s.current->status != job_status::processing || !s.running) return;
+      auto next = std::make_shared<job>(*s.current);
+      next->progress = std::min<std::uint32_t>(percent, 99);
+      s.current = std::move(next);
     },
     [=](dispatch_atom, const std::string& device_id, caf::actor& device) {
       on_dispatch(self, device_id, std::move(device));

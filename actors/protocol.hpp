@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ using deliveries_atom = caf::atom_constant<caf::atom("dlvlist")>;
 using secret_atom = caf::atom_constant<caf::atom("secret")>;
 using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using faults_atom = caf::atom_constant<caf::atom("faults")>;
 
 // -- payloads -----------------------------------------------------------------------------------
 
@@ -89,6 +93,7 @@ struct job_ticket {
   std::string model;
   std::uint32_t max_concurrent_jobs = 0;  ///< the account's plan limit; 0 = none
   caf::actor job;
+  std::vector<std::string> failed_on;  ///< devices where an attempt failed: others come first
 };
 
 /// The Idempotency-Key a request carries and what the request was; an empty key: none.
@@ -177,13 +182,22 @@ struct run_result {
 struct device_view {
   std::string id;
   std::string executor;
-  std::string status = "up";
+  std::string status = "up";  ///< "up" | "down" (circuit open) | "probing" (one trial job)
   std::uint32_t slots = 0;
   std::uint32_t busy = 0;
   std::vector<std::string> models;
   std::vector<std::string> running;  ///< job ids
   std::uint64_t completed = 0;
   std::uint64_t failed = 0;
+  std::uint64_t crashes = 0;               ///< times the device actor died and was restarted
+  std::uint32_t consecutive_failures = 0;
+  std::int64_t down_until_ms = 0;          ///< while down: when it is probed again
+  /// A GPU found through NVML ("devices": "auto"): its identity and latest telemetry.
+  std::string gpu_name;
+  std::string gpu_uuid;
+  std::uint64_t memory_total_bytes = 0;
+  std::uint64_t memory_used_bytes = 0;
+  std::uint32_t utilization_percent = 0;
 };
 
 struct devices_report {
@@ -244,3 +258,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::ledger_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::usage_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::balance)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<std::atomic<bool>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::function<caf::actor()>)

@@ -1,10 +1,22 @@
-// The scheduler: the queue of jobs waiting for a device, and the slots of every device. It hands
-// the oldest waiting job a device that serves its model and has a free slot.
-// Fair share across accounts and plan concurrency grow here.
+// The scheduler: the jobs waiting for a device, in one queue per account served round-robin
+// (fair share), each account's plan concurrency, the slots of every device, retries on other
+// devices, device restarts and a circuit breaker per device. See scheduler_actor.cpp.
 #pragma once
+
+#include "runtime/clock.hpp"
 
 #include <caf/fwd.hpp>
 
+#include <chrono>
+#include <cstdint>
+
 namespace kiln {
-caf::actor spawn_scheduler(caf::actor_system& system);
+
+struct scheduler_options {
+  std::uint32_t breaker_failures = 3;  ///< failed runs in a row that take a device down
+  std::chrono::milliseconds breaker_cooldown{5000};  ///< first down period before a probe
+};
+
+caf::actor spawn_scheduler(caf::actor_system& system, scheduler_options options, clock_ptr clock);
+
 }  // namespace kiln

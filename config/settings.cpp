@@ -107,6 +107,13 @@ problem check_device(const device_settings& device, const location& at) {
 }
 
 problem apply_devices(dom::element value, settings& s, const location& at) {
+  std::string_view text;
+  if (value.get_string().get(text) == simdjson::SUCCESS) {
+    if (text != "auto") return at.must_be("\"auto\" or an array of devices");
+    s.devices_auto = true;
+    return {};
+  }
+  s.devices_auto = false;
   return read_named_list<device_settings>(value, at, device_keys, &device_settings::id, "id",
                                           &check_device, s.devices);
 }
@@ -168,6 +175,10 @@ constexpr key_spec<settings> settings_keys[] = {
      u32{&member<&settings::webhooks, &webhook_settings::max_per_endpoint>, 1, 1024}},
     {"webhooks.ca_file", text{&member<&settings::webhooks, &webhook_settings::ca_file>}},
     {"jobs.max_attempts", u32{&member<&settings::jobs, &job_settings::max_attempts>, 1, 100}},
+    {"scheduler.breaker_failures",
+     u32{&member<&settings::scheduler, &scheduler_settings::breaker_failures>, 1, 1000}},
+    {"scheduler.breaker_cooldown_ms",
+     u32{&member<&settings::scheduler, &scheduler_settings::breaker_cooldown_ms>, 1, 3'600'000}},
     {"jobs.idempotency_ttl_s",
      u64{&member<&settings::jobs, &job_settings::idempotency_ttl_s>, 1, 31'536'000}},
     {"devices", json{&apply_devices}},

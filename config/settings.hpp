@@ -42,6 +42,11 @@ struct webhook_settings {
   std::string ca_file;                   ///< extra trusted CAs (PEM) besides the system store
 };
 
+struct scheduler_settings {
+  std::uint32_t breaker_failures = 3;       ///< failed runs in a row that take a device down
+  std::uint32_t breaker_cooldown_ms = 5000;  ///< first down period, doubling while probes fail
+};
+
 struct job_settings {
   std::uint32_t max_attempts = 3;
   std::uint64_t idempotency_ttl_s = 86400;
@@ -73,6 +78,10 @@ struct settings {
   http_settings http;
   webhook_settings webhooks;
   job_settings jobs;
+  scheduler_settings scheduler;
+  /// "devices": "auto": one device per NVIDIA GPU found through NVML (the builtin executor runs
+  /// on each); the configured `devices` when no driver is found.
+  bool devices_auto = false;
   std::vector<device_settings> devices;    ///< default: gpu-0 builtin 1 slot, gpu-1 sim 4 slots
   std::vector<plan_settings> plans;        ///< default: free, starter, pro, enterprise
   fault_settings faults;

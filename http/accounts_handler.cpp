@@ -4,6 +4,8 @@
 #include "http/detail/call.hpp"
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
+#include "models/json_writer.hpp"
+#include "runtime/faults.hpp"
 #include "runtime/bridge.hpp"
 
 #include <simdjson.h>
@@ -129,6 +131,52 @@ void admin_devices(const api_context& context, const call_ptr& c) {
     self->request(context.scheduler, actor_reply_timeout, devices_atom::value)
       .then([=](devices_report& report) { c->reply(json_response(200, render_devices(report))); },
             [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+namespace {
+
+std::string render_faults(const runtime_faults& faults) {
+  json_writer w;
+  w.begin_object().field("object", "faults")
+    .field("device_fail_rate", faults.device_fail_rate.load())
+    .field("device_crash_rate", faults.device_crash_rate.load())
+    .field("webhook_drop_rate", faults.webhook_drop_rate.load()).end_object();
+  return w.take();
+}
+
+}  // namespace
+
+void admin_get_faults(const api_context& context, const call_ptr& c) {
+  with_admin(context, c, [&context, c](caf::event_based_actor*) {
+    c->reply(json_response(200, render_faults(*context.faults)));
+  });
+}
+
+/// Changes fault injection at once, for every device and delivery: any of device_fail_rate,
+/// device_crash_rate and webhook_drop_rate, each 0..1; fields left out keep their value.
+void admin_put_faults(const api_context& context, const call_ptr& c) {
+  with_admin(context, c, [&context, c](caf::event_based_actor*) {
+    simdjson::dom::parser parser;
+    auto object = read_object(c, parser, {"device_fail_rate", "device_crash_rate",
+                                          "webhook_drop_rate"});
+    if (!object) return;
+    std::vector<std::pair<std::atomic<double>*, double>> changes;
+    for (auto field : *object) {
+      double rate = 0;
+      if (field.value.get_double().get(rate) != simdjson::SUCCESS || rate < 0 || rate > 1) {
+        std::string name(field.key);
+        return reply_error(c, make_api_error(error_code::invalid_request,
+                                             name + " must be a number from 0 to 1", name));
+      }
+      auto& faults = *context.faults;
+      changes.emplace_back(field.key == "device_fail_rate"    ? &faults.device_fail_rate
+                           : field.key == "device_crash_rate" ? &faults.device_crash_rate
+                                                              : &faults.webhook_drop_rate,
+                           rate);
+    }
+    for (auto [target, rate] : changes) target->store(rate);
+    c->reply(json_response(200, render_faults(*context.faults)));
   });
 }
 

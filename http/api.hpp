@@ -5,6 +5,7 @@
 #include "http/message.hpp"
 #include "models/catalog.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/faults.hpp"
 
 #include <caf/actor.hpp>
 
@@ -33,6 +34,7 @@ struct api_context {
   std::string files_dir;
   std::function<std::string()> metrics_text;  ///< store and runtime counters, Prometheus text
   resolver_pool* resolver = nullptr;  ///< looks up webhook_url hosts at submit
+  faults_ptr faults;  ///< GET|PUT /admin/v1/faults
 };
 
 class api {

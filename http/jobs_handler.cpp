@@ -10,6 +10,7 @@
 #include "persistence/output_files.hpp"
 #include "runtime/bridge.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -31,6 +32,24 @@ std::shared_ptr<const job_request_result> parse_spec(const api_context& context,
   std::memcpy(&seed, random.data(), sizeof seed);
   return std::make_shared<const job_request_result>(
     parse_job_request(c->req.body, *context.models, seed));
+}
+
+/// `Prefer: wait=N` (RFC 7240): milliseconds to hold the answer until the job is terminal; N is
+/// capped at 60 seconds; 0 when absent or unreadable (a preference, never an error).
+std::uint32_t preferred_wait_ms(const call_ptr& c) {
+  auto prefer = c->req.header("prefer");
+  auto at = prefer.find("wait=");
+  if (at == std::string_view::npos) return 0;
+  std::uint32_t seconds = 0;
+  auto digits = prefer.substr(at + 5);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
+  if (ec != std::errc{} || end == digits.data()) return 0;
+  return std::min<std::uint32_t>(seconds, limits::prefer_wait_s_max) * 1000;
+}
+
+/// The reply deadline of a request that may wait `wait_ms` at the job.
+std::chrono::milliseconds reply_timeout(std::uint32_t wait_ms) {
+  return actor_reply_timeout + std::chrono::milliseconds(wait_ms);
 }
 
 bool plan_allows(const api_context& context, const principal& who, const std::string& model_id) {
@@ -63,10 +82,20 @@ void submit(const api_context& context, const call_ptr& c,
                   std::move(*claim))
       .then(
         [=, &context](submitted& answer) {
-          auto r = json_response(201, render_job(answer.record, urls_for(context, c)));
-          r.headers.emplace_back("Location", "/v1/jobs/" + answer.record.id);
-          if (answer.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
-          c->reply(std::move(r));
+          auto reply = [=, &context](const job& shown, bool waited) {
+            auto r = json_response(201, render_job(shown, urls_for(context, c)));
+            r.headers.emplace_back("Location", "/v1/jobs/" + shown.id);
+            if (answer.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+            if (waited) r.headers.emplace_back("Preference-Applied", "wait");
+            c->reply(std::move(r));
+          };
+          auto wait_ms = preferred_wait_ms(c);
+          if (wait_ms == 0) return reply(answer.record, false);
+          // Created (and durable): now hold the answer until it ends or the wait runs out.
+          self->request(who.account, reply_timeout(wait_ms), get_job_atom::value,
+                        answer.record.id, wait_ms)
+            .then([=](job& now) { reply(now, true); },
+                  [=](caf::error&) { reply(answer.record, false); });
         },
         [=](caf::error& error) { reply_error(c, error); });
   });
@@ -101,12 +130,16 @@ void estimate_job(const api_context& context, const call_ptr& c) {
   });
 }
 
+/// With `Prefer: wait=N` the job actor holds the answer (a response promise, no thread) until
+/// the job is terminal or N seconds pass.
 void get_job(const api_context& context, const call_ptr& c) {
   with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
-    self->request(who.account, actor_reply_timeout, get_job_atom::value, c->params[0])
+    auto wait_ms = preferred_wait_ms(c);
+    self->request(who.account, reply_timeout(wait_ms), get_job_atom::value, c->params[0], wait_ms)
       .then(
         [=, &context](job& found) {
           auto r = json_response(200, render_job(found, urls_for(context, c)));
+          if (wait_ms > 0) r.headers.emplace_back("Preference-Applied", "wait");
           if (!is_terminal(found.status)) r.headers.emplace_back("Retry-After", "1");
           c->reply(std::move(r));
         },

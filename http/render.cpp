@@ -237,7 +237,15 @@ std::string render_devices(const devices_report& report) {
     for (const auto& m : d.models) w.value(m);
     w.end_array().key("running").begin_array();
     for (const auto& r : d.running) w.value(r);
-    w.end_array().field("completed", d.completed).field("failed", d.failed).end_object();
+    w.end_array().field("completed", d.completed).field("failed", d.failed)
+      .field("crashes", d.crashes).field("consecutive_failures", d.consecutive_failures);
+    time_or_null(w, "probe_at", d.status == "down" ? d.down_until_ms : 0);
+    if (!d.gpu_uuid.empty())
+      w.key("gpu").begin_object().field("name", d.gpu_name).field("uuid", d.gpu_uuid)
+        .field("memory_total_bytes", d.memory_total_bytes)
+        .field("memory_used_bytes", d.memory_used_bytes)
+        .field("utilization_percent", d.utilization_percent).end_object();
+    w.end_object();
   }
   w.end_array().end_object();
   return w.take();

@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 namespace kiln {
 
 std::string_view builtin_catalog_json() {
@@ -45,10 +47,12 @@ bool read_entry(simdjson::dom::object object, std::size_t index, model_entry& en
       target.assign(text);
     } else if (key == "credits") {
       failure = field.value.get_int64().get(entry.credits);
-    } else if (key == "estimated_seconds") {
+    } else if (key == "estimated_seconds" || key == "timeout_seconds") {
       std::uint64_t seconds = 0;
       failure = field.value.get_uint64().get(seconds);
-      entry.estimated_seconds = static_cast<std::uint32_t>(seconds);
+      if (failure == simdjson::SUCCESS && seconds > 86400) failure = simdjson::NUMBER_OUT_OF_RANGE;
+      (key == "estimated_seconds" ? entry.estimated_seconds : entry.timeout_seconds) =
+        static_cast<std::uint32_t>(seconds);
     } else if (key == "durations_s") {
       simdjson::dom::array values;
       failure = field.value.get_array().get(values);
@@ -78,6 +82,8 @@ bool read_entry(simdjson::dom::object object, std::size_t index, model_entry& en
   else if (entry.type == "video" && entry.durations_s.empty())
     error = where + ": a video model needs 'durations_s'";
   else if (entry.min_plan.empty()) entry.min_plan = "free";
+  if (error.empty() && entry.timeout_seconds == 0)
+    entry.timeout_seconds = std::max<std::uint32_t>(60, 10 * entry.estimated_seconds);
   return error.empty();
 }
 

@@ -17,6 +17,9 @@ struct model_entry {
   std::string unit;      ///< "asset" | "second"
   std::string min_plan;  ///< plan name
   std::uint32_t estimated_seconds = 0;
+  /// How long one run may take before it counts as a device fault and is retried elsewhere;
+  /// default: 10 x estimated_seconds, at least 60 s.
+  std::uint32_t timeout_seconds = 0;
   std::string description;
   std::vector<std::uint32_t> durations_s;  ///< video only: allowed duration_seconds
 };

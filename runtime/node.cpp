@@ -163,8 +163,15 @@ int run_node(const settings& config, const std::string& log_level) {
   actor_context context;
   context.db = db.get();
   context.writer = spawn_store_writer(system, db.get());
-  context.scheduler = spawn_scheduler(system);
   context.clock = std::make_shared<system_clock>();
+  context.faults->device_fail_rate = config.faults.device_fail_rate;
+  context.faults->device_crash_rate = config.faults.device_crash_rate;
+  context.faults->webhook_drop_rate = config.faults.webhook_drop_rate;
+  context.scheduler = spawn_scheduler(
+    system,
+    scheduler_options{config.scheduler.breaker_failures,
+                      std::chrono::milliseconds(config.scheduler.breaker_cooldown_ms)},
+    context.clock);
   context.config = &config;
   context.models = &*models;
   context.files_dir = files_dir;
@@ -201,7 +208,7 @@ int run_node(const settings& config, const std::string& log_level) {
   http::server* server_ptr = nullptr;
   http::api api({&actors, directory, context.scheduler, &*models, &config, context.clock,
                  context.url_signing_key, files_dir,
-                 [&] { return metrics_text(*db, *server_ptr); }, &resolver});
+                 [&] { return metrics_text(*db, *server_ptr); }, &resolver, context.faults});
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();

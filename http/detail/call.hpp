@@ -70,6 +70,8 @@ void get_webhook_secret(const api_context& context, const call_ptr& c);
 void rotate_webhook_secret(const api_context& context, const call_ptr& c);
 void list_deliveries(const api_context& context, const call_ptr& c);
 void redeliver(const api_context& context, const call_ptr& c);
+void admin_get_faults(const api_context& context, const call_ptr& c);
+void admin_put_faults(const api_context& context, const call_ptr& c);
 void healthz(const api_context& context, const call_ptr& c);
 void readyz(const api_context& context, const call_ptr& c);
 void metrics(const api_context& context, const call_ptr& c);

@@ -53,7 +53,10 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
   system->await_actors_before_shutdown(false);
   context.db = db.get();
   context.writer = spawn_store_writer(*system, db.get());
-  context.scheduler = spawn_scheduler(*system);
+  context.faults->device_fail_rate = options.faults.device_fail_rate;
+  context.faults->device_crash_rate = options.faults.device_crash_rate;
+  context.faults->webhook_drop_rate = options.faults.webhook_drop_rate;
+  context.scheduler = spawn_scheduler(*system, options.scheduler, time);
   context.clock = time;
   context.config = &config;
   context.models = &catalog::builtin();

@@ -6,6 +6,7 @@
 #include "tests/support/kiln_process.hpp"
 #include "actors/actor_context.hpp"
 #include "actors/protocol.hpp"
+#include "actors/scheduler_actor.hpp"
 #include "config/settings.hpp"
 #include "models/job_request.hpp"
 #include "persistence/store.hpp"
@@ -30,6 +31,8 @@ struct node_options {
   std::vector<device_settings> devices;
   fault_settings faults{};
   std::uint32_t max_attempts = 3;
+  /// The circuit breaker stays out of the way unless a test asks for it.
+  scheduler_options scheduler{1000, std::chrono::milliseconds(5000)};
   /// Runs on the opened store before any actor starts, e.g. to make start-up writes fail.
   std::function<void(store&)> before_start;
 };
