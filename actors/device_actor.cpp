@@ -91,13 +91,14 @@ caf::result<run_result> run_builtin(device_self self, run_request& request) {
   for (std::size_t i = 0; i < st.workers.size(); ++i) {
     if (st.worker_busy[i]) continue;
     st.worker_busy[i] = true;
+    auto job = caf::actor_cast<caf::actor>(self->current_sender());  // before the promise takes it
     auto promise = self->make_response_promise<run_result>();
     auto canceled = std::make_shared<std::atomic<bool>>(false);
     auto job_id = request.job_id;
     st.cancel_flags[job_id] = canceled;
     // The worker is a supervised local actor that always answers; the job bounds the wait.
     self->request(st.workers[i], caf::infinite, run_atom::value, std::move(request), canceled,
-                  caf::actor_cast<caf::actor>(self->current_sender()))
+                  std::move(job))
       .then(
         [=](run_result& result) mutable {
           self->state.worker_busy[i] = false;
@@ -123,10 +124,10 @@ caf::result<run_result> run_sim(device_self self, run_request& request) {
   }
   // Runs of 100 ms or more report progress at each quarter of their latency.
   auto token = st.next_token++;
+  auto job = caf::actor_cast<caf::actor>(self->current_sender());  // before the promise takes it
   auto promise = self->make_response_promise<run_result>();
   bool steps = st.settings.latency_ms >= 100;
-  st.sleeping.emplace(token, device_state::sleeper{promise, std::move(request),
-                                                   caf::actor_cast<caf::actor>(self->current_sender()),
+  st.sleeping.emplace(token, device_state::sleeper{promise, std::move(request), std::move(job),
                                                    steps ? 0u : 3u});
   self->delayed_send(self, std::chrono::milliseconds(st.settings.latency_ms / (steps ? 4 : 1)),
                      tick_atom::value, token);

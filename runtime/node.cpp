@@ -198,7 +198,7 @@ int run_node(const settings& config, const std::string& log_level) {
   supervise(context.writer, "store_writer");
   supervise(context.scheduler, "scheduler");
   for (const auto& device : config.devices)
-    supervise(spawn_device(system, context, device), "device " + device.id);
+    spawn_device(system, context, device);  // supervised by the scheduler, which restarts it
   auto directory = spawn_directory(system, context, std::move(recovered));
   supervise(directory, "directory");
   if (config.demo_account) create_demo_account(system, directory, *db);
