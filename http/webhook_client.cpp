@@ -1,7 +1,7 @@
-// Beast client for webhook deliveries. The scheduler (per-endpoint FIFOs, a round-robin ring of
-// endpoints that may start another attempt, global and per-endpoint counts) lives under one mutex
-// in impl; each attempt runs on its own strand: lookup, address check, connect, TLS handshake,
-// write, read, all under one steady_timer deadline that closes the socket when it fires.
+// Beast client for webhook deliveries and the http executor. The scheduler (per-endpoint FIFOs, a
+// round-robin ring of endpoints that may start another attempt, global and per-endpoint counts)
+// lives under one mutex in impl; each attempt runs on its own strand: lookup, address check,
+// connect, TLS handshake, write, read, all under one steady_timer deadline that closes the socket.
 #include "http/webhook_client.hpp"
 
 #include "http/webhook_target.hpp"
@@ -50,6 +50,12 @@ struct pending {
   std::function<void(outbound_result)> done;
 };
 
+outbound_result failure(std::string error) {
+  outbound_result result;
+  result.error = std::move(error);
+  return result;
+}
+
 void call_done(std::function<void(outbound_result)>& done, outbound_result result) {
   try {
     done(std::move(result));
@@ -63,11 +69,13 @@ bool is_token_char(char c) {
   return c != '\0' && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
+bool is_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
+}
+
 bool valid_header(const std::string& name, const std::string& value) {
-  if (name.empty()) return false;
-  for (char c : name)
-    if (!is_token_char(c)) return false;
-  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
+  return is_token(name) &&
+         value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
 }
 
 bool is_reserved_header(std::string_view name) {
@@ -251,12 +259,16 @@ private:
   }
 
   void write() {
-    request_.method(bhttp::verb::post);
+    auto verb = bhttp::string_to_verb(job_.request.method);
+    if (verb == bhttp::verb::unknown) request_.method_string(job_.request.method);
+    else request_.method(verb);
     request_.target(job_.parsed.path_and_query);
     request_.version(11);
     request_.set(bhttp::field::host, host_header(job_.parsed));
     request_.set(bhttp::field::user_agent, "kiln-webhooks/1");
-    request_.set(bhttp::field::content_type, "application/json");
+    if (!job_.request.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put ||
+        verb == bhttp::verb::patch)
+      request_.set(bhttp::field::content_type, "application/json");
     for (const auto& [name, value] : job_.request.headers)
       if (!is_reserved_header(name)) request_.set(name, value);
     request_.set(bhttp::field::connection, "close");
@@ -275,10 +287,27 @@ private:
     read();
   }
 
+  /// The header first, then the body: Beast 1.74's eager read (async_read) skips the
+  /// Content-Length check against body_limit when the body arrives in the same segment as the
+  /// header (the error is overwritten by the body's start), so that check is made here.
   void read() {
     parser_.emplace();
     parser_->body_limit(owner_.options.max_response_body);
     parser_->header_limit(response_header_bytes_max);
+    if (request_.method() == bhttp::verb::head) parser_->skip(true);  // no body follows
+    auto on_header = [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+      self->on_header(ec);
+    };
+    if (tls_) bhttp::async_read_header(*tls_, buffer_, *parser_, std::move(on_header));
+    else bhttp::async_read_header(*plain_, buffer_, *parser_, std::move(on_header));
+  }
+
+  void on_header(const beast::error_code& ec) {
+    if (finished_) return;
+    if (ec || parser_->is_done()) return on_read(ec);
+    if (auto length = parser_->content_length();
+        length && *length > owner_.options.max_response_body)
+      return on_read(bhttp::error::body_limit);
     auto on_read = [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
       self->on_read(ec);
     };
@@ -289,23 +318,21 @@ private:
   void on_read(const beast::error_code& ec) {
     if (finished_) return;
     // Over the body cap: the status line and headers are complete, which is all a delivery needs.
-    if (ec && !(ec == bhttp::error::body_limit && parser_->is_header_done()))
-      return fail(describe(ec));
-    const auto& message = parser_->get();
+    bool too_large = ec == bhttp::error::body_limit && parser_->is_header_done();
+    if (ec && !too_large) return fail(describe(ec));
+    auto& message = parser_->get();
     int status = static_cast<int>(message.result_int());
     if (status >= 100 && status < 200 && status != 101) return read();  // interim: read on
     outbound_result result;
     result.status = status;
     if (auto it = message.find(bhttp::field::retry_after); it != message.end())
       result.retry_after = std::string(it->value());
+    result.body_too_large = too_large;
+    if (job_.request.keep_body && !too_large) result.body = std::move(message.body());
     finish(std::move(result));
   }
 
-  void fail(std::string error) {
-    outbound_result result;
-    result.error = std::move(error);
-    finish(std::move(result));
-  }
+  void fail(std::string error) { finish(failure(std::move(error))); }
 
   void finish(outbound_result result) {
     if (finished_) return;
@@ -421,10 +448,12 @@ webhook_client::~webhook_client() { stop(); }
 void webhook_client::post(outbound_request request, std::function<void(outbound_result)> done) {
   auto& state = *impl_;
   auto parsed = parse_url(request.url);
-  if (!parsed) return state.answer_later(std::move(done), {0, "invalid url", {}, 0});
+  if (!parsed) return state.answer_later(std::move(done), failure("invalid url"));
+  if (!is_token(request.method))
+    return state.answer_later(std::move(done), failure("invalid method"));
   for (const auto& [name, value] : request.headers)
     if (!valid_header(name, value))
-      return state.answer_later(std::move(done), {0, "invalid header", {}, 0});
+      return state.answer_later(std::move(done), failure("invalid header"));
 
   auto key = endpoint_key(*parsed);
   pending job{std::move(request), std::move(*parsed), std::move(done)};
@@ -433,7 +462,7 @@ void webhook_client::post(outbound_request request, std::function<void(outbound_
     std::unique_lock lock(state.mutex);
     if (state.stopped) {
       lock.unlock();
-      call_done(job.done, {0, "stopped", {}, 0});
+      call_done(job.done, failure("stopped"));
       return;
     }
     auto& endpoint = state.endpoints[key];
@@ -475,7 +504,7 @@ void webhook_client::stop() {
   // Everything below is queued while the work guard still holds the io threads, so it runs.
   for (auto& job : dropped)
     net::post(state.io, [done = std::move(job.done)]() mutable {
-      call_done(done, {0, "stopped", {}, 0});
+      call_done(done, failure("stopped"));
     });
   for (auto& each : running) each->abort("stopped");
   running.clear();

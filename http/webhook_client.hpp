@@ -1,4 +1,5 @@
-// The outbound HTTP/1.1 client for webhook deliveries: one POST per attempt on a fresh connection,
+// The outbound HTTP/1.1 client for webhook deliveries (and the http device executor's calls to an
+// inference server): one request per attempt on a fresh connection,
 // one deadline per attempt, TLS verified against the system store, no redirects, SSRF checks on
 // the addresses actually connected to, and per-endpoint queues so that one slow receiver cannot
 // hold up the others. Beast, Asio and OpenSSL stay inside webhook_client.cpp.
@@ -37,27 +38,38 @@ struct client_options {
 
 struct outbound_request {
   std::string url;   ///< absolute http(s) URL, see parse_url()
-  std::string body;  ///< sent as it is, with Content-Type: application/json
+  /// Any HTTP token ("GET", "DELETE", ...); one that is not fails with "invalid method".
+  std::string method = "POST";
+  /// Sent as it is, with Content-Type: application/json. Without a body, a method other than
+  /// POST, PUT or PATCH gets neither Content-Type nor Content-Length.
+  std::string body;
   /// Extra headers (webhook-id, webhook-timestamp, webhook-signature...). They replace the
   /// defaults of the same name (Content-Type, User-Agent); Host, Content-Length,
   /// Transfer-Encoding and Connection are the client's own and are ignored here. A name that is
   /// not an HTTP token, or a value with CR, LF or NUL, fails the post with "invalid header".
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Return the response body in outbound_result::body (up to max_response_body bytes).
+  bool keep_body = false;
 };
 
 struct outbound_result {
   /// The HTTP status, 0 when no HTTP answer came. 3xx are returned as they are (never followed).
   /// A response whose body is larger than max_response_body still gives its status (and no
-  /// error): the body is not returned to the caller, so only the status line and headers matter.
+  /// error), with body_too_large set and no body.
   int status = 0;
   /// Empty when an HTTP answer came. Otherwise one of: "timeout", "connection refused",
   /// "connection reset", "connection closed before a response", "forbidden address",
-  /// "invalid url", "invalid header", "stopped", "host not found", "tls: <detail>"
-  /// (e.g. "tls: certificate verify failed: unable to get local issuer certificate"),
-  /// "invalid response: <detail>", or the system's message for anything else.
+  /// "invalid url", "invalid header", "invalid method", "stopped", "host not found",
+  /// "tls: <detail>" (e.g. "tls: certificate verify failed: unable to get local issuer
+  /// certificate"), "invalid response: <detail>", or the system's message for anything else.
   std::string error;
   std::string retry_after;    ///< the raw Retry-After header, "" when absent
   std::int64_t duration_ms = 0;  ///< from the start of the attempt (not of the queue wait)
+  /// The whole response body, only when the request asked for it (keep_body) and it fit in
+  /// max_response_body; empty otherwise.
+  std::string body;
+  /// The response body was larger than max_response_body (the status is still reported).
+  bool body_too_large = false;
 };
 
 class webhook_client {
@@ -69,7 +81,7 @@ public:
   webhook_client(const webhook_client&) = delete;
   webhook_client& operator=(const webhook_client&) = delete;
 
-  /// Queues one POST. `done` is called exactly once, on a client thread, and must not throw
+  /// Queues one request. `done` is called exactly once, on a client thread, and must not throw
   /// (exceptions are swallowed). Once stop() has begun, queued and running posts complete with
   /// "stopped"; a post made after stop() completes at once, on the calling thread.
   void post(outbound_request request, std::function<void(outbound_result)> done);

@@ -274,11 +274,69 @@ TEST_CASE("webhook client reads at most max_response_body and still reports the 
   auto outcome = post_and_wait(client, request_to(listener.base_url() + "/"));
   CHECK(outcome.result.status == 200);
   CHECK(outcome.result.error.empty());
+  CHECK(outcome.result.body_too_large);
 
   test::listener_options small;
   small.status = 204;
   test::webhook_listener other(small);
   CHECK(post_and_wait(client, request_to(other.base_url() + "/")).result.status == 204);
+}
+
+TEST_CASE("webhook client sends other methods and returns the body when asked", "[webhooks]") {
+  test::listener_options options;
+  options.body = R"({"status":"running","progress":40})";
+  test::webhook_listener listener(options);
+  http::webhook_client client(test_options());
+
+  auto get = request_to(listener.base_url() + "/v1/runs/r1", "");
+  get.method = "GET";
+  get.keep_body = true;
+  auto got = post_and_wait(client, get);
+  CHECK(got.result.status == 200);
+  CHECK(got.result.body == options.body);
+  CHECK_FALSE(got.result.body_too_large);
+
+  auto remove = request_to(listener.base_url() + "/v1/runs/r1", "");
+  remove.method = "DELETE";
+  CHECK(post_and_wait(client, remove).result.status == 200);
+  auto posted = post_and_wait(client, request_to(listener.base_url() + "/v1/runs"));
+  CHECK(posted.result.status == 200);
+  CHECK(posted.result.body.empty());  // not asked for
+
+  auto received = listener.requests();
+  REQUIRE(received.size() == 3);
+  CHECK(received[0].method == "GET");
+  CHECK(received[0].target == "/v1/runs/r1");
+  CHECK(received[0].count("content-type") == 0);
+  CHECK(received[0].count("content-length") == 0);
+  CHECK(received[0].body.empty());
+  CHECK(received[1].method == "DELETE");
+  CHECK(received[1].count("content-type") == 0);
+  CHECK(received[2].method == "POST");
+  CHECK(received[2].header("content-type") == "application/json");
+
+  auto bad = request_to(listener.base_url() + "/", "");
+  bad.method = "GET /x HTTP/1.1\r\n";
+  CHECK(post_and_wait(client, bad).result.error == "invalid method");
+  bad.method = "";
+  CHECK(post_and_wait(client, bad).result.error == "invalid method");
+  CHECK(listener.connections() == 3);
+}
+
+TEST_CASE("webhook client flags a kept body over max_response_body", "[webhooks]") {
+  test::listener_options options;
+  options.body = std::string(100 * 1024, 'x');
+  test::webhook_listener listener(options);
+  auto client_options = test_options();
+  client_options.max_response_body = 1024;
+  http::webhook_client client(client_options);
+  auto request = request_to(listener.base_url() + "/");
+  request.keep_body = true;
+  auto outcome = post_and_wait(client, request);
+  CHECK(outcome.result.status == 200);
+  CHECK(outcome.result.error.empty());
+  CHECK(outcome.result.body_too_large);
+  CHECK(outcome.result.body.empty());
 }
 
 TEST_CASE("webhook client verifies TLS against an extra CA", "[webhooks]") {
