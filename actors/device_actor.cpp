@@ -3,6 +3,7 @@
 // image (or one whole video) and then frees the slot.
 #include "actors/device_actor.hpp"
 
+#include "actors/http_executor.hpp"
 #include "actors/media/media_render.hpp"
 #include "actors/protocol.hpp"
 #include "config/limits.hpp"
@@ -13,6 +14,8 @@
 #include <memory>
 #include <random>
 #include <unordered_map>
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::http_run_result)
 
 namespace kiln {
 namespace {
@@ -75,6 +78,9 @@ struct device_state {
   std::unordered_map<std::uint64_t, sleeper> sleeping;  ///< sim: runs waiting for their latency
   std::uint64_t next_token = 0;
   std::unordered_map<std::string, cancel_flag> cancel_flags;  ///< builtin: runs in progress
+  std::unique_ptr<http_executor> http;  ///< http: the inference server behind this device
+  std::unordered_map<std::uint64_t, std::pair<caf::typed_response_promise<run_result>, run_request>>
+    remote;  ///< http: runs out on the inference server
   std::mt19937_64 faults;
   static inline const char* name = "device";
 };
@@ -134,6 +140,57 @@ caf::result<run_result> run_sim(device_self self, run_request& request) {
   return promise;  // delivered at the last tick
 }
 
+/// Forwards the run to the device's inference server (docs/http-executor.md); progress goes
+/// straight to the job, the outcome comes back here as a message, and outputs are stored like
+/// those of the other executors.
+caf::result<run_result> run_http(device_self self, run_request& request) {
+  auto& st = self->state;
+  auto job = caf::actor_cast<caf::actor>(self->current_sender());  // before the promise takes it
+  auto promise = self->make_response_promise<run_result>();
+  auto token = st.next_token++;
+  http_run_request call{request.job_id, request.type, request.model, request.prompt, request.n,
+                        request.params.width, request.params.height,
+                        request.params.duration_seconds, request.params.seed, request.attempt,
+                        request.trace_id};
+  st.remote.emplace(token, std::make_pair(promise, std::move(request)));
+  auto device = caf::actor_cast<caf::actor>(self);
+  st.http->run(
+    std::move(call),
+    [job](std::uint32_t percent) { caf::anon_send(job, progress_atom::value, percent); },
+    [device, token](http_run_result result) {
+      caf::anon_send(device, run_atom::value, token, std::move(result));
+    });
+  return promise;
+}
+
+void on_http_done(device_self self, std::uint64_t token, http_run_result& result) {
+  auto& st = self->state;
+  auto it = st.remote.find(token);
+  if (it == st.remote.end()) return;
+  auto [promise, request] = std::move(it->second);
+  st.remote.erase(it);
+  if (!result.error.empty()) {
+    promise.deliver(make_error(error_code::unavailable, "device " + st.settings.id + ": " +
+                                                          result.error));
+    return;
+  }
+  run_result stored;
+  for (std::size_t i = 0; i < result.outputs.size(); ++i) {
+    const auto& output = result.outputs[i];
+    std::string extension = output.content_type == "image/gif"    ? ".gif"
+                            : output.content_type == "image/jpeg" ? ".jpg"
+                            : output.content_type == "video/mp4"  ? ".mp4"
+                                                                  : ".png";
+    std::string name = request.job_id + "-" + std::to_string(i) + extension;
+    if (!output_files::write(st.context.files_dir, name, output.bytes)) {
+      promise.deliver(make_error(error_code::server_error, "cannot write output " + name));
+      return;
+    }
+    stored.outputs.push_back({name, output.content_type, static_cast<std::uint64_t>(output.bytes.size())});
+  }
+  promise.deliver(std::move(stored));
+}
+
 caf::behavior device_actor(device_self self, actor_context context, device_settings settings,
                            std::uint64_t generation) {
   auto& st = self->state;
@@ -142,6 +199,12 @@ caf::behavior device_actor(device_self self, actor_context context, device_setti
   // Faults are reproducible from faults.seed; a restarted device draws a new sequence.
   st.faults.seed(st.context.config->faults.seed ^ std::hash<std::string>{}(st.settings.id) ^
                  (generation * 0x9E3779B97F4A7C15ull));
+  if (st.settings.executor == "http") {
+    http_executor::options options;
+    options.base_url = st.settings.url;
+    options.ca_file = st.context.config->webhooks.ca_file;
+    st.http = std::make_unique<http_executor>(options);
+  }
   if (st.settings.executor == "builtin")
     for (std::uint32_t i = 0; i < st.settings.slots; ++i) {
       st.workers.push_back(
@@ -158,18 +221,23 @@ caf::behavior device_actor(device_self self, actor_context context, device_setti
       if (draw(self, faults.device_fail_rate.load()))
         return make_error(error_code::unavailable, "injected device failure");
       if (self->state.settings.executor == "builtin") return run_builtin(self, request);
+      if (self->state.http) return run_http(self, request);
       return run_sim(self, request);
     },
     [=](cancel_atom, const std::string& job_id) {
       auto& st = self->state;
       if (auto flag = st.cancel_flags.find(job_id); flag != st.cancel_flags.end())
         flag->second->store(true);  // the worker stops before its next output and answers
+      if (st.http) st.http->cancel(job_id);  // answers "canceled" at once; DELETE to the server
       for (auto it = st.sleeping.begin(); it != st.sleeping.end(); ++it) {
         if (it->second.request.job_id != job_id) continue;
         it->second.promise.deliver(make_error(error_code::unavailable, "the run was canceled"));
         st.sleeping.erase(it);  // the slot is free at once
         return;
       }
+    },
+    [=](run_atom, std::uint64_t token, http_run_result& result) {
+      on_http_done(self, token, result);
     },
     [=](tick_atom, std::uint64_t token) {
       auto& st = self->state;

@@ -101,6 +101,8 @@ problem check_device(const device_settings& device, const location& at) {
   bool is_http = device.executor == "http";
   if (is_http && device.url.empty())
     return at.child("url").quoted() + " is required when executor is http";
+  if (is_http && device.url.rfind("http://", 0) != 0 && device.url.rfind("https://", 0) != 0)
+    return at.child("url").must_be("an http:// or https:// base URL");
   if (!is_http && !device.url.empty())
     return at.child("url").quoted() + " is only allowed when executor is http";
   return {};
@@ -299,8 +301,10 @@ std::map<std::string, std::string> kiln_environment() {
   for (char** entry = environ; entry && *entry; ++entry) {
     std::string_view text(*entry);
     std::size_t equals = text.find('=');
-    if (text.starts_with("KILN_") && equals != std::string_view::npos)
-      variables.emplace(text.substr(0, equals), text.substr(equals + 1));
+    if (!text.starts_with("KILN_") || equals == std::string_view::npos) continue;
+    auto name = text.substr(0, equals);
+    if (name == "KILN_NVML_LIBRARY") continue;  // read by the NVML loader, not a setting
+    variables.emplace(name, text.substr(equals + 1));
   }
   return variables;
 }

@@ -15,6 +15,7 @@ constexpr const char* main_help = R"(kiln: a self-hosted runtime for media-gener
 usage:
   kiln serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]
   kiln admin create-account --name NAME [--plan PLAN] [--credits N] [--config FILE] [--data-dir DIR]
+  kiln devices
   kiln COMMAND --help
 
 Settings come from the JSON config file, then KILN_* environment variables, then flags
@@ -108,6 +109,18 @@ int main(int argc, char** argv) {
     if (!config) return 2;
     auto level = args.options.count("--log-level") ? args.options.at("--log-level") : "info";
     return kiln::run_node(*config, level);
+  }
+  if (command == "devices") {
+    if (argc > 2) {
+      std::string word = argv[2];
+      if (word == "--help" || word == "-h")
+        return std::printf("usage: kiln devices\n\nLists the NVIDIA GPUs that \"devices\": \"auto\" "
+                           "would use, through NVML (the driver's libnvidia-ml.so.1,\nor "
+                           "KILN_NVML_LIBRARY), with their memory and utilization. Exits 1 when "
+                           "NVML is not\navailable, saying why.\n"), 0;
+      return usage_error("kiln devices takes no arguments", "usage: kiln devices\n");
+    }
+    return kiln::list_gpus();
   }
   if (command == "admin") {
     std::string sub = argc > 2 ? argv[2] : "";

@@ -17,6 +17,7 @@
 #include "runtime/bridge.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/nvml.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -115,11 +116,72 @@ void supervise(const caf::actor& actor, std::string role) {
   });
 }
 
+/// Sends each GPU's memory and utilization to the scheduler every two seconds, for
+/// GET /admin/v1/devices.
+caf::behavior gpu_telemetry(caf::event_based_actor* self, const nvml::library* gpus,
+                            caf::actor scheduler) {
+  self->send(self, tick_atom::value);
+  return {[=](tick_atom) {
+    std::string error;
+    for (const auto& gpu : gpus->list(error)) {
+      device_view view;
+      view.id = "gpu-" + std::to_string(gpu.index);
+      view.gpu_name = gpu.name;
+      view.gpu_uuid = gpu.uuid;
+      view.memory_total_bytes = gpu.memory_total_bytes;
+      view.memory_used_bytes = gpu.memory_used_bytes;
+      view.utilization_percent = gpu.utilization_percent;
+      self->send(scheduler, devices_atom::value, std::move(view));
+    }
+    self->delayed_send(self, std::chrono::seconds(2), tick_atom::value);
+  }};
+}
+
 }  // namespace
 
-int run_node(const settings& config, const std::string& log_level) {
+int list_gpus() {
+  std::string error;
+  auto gpus = nvml::library::open(error);
+  if (!gpus) {
+    std::fprintf(stderr, "kiln: %s\n", error.c_str());
+    return 1;
+  }
+  auto found = gpus->list(error);
+  std::printf("%s", nvml::describe(found).c_str());
+  if (!error.empty()) std::fprintf(stderr, "kiln: %s\n", error.c_str());
+  if (found.empty()) std::fprintf(stderr, "kiln: NVML found no GPU it may use\n");
+  return found.empty() ? 1 : 0;
+}
+
+int run_node(const settings& configured, const std::string& log_level) {
   logs::init(log_level);
   auto log = logs::get("runtime");
+  settings config = configured;
+  // "devices": "auto": one builtin-executor device per GPU NVML finds; without a driver, the
+  // configured defaults, and a line saying why.
+  std::unique_ptr<nvml::library> gpus;
+  if (config.devices_auto) {
+    std::string why;
+    gpus = nvml::library::open(why);
+    auto found = gpus ? gpus->list(why) : std::vector<nvml::gpu>{};
+    if (found.empty()) {
+      std::fprintf(stderr, "kiln: devices \"auto\": %s; starting with the built-in devices\n",
+                   why.empty() ? "NVML found no GPU" : why.c_str());
+      gpus.reset();
+    } else {
+      config.devices.clear();
+      for (const auto& gpu : found) {
+        device_settings device;
+        device.id = "gpu-" + std::to_string(gpu.index);
+        device.executor = "builtin";
+        device.slots = 1;
+        config.devices.push_back(std::move(device));
+      }
+      std::printf("devices \"auto\" found %zu GPU(s):\n%s", found.size(),
+                  nvml::describe(found).c_str());
+      std::fflush(stdout);
+    }
+  }
   // Signals are taken by sigwait below; every thread started from here on inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -127,12 +189,6 @@ int run_node(const settings& config, const std::string& log_level) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  for (const auto& device : config.devices)
-    if (device.executor == "http") {
-      std::fprintf(stderr, "kiln: device '%s': the http executor is not available in this build\n",
-                   device.id.c_str());
-      return 2;
-    }
   std::string error;
   auto models = load_catalog(config, error);
   if (!models) {
@@ -199,6 +255,7 @@ int run_node(const settings& config, const std::string& log_level) {
   supervise(context.scheduler, "scheduler");
   for (const auto& device : config.devices)
     spawn_device(system, context, device);  // supervised by the scheduler, which restarts it
+  if (gpus) system.spawn(gpu_telemetry, gpus.get(), context.scheduler);
   auto directory = spawn_directory(system, context, std::move(recovered));
   supervise(directory, "directory");
   if (config.demo_account) create_demo_account(system, directory, *db);

@@ -9,6 +9,9 @@
 
 namespace kiln {
 
+/// `kiln devices`: the GPUs NVML finds, one line each; 1 with the reason when it finds none.
+int list_gpus();
+
 /// Runs the server until SIGINT or SIGTERM; returns the process exit code.
 int run_node(const settings& config, const std::string& log_level);
 
