@@ -41,7 +41,7 @@ struct job_state {
   std::vector<std::string> failed_on;  ///< devices where an attempt failed: tried last
   std::uint64_t run_seq = 0;  ///< bumped per run: a late answer of an abandoned run is ignored
   /// GET with Prefer: wait: answered when the job is terminal, or by their wake-up.
-  std::unordered_map<std::uint64_t, caf::typed_response_promise<job>> waiters;
+  std::vector<std::pair<std::uint64_t, caf::typed_response_promise<job>>> waiters;
   std::uint64_t next_waiter = 0;
   static inline const char* name = "job";
 };
@@ -156,6 +156,19 @@ void on_dispatch(job_self self, const std::string& device_id, caf::actor device)
   });
 }
 
+void on_run_finished(job_self self, caf::expected<run_result> result);
+
+/// Installed at the first run rather than at spawn: a queued job carries no handler.
+void watch_devices(job_self self) {
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& s = self->state;
+    if (!s.running || !s.device || down.source != s.device.address()) return;
+    s.run_seq += 1;  // the run's own answer, if any comes, is void
+    on_run_finished(self, make_error(error_code::unavailable,
+                                     "device " + s.device_id + " crashed during the run"));
+  });
+}
+
 /// The model's timeout_seconds (or the context's override): past it, the run counts as a device
 /// fault and the job goes back to the queue for another device.
 std::chrono::milliseconds run_timeout(job_self self) {
@@ -172,7 +185,8 @@ void send_run(job_self self) {
   run_request request{j.id, j.spec.type, j.spec.model, j.spec.prompt, j.spec.n,
                       j.spec.params, j.attempts, j.trace_id};
   auto seq = ++st.run_seq;
-  self->monitor(st.device);  // a device that dies ends the run (see the down handler)
+  if (seq == 1) watch_devices(self);
+  self->monitor(st.device);  // a device that dies ends the run
   self->request(st.device, run_timeout(self), run_atom::value, std::move(request))
     .then(
       [=](run_result& result) {
@@ -306,13 +320,6 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
     record.device.clear();
   }
   st.current = std::make_shared<const job>(std::move(record));
-  self->set_down_handler([=](caf::down_msg& down) {
-    auto& s = self->state;
-    if (!s.running || !s.device || down.source != s.device.address()) return;
-    s.run_seq += 1;  // the run's own answer, if any comes, is void
-    on_run_finished(self, make_error(error_code::unavailable,
-                                     "device " + s.device_id + " crashed during the run"));
-  });
   enqueue(self);
   return {
     [=](get_job_atom) { return current_with_position(self); },
@@ -320,13 +327,14 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
       auto& s = self->state;
       if (is_terminal(s.current->status) || wait_ms == 0) return current_with_position(self);
       auto token = s.next_waiter++;
-      s.waiters.emplace(token, self->make_response_promise<job>());
+      s.waiters.emplace_back(token, self->make_response_promise<job>());
       self->delayed_send(self, std::chrono::milliseconds(wait_ms), wake_atom::value, token);
-      return s.waiters.at(token);
+      return s.waiters.back().second;
     },
     [=](wake_atom, std::uint64_t token) {  // a Prefer: wait ran out: answer the job as it is
       auto& s = self->state;
-      auto it = s.waiters.find(token);
+      auto it = std::find_if(s.waiters.begin(), s.waiters.end(),
+                             [&](const auto& w) { return w.first == token; });
       if (it == s.waiters.end()) return;
       it->second.deliver(job(*s.current));
       s.waiters.erase(it);

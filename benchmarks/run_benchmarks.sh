@@ -13,8 +13,10 @@ usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--qu
   --queued N       jobs queued for the memory measurement (default 100000)
   --keys N         distinct idempotency keys for the idempotency runs (default 100000)
   --pending N      pending webhook deliveries for the memory measurement (default 100000)
-  --only NAME      run one of: submit, cancel, memory, e2e, idempotency, webhooks
-Needs build/kiln (cmake --build build) and wrk. Prints one RESULT line per measurement.
+  --only NAMES     run only these, comma-separated: submit, cancel, memory, e2e, idempotency,
+                   webhooks, scheduler
+Needs build/kiln, build/webhook_sink and build/scheduler_bench (scripts/build.sh) and wrk.
+Prints one RESULT line per measurement.
 USAGE
 }
 
@@ -60,6 +62,9 @@ JSON
     sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
 }
 
+# wants NAME: whether --only is empty or lists NAME.
+wants() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
+
 stop_server() { kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
 metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
@@ -69,7 +74,7 @@ parked='[{"id": "parked", "executor": "sim", "slots": 1, "models": ["none"]}]'
 
 echo "kiln benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ), durability fsync"
 
-if [ -z "$only" ] || [ "$only" = submit ]; then
+if wants submit; then
   start_server submit "$parked"
   KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
     "http://127.0.0.1:$port/v1/jobs" | grep RESULT | sed "s/^RESULT/RESULT submit connections=$connections/"
@@ -77,7 +82,7 @@ if [ -z "$only" ] || [ "$only" = submit ]; then
   stop_server
 fi
 
-if [ -z "$only" ] || [ "$only" = cancel ]; then
+if wants cancel; then
   # Queue jobs on parked devices, collect their ids, then cancel them (each a durable cancel
   # and a durable release) for a third of the submit duration.
   start_server cancel "$parked"
@@ -101,7 +106,7 @@ if [ -z "$only" ] || [ "$only" = cancel ]; then
   stop_server
 fi
 
-if [ -z "$only" ] || [ "$only" = memory ]; then
+if wants memory; then
   start_server memory "$parked"
   before=$(rss_kib)
   created=0
@@ -122,7 +127,7 @@ if [ -z "$only" ] || [ "$only" = memory ]; then
   stop_server
 fi
 
-if [ -z "$only" ] || [ "$only" = e2e ]; then
+if wants e2e; then
   devices='['
   for i in 0 1 2 3 4 5 6 7; do
     devices+="{\"id\": \"sim-$i\", \"executor\": \"sim\", \"slots\": 4, \"latency_ms\": 0},"
@@ -143,7 +148,7 @@ if [ -z "$only" ] || [ "$only" = e2e ]; then
   stop_server
 fi
 
-if [ -z "$only" ] || [ "$only" = idempotency ]; then
+if wants idempotency; then
   # Replays of one hot key: every request but the first is answered from the key's binding.
   start_server idempotency-hot "$parked"
   KILN_KEY=$key KILN_HOT_KEY=hot wrk -t2 -c"$connections" -d"${duration}s" \
@@ -210,7 +215,7 @@ if [ -z "$only" ] || [ "$only" = idempotency ]; then
     "bytes_disk_per_key=$(( (disk_keyed * 1024 / jobs_keyed) - (disk_plain * 1024 / jobs_plain) ))"
 fi
 
-if [ -z "$only" ] || [ "$only" = webhooks ]; then
+if wants webhooks; then
   # Deliveries per second: jobs on 8x4 sim devices at 0 ms, each with a webhook_url pointing at
   # a local receiver that answers 204; timed from the first submit to the last delivery.
   sink=${KILN_SINK:-$root/build/webhook_sink}
@@ -274,4 +279,9 @@ if [ -z "$only" ] || [ "$only" = webhooks ]; then
     stop_server
   done
   echo "RESULT webhooks-memory bytes_per_pending_delivery=$(( (rss_pending * 1024 / jobs_pending) - (rss_plain * 1024 / jobs_plain) ))"
+fi
+
+if wants scheduler; then
+  # Dispatch latency of the real scheduler actor with $queued jobs over 1000 accounts.
+  "${KILN_SCHEDULER_BENCH:-$root/build/scheduler_bench}" --jobs "$queued" --accounts 1000 --devices 32
 fi
