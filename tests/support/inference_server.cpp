@@ -4,6 +4,8 @@
 // first poll that sees it done) or failed; a DELETE makes it canceled.
 #include "tests/support/inference_server.hpp"
 
+#include "tests/support/loopback_server.hpp"
+
 #include "actors/media/media_render.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
@@ -130,38 +132,16 @@ struct inference_server::impl {
   };
 
   inference_options options;
-  int listen_fd = -1;
-  std::uint16_t port = 0;
-  std::thread acceptor;
+  std::unique_ptr<loopback_server> sockets;
 
   mutable std::mutex mutex;
   mutable std::condition_variable changed;
-  bool stopping = false;
-  std::vector<std::thread> workers;
-  std::set<int> open_fds;
   std::map<std::string, run_entry> runs;
   std::vector<std::string> run_order;
   std::vector<inference_request> requests;
   std::vector<std::string> cancels;
   std::uint32_t polls = 0;
   std::uint64_t next_id = 1;
-
-  void accept_loop() {
-    for (;;) {
-      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      std::lock_guard lock(mutex);
-      if (stopping) {
-        if (fd >= 0) ::close(fd);
-        return;
-      }
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        return;
-      }
-      open_fds.insert(fd);
-      workers.emplace_back([this, fd] { serve(fd); });
-    }
-  }
 
   void serve(int fd) {
     http_request request;
@@ -189,11 +169,6 @@ struct inference_server::impl {
         std::string ignored;
         while (read_more(fd, ignored)) ignored.clear();  // hang until the client gives up
       }
-    }
-    std::lock_guard lock(mutex);
-    if (open_fds.erase(fd)) {
-      ::shutdown(fd, SHUT_RDWR);
-      ::close(fd);
     }
   }
 
@@ -297,23 +272,13 @@ struct inference_server::impl {
 
 inference_server::inference_server(inference_options options) : impl_(new impl) {
   impl_->options = std::move(options);
-  impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (impl_->listen_fd < 0 ||
-      ::bind(impl_->listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(impl_->listen_fd, 128) != 0 ||
-      ::getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    throw std::runtime_error(std::string("inference_server: ") + std::strerror(errno));
-  impl_->port = ntohs(address.sin_port);
-  impl_->acceptor = std::thread([state = impl_.get()] { state->accept_loop(); });
+  impl_->sockets = std::make_unique<loopback_server>(
+    [state = impl_.get()](int fd) { state->serve(fd); }, "inference_server");
 }
 
 inference_server::~inference_server() { stop(); }
 
-std::uint16_t inference_server::port() const { return impl_->port; }
+std::uint16_t inference_server::port() const { return impl_->sockets->port(); }
 
 std::string inference_server::base_url() const {
   return "http://127.0.0.1:" + std::to_string(port());
@@ -341,22 +306,6 @@ bool inference_server::wait_for_cancels(std::size_t count, std::chrono::millisec
   return impl_->changed.wait_for(lock, limit, [&] { return impl_->cancels.size() >= count; });
 }
 
-void inference_server::stop() {
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->stopping) return;
-    impl_->stopping = true;
-    ::shutdown(impl_->listen_fd, SHUT_RDWR);  // wakes accept()
-    for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);  // wakes recv()
-  }
-  impl_->acceptor.join();
-  {
-    std::lock_guard lock(impl_->mutex);
-    workers = std::move(impl_->workers);
-  }
-  for (auto& worker : workers) worker.join();
-  ::close(impl_->listen_fd);
-}
+void inference_server::stop() { impl_->sockets->stop(); }
 
 }  // namespace kiln::test

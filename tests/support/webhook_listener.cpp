@@ -2,6 +2,8 @@
 // cheap to compile). stop() unblocks accept() and recv() with shutdown(2).
 #include "tests/support/webhook_listener.hpp"
 
+#include "tests/support/loopback_server.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -133,39 +135,11 @@ std::size_t received_request::count(const std::string& name) const {
 
 struct webhook_listener::impl {
   listener_options options;
-  int listen_fd = -1;
-  std::uint16_t port = 0;
   SSL_CTX* tls = nullptr;
-  std::thread acceptor;
+  std::unique_ptr<loopback_server> sockets;
 
   mutable std::mutex mutex;
-  bool stopping = false;
-  std::vector<std::thread> workers;
-  std::set<int> open_fds;
   std::vector<received_request> requests;
-  std::size_t accepted = 0;
-  std::size_t concurrent = 0;
-  std::size_t max_concurrent = 0;
-
-  void accept_loop() {
-    for (;;) {
-      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      std::lock_guard lock(mutex);
-      if (stopping) {
-        if (fd >= 0) ::close(fd);
-        return;
-      }
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        return;
-      }
-      ++accepted;
-      ++concurrent;
-      max_concurrent = std::max(max_concurrent, concurrent);
-      open_fds.insert(fd);
-      workers.emplace_back([this, fd] { serve(fd); });
-    }
-  }
 
   void serve(int fd) {
     SSL* ssl = nullptr;
@@ -199,12 +173,6 @@ struct webhook_listener::impl {
         }
       }
     }
-    std::lock_guard lock(mutex);
-    --concurrent;
-    if (open_fds.erase(fd)) {
-      ::shutdown(fd, SHUT_RDWR);
-      ::close(fd);
-    }
   }
 };
 
@@ -220,18 +188,8 @@ webhook_listener::webhook_listener(listener_options options) : impl_(new impl) {
                                     SSL_FILETYPE_PEM) != 1)
       throw std::runtime_error("webhook_listener: cannot load the TLS certificate or key");
   }
-  impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (impl_->listen_fd < 0 ||
-      ::bind(impl_->listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(impl_->listen_fd, 128) != 0 ||
-      ::getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    throw std::runtime_error(std::string("webhook_listener: ") + std::strerror(errno));
-  impl_->port = ntohs(address.sin_port);
-  impl_->acceptor = std::thread([this] { impl_->accept_loop(); });
+  impl_->sockets = std::make_unique<loopback_server>(
+    [state = impl_.get()](int fd) { state->serve(fd); }, "webhook_listener");
 }
 
 webhook_listener::~webhook_listener() {
@@ -239,7 +197,7 @@ webhook_listener::~webhook_listener() {
   if (impl_->tls) SSL_CTX_free(impl_->tls);
 }
 
-std::uint16_t webhook_listener::port() const { return impl_->port; }
+std::uint16_t webhook_listener::port() const { return impl_->sockets->port(); }
 
 std::string webhook_listener::base_url() const {
   return std::string(impl_->tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port());
@@ -250,33 +208,11 @@ std::vector<received_request> webhook_listener::requests() const {
   return impl_->requests;
 }
 
-std::size_t webhook_listener::connections() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->accepted;
-}
+std::size_t webhook_listener::connections() const { return impl_->sockets->accepted(); }
 
-std::size_t webhook_listener::max_concurrent() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->max_concurrent;
-}
+std::size_t webhook_listener::max_concurrent() const { return impl_->sockets->max_concurrent(); }
 
-void webhook_listener::stop() {
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->stopping) return;
-    impl_->stopping = true;
-    ::shutdown(impl_->listen_fd, SHUT_RDWR);  // wakes accept()
-    for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);  // wakes recv()
-  }
-  impl_->acceptor.join();
-  {
-    std::lock_guard lock(impl_->mutex);
-    workers = std::move(impl_->workers);
-  }
-  for (auto& worker : workers) worker.join();
-  ::close(impl_->listen_fd);
-}
+void webhook_listener::stop() { impl_->sockets->stop(); }
 
 std::uint16_t closed_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
