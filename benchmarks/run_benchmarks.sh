@@ -62,6 +62,23 @@ JSON
     sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
 }
 
+# wait_terminal COUNT: until COUNT jobs have succeeded or failed.
+wait_terminal() {
+  while [ "$(( $(metric kiln_jobs_succeeded_total) + $(metric kiln_jobs_failed_total) ))" -lt "$1" ]; do
+    sleep 0.1
+  done
+}
+
+# submit_until COUNT LABEL SCRIPT: 2 s wrk rounds of SCRIPT (with the caller's KILN_* variables)
+# until COUNT jobs were created; wrk always runs its whole -d, so rounds stay short.
+submit_until() {
+  while [ "$(metric kiln_jobs_created_total)" -lt "$1" ]; do
+    KILN_KEY=$key wrk -t2 -c"$connections" -d2s -s "$root/benchmarks/$3" \
+      "http://127.0.0.1:$port/v1/jobs" > /dev/null
+    echo "  $2: created $(metric kiln_jobs_created_total) of $1 jobs" >&2
+  done
+}
+
 # wants NAME: whether --only is empty or lists NAME.
 wants() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
@@ -138,9 +155,7 @@ if wants e2e; then
   KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
     "http://127.0.0.1:$port/v1/jobs" | grep RESULT | sed 's/^RESULT/RESULT e2e-submit/'
   created=$(metric kiln_jobs_created_total)
-  while [ "$(( $(metric kiln_jobs_succeeded_total) + $(metric kiln_jobs_failed_total) ))" -lt "$created" ]; do
-    sleep 0.1
-  done
+  wait_terminal "$created"
   finished=$(date +%s.%N)
   succeeded=$(metric kiln_jobs_succeeded_total)
   echo "RESULT e2e jobs=$created succeeded=$succeeded devices=8x4 latency_ms=0" \
@@ -160,11 +175,7 @@ if wants idempotency; then
 
   # Replays spread over $keys distinct keys: bind them all, then replay them in turn.
   start_server idempotency-keys "$parked"
-  while [ "$(metric kiln_jobs_created_total)" -lt "$keys" ]; do
-    KILN_KEY=$key KILN_KEYS=$keys KILN_STATE="$work/keys-bound" wrk -t2 -c"$connections" -d2s \
-      -s "$root/benchmarks/keyed.lua" "http://127.0.0.1:$port/v1/jobs" > /dev/null
-    echo "  bound $(metric kiln_jobs_created_total) of $keys keys" >&2
-  done
+  KILN_KEYS=$keys KILN_STATE="$work/keys-bound" submit_until "$keys" "binding keys" keyed.lua
   replays_before=$(metric kiln_idempotent_replays_total)
   KILN_KEY=$key KILN_KEYS=$keys wrk -t2 -c"$connections" -d"${duration}s" \
     -s "$root/benchmarks/keyed.lua" "http://127.0.0.1:$port/v1/jobs" |
@@ -179,20 +190,13 @@ if wants idempotency; then
   for mode in plain keyed; do
     start_server "retained-$mode" "$devices"
     before=$(rss_kib)
-    while [ "$(metric kiln_jobs_created_total)" -lt "$keys" ]; do
-      if [ "$mode" = keyed ]; then
-        KILN_KEY=$key KILN_KEYS=$keys KILN_STATE="$work/keys-retained" wrk -t2 -c"$connections" \
-          -d2s -s "$root/benchmarks/keyed.lua" "http://127.0.0.1:$port/v1/jobs" > /dev/null
-      else
-        KILN_KEY=$key wrk -t2 -c"$connections" -d2s -s "$root/benchmarks/submit.lua" \
-          "http://127.0.0.1:$port/v1/jobs" > /dev/null
-      fi
-      echo "  $mode: created $(metric kiln_jobs_created_total) jobs" >&2
-    done
+    if [ "$mode" = keyed ]; then
+      KILN_KEYS=$keys KILN_STATE="$work/keys-retained" submit_until "$keys" "$mode" keyed.lua
+    else
+      submit_until "$keys" "$mode" submit.lua
+    fi
     created=$(metric kiln_jobs_created_total)
-    while [ "$(( $(metric kiln_jobs_succeeded_total) + $(metric kiln_jobs_failed_total) ))" -lt "$created" ]; do
-      sleep 0.2
-    done
+    wait_terminal "$created"
     sleep 16  # CAF 0.17 request timers of the burst expire (see the memory run)
     rss=$(rss_kib)
     disk=$(du -sk "$work/retained-$mode/data/db" | cut -f1)
@@ -259,15 +263,9 @@ if wants webhooks; then
     before=$(rss_kib)
     body=$plain_body
     [ "$mode" = pending ] && body=$refused_body
-    while [ "$(metric kiln_jobs_created_total)" -lt "$pending" ]; do
-      KILN_KEY=$key KILN_BODY=$body wrk -t2 -c"$connections" -d2s -s "$root/benchmarks/submit.lua" \
-        "http://127.0.0.1:$port/v1/jobs" > /dev/null
-      echo "  $mode: created $(metric kiln_jobs_created_total) jobs" >&2
-    done
+    KILN_BODY=$body submit_until "$pending" "$mode" submit.lua
     created=$(metric kiln_jobs_created_total)
-    while [ "$(( $(metric kiln_jobs_succeeded_total) + $(metric kiln_jobs_failed_total) ))" -lt "$created" ]; do
-      sleep 0.2
-    done
+    wait_terminal "$created"
     if [ "$mode" = pending ]; then
       while [ "$(metric kiln_webhook_attempts_total)" -lt "$created" ]; do sleep 0.2; done
     fi
