@@ -149,6 +149,10 @@ bool add_to_group(account_self self, movement& m, write_batch& batch,
     m.record.seq = st.next_seq++;
     for (auto& op : records::job_batch(m.record, true).ops) batch.ops.push_back(std::move(op));
     batch.put(column::ledger, records::ledger_key(st.record.id, entry->seq), records::encode(*entry));
+    records::put_event(batch, m.record.id, make_event("job.queued", now, m.record.trace_id));
+    records::put_event(batch, m.record.id,
+                       make_event("hold.placed", now, m.record.trace_id,
+                                  R"({"amount":)" + std::to_string(entry->amount) + "}"));
     bind_key(self, m, batch, now, nullptr);
     applied.push_back(std::move(*entry));
     return true;
@@ -157,9 +161,18 @@ bool add_to_group(account_self self, movement& m, write_batch& batch,
     const auto& j = m.record;
     auto entry = j.status == job_status::succeeded ? st.ledger.capture(j.id, j.spec.model, now)
                                                     : st.ledger.release(j.id, j.spec.model, now);
+    if (j.status != job_status::canceled)  // a cancel's event is written with the cancel
+      records::put_event(batch, j.id,
+                         make_event(event_name(j.status), now, j.trace_id,
+                                    j.error ? R"({"code":")" + j.error->code + R"("})" : "{}"));
     if (entry) {  // no entry: the hold was settled before, and is never settled twice
       batch.put(column::ledger, records::ledger_key(st.record.id, entry->seq),
                 records::encode(*entry));
+      records::put_event(batch, j.id,
+                         make_event(entry->kind == ledger_kind::capture ? "hold.captured"
+                                                                        : "hold.released",
+                                    now, j.trace_id,
+                                    R"({"amount":)" + std::to_string(entry->amount) + "}"));
       applied.push_back(std::move(*entry));
     }
     batch.put(column::jobs, j.id, records::encode(j));
@@ -633,6 +646,17 @@ caf::behavior account_actor(account_self self, actor_context context, account re
       movement m;
       m.what = movement::kind::rotate;
       return enqueue_movement(self, std::move(m));
+    },
+    [=](events_atom, const std::string& job_id) -> caf::result<std::vector<job_event>> {
+      if (!stored_job(self, job_id)) return make_error(error_code::not_found, "no job " + job_id);
+      std::vector<job_event> found;
+      self->state.context.db->scan(column::job_events, job_id + "/",
+                                   [&](std::string_view, std::string_view value) {
+                                     if (auto e = records::decode_event(value))
+                                       found.push_back(std::move(*e));
+                                     return true;
+                                   });
+      return found;
     },
     [=](deliveries_atom, const std::string& job_id) -> caf::result<std::vector<delivery>> {
       if (!stored_job(self, job_id)) return make_error(error_code::not_found, "no job " + job_id);

@@ -11,6 +11,7 @@
 #include "http/render.hpp"
 #include "http/webhook_client.hpp"
 #include "models/crypto.hpp"
+#include "models/json_writer.hpp"
 #include "models/webhook_signature.hpp"
 #include "persistence/records.hpp"
 #include "persistence/store.hpp"
@@ -44,6 +45,7 @@ struct delivery_state {
   std::shared_ptr<const actor_context> context_ptr;  ///< shared by every delivery actor
   const actor_context* context = nullptr;
   small_random random;
+  std::vector<job_event> events;  ///< the timeline events of the attempt being written
   std::int64_t attempt_started_ms = 0;
   std::chrono::milliseconds write_retry{100};
   static inline const char* name = "delivery";
@@ -73,11 +75,13 @@ void write(delivery_self self) {
   auto& st = self->state;
   write_batch batch;
   records::put_delivery(batch, st.current);
+  for (const auto& event : st.events) records::put_event(batch, st.current.job_id, event);
   self->request(st.context->writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {
         auto& s = self->state;
         s.write_retry = std::chrono::milliseconds(100);
+        s.events.clear();
         if (s.current.status == delivery_status::pending) schedule(self);
         else self->quit();
       },
@@ -118,6 +122,16 @@ void on_attempted(delivery_self self, const http::outbound_result& result) {
     R"("attempt":{},"status_code":{},"error":"{}","duration_ms":{},"outcome":"{}","next_in_ms":{})",
     d.id, d.event_id, d.job_id, d.trace_id, a.attempt, a.status_code, logs::json_text(a.error),
     a.duration_ms, delivery_status_name(d.status), decision.delay_ms);
+  json_writer details;
+  details.begin_object().field("delivery_id", d.id).field("attempt", a.attempt);
+  if (a.status_code) details.field("status_code", static_cast<std::int64_t>(a.status_code));
+  else details.field("error", a.error);
+  details.end_object();
+  st.events.push_back(make_event("webhook.attempt", a.at_ms, d.trace_id, details.take()));
+  if (d.status != delivery_status::pending)
+    st.events.push_back(make_event(d.status == delivery_status::delivered ? "webhook.delivered"
+                                                                          : "webhook.failed",
+                                   now, d.trace_id, R"({"delivery_id":")" + d.id + R"("})"));
   d.attempts.push_back(std::move(a));
   write(self);
 }

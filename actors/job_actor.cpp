@@ -10,6 +10,7 @@
 
 #include "actors/protocol.hpp"
 #include "config/settings.hpp"
+#include "models/json_writer.hpp"
 #include "persistence/records.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
@@ -60,12 +61,13 @@ void retry_later(job_self self, retry_delay delay, std::function<void()> action)
 
 retry_delay next_delay(retry_delay delay) { return std::min(delay * 2, retry_delay(5000)); }
 
-/// Commits a non-terminal `next`; on success makes it current and calls `then`. A failure is
-/// retried with backoff: the state it describes already happened.
-void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then,
+/// Commits a non-terminal `next` with the event that records it; on success makes it current
+/// and calls `then`. A failure is retried with backoff: the state it describes already happened.
+void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then, job_event event,
             retry_delay delay = retry_delay(100)) {
-  self->request(self->state.context->writer, supervised_wait, commit_atom::value,
-                records::job_batch(*next, false))
+  auto batch = records::job_batch(*next, false);
+  records::put_event(batch, next->id, event);
+  self->request(self->state.context->writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {
         self->state.current = next;
@@ -76,7 +78,8 @@ void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then
                                   next->id, logs::json_text(self->system().render(error)));
         auto generation = self->state.generation;
         retry_later(self, delay, [=] {
-          if (self->state.generation == generation) commit(self, next, then, next_delay(delay));
+          if (self->state.generation == generation)
+            commit(self, next, then, event, next_delay(delay));
         });
       });
 }
@@ -153,7 +156,8 @@ void on_dispatch(job_self self, const std::string& device_id, caf::actor device)
   next->started_at_ms = st.context->clock->now_ms();
   commit(self, next, [=] {
     if (!self->state.cancel) send_run(self);  // else the cancel's first write decides
-  });
+  }, make_event("job.started", next->started_at_ms, next->trace_id,
+                R"({"device":")" + device_id + R"(","attempt":)" + std::to_string(next->attempts) + "}"));
 }
 
 void on_run_finished(job_self self, caf::expected<run_result> result);
@@ -228,9 +232,14 @@ void on_run_finished(job_self self, caf::expected<run_result> result) {
   logs::get("actors")->warn(R"("event":"job.attempt_failed","job":"{}","attempt":{},"error":"{}")",
                             next->id, next->attempts, logs::json_text(reason));
   if (next->attempts < st.context->config->jobs.max_attempts) {
+    json_writer details;
+    details.begin_object().field("device", next->device).field("attempt", next->attempts)
+      .field("error", reason).end_object();
     next->status = job_status::queued;
     next->device.clear();
-    return commit(self, next, [=] { enqueue(self); });
+    return commit(self, next, [=] { enqueue(self); },
+                  make_event("job.attempt_failed", st.context->clock->now_ms(), next->trace_id,
+                             details.take()));
   }
   next->status = job_status::failed;
   next->error = job_error{"device_error", "the job failed on " + std::to_string(next->attempts) +
@@ -254,6 +263,7 @@ caf::result<cancel_result> on_cancel(job_self self) {
   next->canceled_at_ms = next->completed_at_ms = st.context->clock->now_ms();
   next->queue_position.reset();
   auto batch = records::job_batch(*next, false);
+  records::put_event(batch, next->id, make_event("job.canceled", next->canceled_at_ms, next->trace_id));
   std::optional<delivery> webhook;  // the canceled event, written with the cancel itself
   if (!next->spec.webhook_url.empty()) {
     webhook = new_delivery(*next, next->canceled_at_ms);

@@ -7,6 +7,7 @@
 #include "models/api_error.hpp"
 #include "models/idempotency.hpp"
 #include "models/job.hpp"
+#include "models/job_event.hpp"
 #include "models/ledger.hpp"
 #include "models/webhook.hpp"
 #include "persistence/store.hpp"
@@ -68,6 +69,7 @@ using write_atom = caf::atom_constant<caf::atom("write")>;
 using progress_atom = caf::atom_constant<caf::atom("progress")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using faults_atom = caf::atom_constant<caf::atom("faults")>;
+using events_atom = caf::atom_constant<caf::atom("events")>;
 
 // -- payloads -----------------------------------------------------------------------------------
 
@@ -253,6 +255,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::keyed_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::idempotency_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::delivery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kiln::delivery>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kiln::job_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::webhook_secret_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::ledger_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::usage_report)

@@ -102,6 +102,7 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}}) {
   r.add("POST", "/v1/jobs/estimate", estimate_job, true);
   r.add("GET", "/v1/jobs/{id}", get_job);
   r.add("POST", "/v1/jobs/{id}/cancel", cancel_job);
+  r.add("GET", "/v1/jobs/{id}/events", list_job_events);
   r.add("GET", "/v1/jobs/{id}/deliveries", list_deliveries);
   r.add("POST", "/v1/jobs/{id}/deliveries/redeliver", redeliver);
   r.add("GET", "/v1/webhook-secret", get_webhook_secret);

@@ -147,6 +147,16 @@ void get_job(const api_context& context, const call_ptr& c) {
   });
 }
 
+void list_job_events(const api_context& context, const call_ptr& c) {
+  with_principal(context, c, [c](caf::event_based_actor* self, const principal& who) {
+    self->request(who.account, actor_reply_timeout, events_atom::value, c->params[0])
+      .then([=](std::vector<job_event>& events) {
+              c->reply(json_response(200, render_job_events(events)));
+            },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
 void cancel_job(const api_context& context, const call_ptr& c) {
   with_principal(context, c, [c](caf::event_based_actor* self, const principal& who) {
     self->request(who.account, actor_reply_timeout, cancel_atom::value, c->params[0])

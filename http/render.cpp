@@ -116,6 +116,16 @@ std::string render_job(const job& value, const url_context& urls) {
   return w.take();
 }
 
+std::string render_job_events(const std::vector<job_event>& events) {
+  json_writer w;
+  w.begin_object().field("object", "list").key("data").begin_array();
+  for (const auto& e : events)
+    w.begin_object().field("at", format_time_ms(e.at_ms)).field("type", e.type)
+      .field("trace_id", e.trace_id).key("details").raw(e.details_json).end_object();
+  w.end_array().end_object();
+  return w.take();
+}
+
 std::string render_webhook_event(const delivery& d, const job& value, const url_context& urls) {
   json_writer w;
   w.begin_object().field("id", d.event_id).field("event", d.event)

@@ -3,6 +3,7 @@
 
 #include "models/account.hpp"
 #include "models/job.hpp"
+#include "models/job_event.hpp"
 
 #include <cstdint>
 #include <string>
@@ -46,6 +47,8 @@ std::string render_account_view(const account& value, const plan_settings* plan,
                                 const std::vector<std::string>& models);
 std::string render_usage(const usage_report& report, std::string_view period);
 
+/// GET /v1/jobs/{id}/events: the job's timeline, oldest first.
+std::string render_job_events(const std::vector<job_event>& events);
 /// A webhook event body: {"id": event id, "event", "created_at", "job": the job}.
 std::string render_webhook_event(const delivery& d, const job& value, const url_context& urls);
 /// GET /v1/jobs/{id}/deliveries: every attempt of every delivery, oldest first.

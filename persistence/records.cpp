@@ -268,6 +268,32 @@ std::optional<delivery> decode_delivery(std::string_view bytes) {
   return v;
 }
 
+void put_event(write_batch& batch, std::string_view job_id, const job_event& event) {
+  char suffix[40];
+  std::snprintf(suffix, sizeof suffix, "/%016llx-%016llx", static_cast<unsigned long long>(event.at_ms),
+                static_cast<unsigned long long>(event.order));
+  json_writer w;
+  w.begin_object().field("at", event.at_ms).field("type", event.type)
+    .field("trace_id", event.trace_id).key("details").raw(event.details_json).end_object();
+  batch.put(column::job_events, std::string(job_id) + suffix, w.take());
+}
+
+std::optional<job_event> decode_event(std::string_view bytes) {
+  thread_local simdjson::dom::parser parser;
+  auto root = parse(parser, bytes);
+  if (!root) return std::nullopt;
+  element e = *root;
+  job_event v;
+  v.at_ms = integer(e, "at");
+  v.type = text(e, "type");
+  v.trace_id = text(e, "trace_id");
+  element details;
+  v.details_json = e["details"].get(details) == simdjson::SUCCESS ? simdjson::minify(details)
+                                                                  : std::string("{}");
+  if (v.type.empty()) return std::nullopt;
+  return v;
+}
+
 std::string delivery_key(std::string_view job_id, std::string_view delivery_id) {
   return std::string(job_id) + "/" + std::string(delivery_id);
 }

@@ -5,6 +5,7 @@
 #include "models/account.hpp"
 #include "models/idempotency.hpp"
 #include "models/job.hpp"
+#include "models/job_event.hpp"
 #include "models/ledger.hpp"
 #include "models/webhook.hpp"
 #include "persistence/store.hpp"
@@ -53,6 +54,10 @@ std::string delivery_key(std::string_view job_id, std::string_view delivery_id);
 /// The writes that store a delivery as it now is: its record, and its pending index entry while
 /// it is pending (removed once it is delivered or failed).
 void put_delivery(write_batch& batch, const delivery& value);
+
+/// job_events: the event's key under its job, in time order, and its record.
+void put_event(write_batch& batch, std::string_view job_id, const job_event& event);
+std::optional<job_event> decode_event(std::string_view bytes);
 
 /// The writes that bind a key: its record and its expiry index entry.
 void bind_idempotency_key(write_batch& batch, std::string_view account_id, std::string_view key,

@@ -19,7 +19,8 @@ namespace {
 const char* const family_names[] = {"default",      "accounts", "keys",
                                      "jobs",         "account_jobs", "ledger",
                                      "idempotency",  "idempotency_expiry",
-                                     "deliveries",   "pending_deliveries"};
+                                     "deliveries",   "pending_deliveries",
+                                     "job_events"};
 constexpr std::size_t family_count = std::size(family_names);
 
 std::string upper_bound_of(std::string_view prefix) {

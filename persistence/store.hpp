@@ -28,6 +28,7 @@ enum class column : std::uint8_t {
   idempotency_expiry,  ///< "<account>/<expiry ms, 16 hex>/<key>" -> "": the keys in expiry order
   deliveries,          ///< "<job id>/<delivery id>" -> a webhook delivery and its attempts
   pending_deliveries,  ///< the same keys -> "": deliveries not yet delivered or given up
+  job_events,          ///< "<job id>/<at ms, 16 hex>-<order, 16 hex>" -> one timeline event
 };
 
 struct write_op {

@@ -209,3 +209,31 @@ TEST_CASE("Prefer wait returns within 50 ms of the job finishing and progress sh
                                   {"Prefer", "wait=0"}});
   CHECK(json::parse(short_wait.body)["status"].str() == "queued");
 }
+
+TEST_CASE("Plan concurrency is never exceeded as the job events show", "[e2e][scheduler]") {
+  test_server server("[" + sim("sim-0", 2, 150) + "," + sim("sim-1", 2, 150) + "]");
+  auto& http = server.http();
+  auto starter = create_account(http, "starter", 100);  // max_concurrent_jobs 2
+  auto other = create_account(http, "enterprise", 100);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    ids.push_back(submit_job(http, starter.key, flux("limited " + std::to_string(i))));
+    submit_job(http, other.key, flux("neighbour " + std::to_string(i)));
+  }
+  // (time, +1 start / -1 end) from each job's events; an end sorts before a start at one instant.
+  std::vector<std::pair<std::int64_t, int>> edges;
+  for (const auto& id : ids) {
+    REQUIRE(wait_for_terminal(http, starter.key, id)["status"].str() == "succeeded");
+    auto events = json::parse(http.get("/v1/jobs/" + id + "/events", starter.key).body)["data"];
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      auto type = events[i]["type"].str();
+      if (type == "job.started") edges.emplace_back(ms_of(events[i]["at"].str()), +1);
+      if (type == "job.succeeded") edges.emplace_back(ms_of(events[i]["at"].str()), -1);
+    }
+  }
+  REQUIRE(edges.size() == 16);
+  std::sort(edges.begin(), edges.end());
+  int running = 0, most = 0;
+  for (const auto& [at, change] : edges) most = std::max(most, running += change);
+  CHECK(most == 2);  // reached, never exceeded, though devices had 4 slots
+}

@@ -125,6 +125,22 @@ TEST_CASE("A terminal job's event arrives signed per Standard Webhooks and verif
   CHECK(listing["data"][0]["next_retry_at"].is_null());
   CHECK(listing["data"][0]["duration_ms"].integer() >= 0);
   CHECK(http.get("/v1/jobs/job_00000000000000000000000000/deliveries", account.key).status == 404);
+
+  // The job's timeline, each event written with the change it records.
+  auto events = json::parse(http.get("/v1/jobs/" + id + "/events", account.key).body)["data"];
+  std::vector<std::string> types;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    types.push_back(events[i]["type"].str());
+    CHECK(events[i]["trace_id"].str() == event["job"]["trace_id"].str());
+  }
+  CHECK(types == std::vector<std::string>{"job.queued", "hold.placed", "job.started",
+                                          "job.succeeded", "hold.captured", "webhook.attempt",
+                                          "webhook.delivered"});
+  CHECK(events[1]["details"]["amount"].integer() == 1);
+  CHECK(events[2]["details"]["device"].str() == "sim-0");
+  CHECK(events[5]["details"]["status_code"].integer() == 200);
+  auto other = create_account(http);
+  CHECK(http.get("/v1/jobs/" + id + "/events", other.key).status == 404);
 }
 
 TEST_CASE("503 503 200 gives one success after three attempts with one webhook-id",
