@@ -20,6 +20,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -149,10 +150,6 @@ bool add_to_group(account_self self, movement& m, write_batch& batch,
     m.record.seq = st.next_seq++;
     for (auto& op : records::job_batch(m.record, true).ops) batch.ops.push_back(std::move(op));
     batch.put(column::ledger, records::ledger_key(st.record.id, entry->seq), records::encode(*entry));
-    records::put_event(batch, m.record.id, make_event("job.queued", now, m.record.trace_id));
-    records::put_event(batch, m.record.id,
-                       make_event("hold.placed", now, m.record.trace_id,
-                                  R"({"amount":)" + std::to_string(entry->amount) + "}"));
     bind_key(self, m, batch, now, nullptr);
     applied.push_back(std::move(*entry));
     return true;
@@ -161,18 +158,9 @@ bool add_to_group(account_self self, movement& m, write_batch& batch,
     const auto& j = m.record;
     auto entry = j.status == job_status::succeeded ? st.ledger.capture(j.id, j.spec.model, now)
                                                     : st.ledger.release(j.id, j.spec.model, now);
-    if (j.status != job_status::canceled)  // a cancel's event is written with the cancel
-      records::put_event(batch, j.id,
-                         make_event(event_name(j.status), now, j.trace_id,
-                                    j.error ? R"({"code":")" + j.error->code + R"("})" : "{}"));
     if (entry) {  // no entry: the hold was settled before, and is never settled twice
       batch.put(column::ledger, records::ledger_key(st.record.id, entry->seq),
                 records::encode(*entry));
-      records::put_event(batch, j.id,
-                         make_event(entry->kind == ledger_kind::capture ? "hold.captured"
-                                                                        : "hold.released",
-                                    now, j.trace_id,
-                                    R"({"amount":)" + std::to_string(entry->amount) + "}"));
       applied.push_back(std::move(*entry));
     }
     batch.put(column::jobs, j.id, records::encode(j));
@@ -433,6 +421,41 @@ void sweep_expired_keys(account_self self) {
     schedule_sweep(self, std::chrono::milliseconds(std::max<std::int64_t>(*next_expiry - now, 0)));
 }
 
+/// The job's events: those stored with the transitions that have several (runs, a cancel,
+/// webhook attempts) and those its record states exactly, which the hot path need not write
+/// (queued and its hold at creation; success or failure and the capture or release at the end).
+std::vector<job_event> job_timeline(const store& db, const job& j) {
+  auto amount = [](std::int64_t credits) { return R"({"amount":)" + std::to_string(credits) + "}"; };
+  std::vector<job_event> events{make_event("job.queued", j.created_at_ms, j.trace_id),
+                                make_event("hold.placed", j.created_at_ms, j.trace_id,
+                                           amount(j.credits_held))};
+  db.scan(column::job_events, j.id + "/", [&](std::string_view, std::string_view value) {
+    if (auto e = records::decode_event(value)) events.push_back(std::move(*e));
+    return true;
+  });
+  if (j.status == job_status::succeeded || j.status == job_status::failed)
+    events.push_back(make_event(event_name(j.status), j.completed_at_ms, j.trace_id,
+                                j.error ? R"({"code":")" + j.error->code + R"("})" : "{}"));
+  if (j.status == job_status::succeeded && j.credits_used > 0)
+    events.push_back(make_event("hold.captured", j.completed_at_ms, j.trace_id,
+                                amount(j.credits_used)));
+  if (j.credits_refunded > 0)
+    events.push_back(make_event("hold.released", j.completed_at_ms, j.trace_id,
+                                amount(j.credits_refunded)));
+  // In time order; within one millisecond: creation, runs and cancel, the end, then webhooks.
+  auto phase = [](const job_event& e) {
+    if (e.type == "job.queued" || e.type == "hold.placed") return 0;
+    if (e.type.rfind("webhook.", 0) == 0) return 3;
+    if (e.type == "job.succeeded" || e.type == "job.failed" || e.type.rfind("hold.", 0) == 0)
+      return 2;
+    return 1;
+  };
+  std::stable_sort(events.begin(), events.end(), [&](const job_event& a, const job_event& b) {
+    return std::pair(a.at_ms, phase(a)) < std::pair(b.at_ms, phase(b));
+  });
+  return events;
+}
+
 /// Reads a job from the store, if it belongs to this account.
 std::optional<job> stored_job(account_self self, const std::string& job_id) {
   auto bytes = self->state.context.db->get(column::jobs, job_id);
@@ -648,15 +671,9 @@ caf::behavior account_actor(account_self self, actor_context context, account re
       return enqueue_movement(self, std::move(m));
     },
     [=](events_atom, const std::string& job_id) -> caf::result<std::vector<job_event>> {
-      if (!stored_job(self, job_id)) return make_error(error_code::not_found, "no job " + job_id);
-      std::vector<job_event> found;
-      self->state.context.db->scan(column::job_events, job_id + "/",
-                                   [&](std::string_view, std::string_view value) {
-                                     if (auto e = records::decode_event(value))
-                                       found.push_back(std::move(*e));
-                                     return true;
-                                   });
-      return found;
+      auto record = stored_job(self, job_id);
+      if (!record) return make_error(error_code::not_found, "no job " + job_id);
+      return job_timeline(*self->state.context.db, *record);
     },
     [=](deliveries_atom, const std::string& job_id) -> caf::result<std::vector<delivery>> {
       if (!stored_job(self, job_id)) return make_error(error_code::not_found, "no job " + job_id);
