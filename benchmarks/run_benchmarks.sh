@@ -48,7 +48,8 @@ start_server() {
   cat > "$dir/config.json" <<JSON
 {"admin_token": "bench", "demo_account": false, "durability": "fsync", "devices": $2 ${3:+, $3}}
 JSON
-  "$kiln" serve --config "$dir/config.json" --data-dir "$dir/data" --listen 127.0.0.1:0 \
+  # The script's own KILN_* variables are not settings: kiln refuses unknown ones.
+  env -u KILN_BINARY -u KILN_SINK -u KILN_SCHEDULER_BENCH "$kiln" serve --config "$dir/config.json" --data-dir "$dir/data" --listen 127.0.0.1:0 \
     --log-level warn > "$dir/stdout" 2> "$dir/stderr" &
   server_pid=$!
   for _ in $(seq 200); do
