@@ -8,6 +8,7 @@
 #include "persistence/records.hpp"
 #include "persistence/recovery.hpp"
 
+#include <cmath>
 #include <unordered_map>
 
 namespace kiln {
@@ -19,9 +20,17 @@ struct account_entry {
   std::size_t active_keys = 0;  ///< including keys being created right now
 };
 
+/// One key's request budget: `tokens` of at most the plan's requests per minute, refilled
+/// continuously at that rate.
+struct token_bucket {
+  double tokens = -1;  ///< negative: not used yet (starts full)
+  std::int64_t at_ms = 0;
+};
+
 struct directory_state {
   actor_context context;
   std::unordered_map<std::string, api_key> keys_by_hash;
+  std::unordered_map<std::string, token_bucket> buckets;  ///< by key id; in memory only
   std::unordered_map<std::string, account_entry> accounts;
   static inline const char* name = "directory";
 };
@@ -31,6 +40,27 @@ using directory_self = caf::stateful_actor<directory_state>*;
 /// Last-used times are kept in memory and written at most once a minute per key, without
 /// waiting: a lost update costs only a stale `last_used_at`.
 constexpr std::int64_t last_used_write_interval_ms = 60'000;
+
+/// Takes one token from the key's bucket (sized by its account's plan) and writes the bucket's
+/// state into `who`; an empty bucket marks `who` rate limited and takes nothing.
+void take_token(directory_state& st, principal& who, std::int64_t now) {
+  const auto* plan = st.context.config->find_plan(who.plan);
+  if (!plan) return;
+  const double capacity = plan->requests_per_minute;
+  const double per_ms = capacity / 60'000.0;
+  auto& bucket = st.buckets[who.key_id];
+  if (bucket.tokens < 0) bucket.tokens = capacity;
+  else bucket.tokens = std::min(capacity, bucket.tokens + (now - bucket.at_ms) * per_ms);
+  bucket.at_ms = now;
+  who.rate_limit = plan->requests_per_minute;
+  if (bucket.tokens >= 1.0) bucket.tokens -= 1.0;
+  else {
+    who.rate_limited = true;
+    who.retry_after_s = static_cast<std::uint32_t>(std::ceil((1.0 - bucket.tokens) / per_ms / 1000.0));
+  }
+  who.rate_remaining = static_cast<std::uint32_t>(bucket.tokens);
+  who.rate_reset_s = static_cast<std::uint32_t>(std::ceil((capacity - bucket.tokens) / per_ms / 1000.0));
+}
 
 caf::result<principal> on_auth(directory_self self, const std::string& key_hash) {
   auto& st = self->state;
@@ -47,7 +77,9 @@ caf::result<principal> on_auth(directory_self self, const std::string& key_hash)
     batch.put(column::keys, key.hash, records::encode(key));
     self->send(st.context.writer, commit_atom::value, std::move(batch));
   }
-  return principal{key.account_id, key.id, entry.record.plan, entry.actor};
+  principal who{key.account_id, key.id, entry.record.plan, entry.actor};
+  take_token(st, who, now);
+  return who;
 }
 
 caf::result<account_created> on_create_account(directory_self self, std::string& name,

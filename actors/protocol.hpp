@@ -79,6 +79,13 @@ struct principal {
   std::string key_id;
   std::string plan;
   caf::actor account;  ///< the account actor owning this account's jobs
+  /// The key's token bucket after this request: its size (the plan's requests per minute),
+  /// whole tokens left, seconds until full, and whether this request found it empty.
+  std::uint32_t rate_limit = 0;
+  std::uint32_t rate_remaining = 0;
+  std::uint32_t rate_reset_s = 0;
+  bool rate_limited = false;
+  std::uint32_t retry_after_s = 0;  ///< when rate_limited: seconds until one token is back
 };
 
 /// What POST /v1/jobs/estimate answers.

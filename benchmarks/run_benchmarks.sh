@@ -42,11 +42,17 @@ cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$wor
 trap cleanup EXIT
 
 # start_server NAME DEVICES_JSON [MORE_CONFIG]: starts kiln, sets $port, $server_pid and $key.
+# The account is on an enterprise plan raised to 10M requests per minute and 100k concurrent
+# jobs, so neither the rate limit nor plan concurrency is what the figures measure.
 start_server() {
   local dir="$work/$1"
   mkdir -p "$dir"
   cat > "$dir/config.json" <<JSON
-{"admin_token": "bench", "demo_account": false, "durability": "fsync", "devices": $2 ${3:+, $3}}
+{"admin_token": "bench", "demo_account": false, "durability": "fsync", "devices": $2 ${3:+, $3},
+ "plans": [{"name": "free", "rank": 0, "requests_per_minute": 60, "max_concurrent_jobs": 1},
+           {"name": "starter", "rank": 1, "requests_per_minute": 300, "max_concurrent_jobs": 2},
+           {"name": "pro", "rank": 2, "requests_per_minute": 1200, "max_concurrent_jobs": 8},
+           {"name": "enterprise", "rank": 3, "requests_per_minute": 10000000, "max_concurrent_jobs": 100000}]}
 JSON
   # The script's own KILN_* variables are not settings: kiln refuses unknown ones.
   env -u KILN_BINARY -u KILN_SINK -u KILN_SCHEDULER_BENCH "$kiln" serve --config "$dir/config.json" --data-dir "$dir/data" --listen 127.0.0.1:0 \

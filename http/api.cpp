@@ -78,8 +78,29 @@ void with_principal(const api_context& context, const call_ptr& c,
   auto hash = crypto::sha256_hex(key);
   context.actors->post([directory = context.directory, hash, c, next](caf::event_based_actor* self) {
     self->request(directory, supervised_wait, auth_atom::value, hash)
-      .then([=](principal& who) { next(self, who); },
-            [=](caf::error& error) { reply_error(c, error); });
+      .then(
+        [=](principal& who) {
+          // Every authenticated answer carries the key's budget; an empty bucket is 429.
+          std::vector<std::pair<std::string, std::string>> rate{
+            {"X-RateLimit-Limit", std::to_string(who.rate_limit)},
+            {"X-RateLimit-Remaining", std::to_string(who.rate_remaining)},
+            {"X-RateLimit-Reset", std::to_string(who.rate_reset_s)}};
+          c->reply = [rate, reply = std::move(c->reply)](response r) {
+            r.headers.insert(r.headers.end(), rate.begin(), rate.end());
+            reply(std::move(r));
+          };
+          if (who.rate_limited) {
+            auto r = error_response(make_api_error(
+              error_code::rate_limited, "this key is over its plan's " +
+                                          std::to_string(who.rate_limit) +
+                                          " requests per minute; retry after " +
+                                          std::to_string(who.retry_after_s) + " s"));
+            r.headers.emplace_back("Retry-After", std::to_string(who.retry_after_s));
+            return c->reply(std::move(r));
+          }
+          next(self, who);
+        },
+        [=](caf::error& error) { reply_error(c, error); });
   });
 }
 

@@ -165,7 +165,12 @@ TEST_CASE("A job that fails on the device after its retries gets its whole hold 
 
 TEST_CASE("Balance, ledger, account and usage describe the same credits after a few jobs",
           "[e2e]") {
-  test_server server;
+  // The default plans as shipped (tests otherwise raise every plan's request rate).
+  test_server server(sim_devices,
+                     R"("plans":[{"name":"free","rank":0,"requests_per_minute":60,"max_concurrent_jobs":1},)"
+                     R"({"name":"starter","rank":1,"requests_per_minute":300,"max_concurrent_jobs":2},)"
+                     R"({"name":"pro","rank":2,"requests_per_minute":1200,"max_concurrent_jobs":8},)"
+                     R"({"name":"enterprise","rank":3,"requests_per_minute":6000,"max_concurrent_jobs":32}])");
   auto& http = server.http();
   auto account = create_account(http, "pro", 100);
   auto free_account = create_account(http, "free", 5, "free");

@@ -114,10 +114,20 @@ std::string read_file(const std::string& path) {
 
 std::string write_config(const temp_dir& dir, const std::string& devices_json,
                          const std::string& extra_members) {
+  // The default plans with request rates no test reaches, unless the test sets its own plans:
+  // only the rate-limit tests should ever see a 429.
+  const std::string plans =
+    R"("plans":[{"name":"free","rank":0,"requests_per_minute":1000000,"max_concurrent_jobs":1},)"
+    R"({"name":"starter","rank":1,"requests_per_minute":1000000,"max_concurrent_jobs":2},)"
+    R"({"name":"pro","rank":2,"requests_per_minute":1000000,"max_concurrent_jobs":8},)"
+    R"({"name":"enterprise","rank":3,"requests_per_minute":1000000,"max_concurrent_jobs":32}])";
+  std::string members = extra_members;
+  if (members.find("\"plans\"") == std::string::npos)
+    members = members.empty() ? plans : members + "," + plans;
   return write_file(dir / "config.json",
                     std::string(R"({"admin_token":")") + admin_token +
                       R"(","demo_account":false,"durability":"fsync","devices":)" +
-                      devices_json + (extra_members.empty() ? "" : "," + extra_members) + "}");
+                      devices_json + "," + members + "}");
 }
 
 kiln_process::kiln_process(const std::string& data_dir, const std::string& config_file,
