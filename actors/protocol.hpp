@@ -70,6 +70,7 @@ using progress_atom = caf::atom_constant<caf::atom("progress")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using faults_atom = caf::atom_constant<caf::atom("faults")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 
 // -- payloads -----------------------------------------------------------------------------------
 

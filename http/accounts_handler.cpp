@@ -4,11 +4,14 @@
 #include "http/detail/call.hpp"
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
+#include "models/crypto.hpp"
 #include "models/json_writer.hpp"
 #include "runtime/faults.hpp"
 #include "runtime/bridge.hpp"
 
 #include <simdjson.h>
+
+#include <filesystem>
 
 namespace kiln::http {
 namespace {
@@ -177,6 +180,27 @@ void admin_put_faults(const api_context& context, const call_ptr& c) {
     }
     for (auto [target, rate] : changes) target->store(rate);
     c->reply(json_response(200, render_faults(*context.faults)));
+  });
+}
+
+/// POST /admin/v1/snapshots: a consistent on-line copy of the database under
+/// <data_dir>/snapshots/<id>, to be restored with `kiln admin restore --from PATH`.
+void admin_snapshot(const api_context& context, const call_ptr& c) {
+  with_admin(context, c, [&context, c](caf::event_based_actor* self) {
+    auto now = context.clock->now_ms();
+    auto id = crypto::make_id("snap_", now);
+    auto path = context.config->data_dir + "/snapshots/" + id;
+    std::error_code ec;
+    std::filesystem::create_directories(context.config->data_dir + "/snapshots", ec);
+    self->request(context.writer, actor_reply_timeout, snapshot_atom::value, path)
+      .then(
+        [=](caf::ok_atom) {
+          json_writer w;
+          w.begin_object().field("object", "snapshot").field("id", id).field("path", path)
+            .field("created_at", format_time_ms(now)).end_object();
+          c->reply(json_response(201, w.take()));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
   });
 }
 

@@ -143,6 +143,7 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}}) {
   r.add("GET", "/admin/v1/devices", admin_devices);
   r.add("GET", "/admin/v1/faults", admin_get_faults);
   r.add("PUT", "/admin/v1/faults", admin_put_faults, true);
+  r.add("POST", "/admin/v1/snapshots", admin_snapshot);
   r.add("GET", "/healthz", healthz);
   r.add("GET", "/readyz", readyz);
   r.add("GET", "/metrics", metrics);

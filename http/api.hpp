@@ -35,6 +35,7 @@ struct api_context {
   std::function<std::string()> metrics_text;  ///< store and runtime counters, Prometheus text
   resolver_pool* resolver = nullptr;  ///< looks up webhook_url hosts at submit
   faults_ptr faults;  ///< GET|PUT /admin/v1/faults
+  caf::actor writer;  ///< the store writer: POST /admin/v1/snapshots
 };
 
 class api {

@@ -15,6 +15,9 @@ constexpr const char* main_help = R"(kiln: a self-hosted runtime for media-gener
 usage:
   kiln serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]
   kiln admin create-account --name NAME [--plan PLAN] [--credits N] [--config FILE] [--data-dir DIR]
+  kiln admin grant --account ID --amount N [--reason TEXT] [--config FILE] [--data-dir DIR]
+  kiln admin snapshot --to DIR [--config FILE] [--data-dir DIR]
+  kiln admin restore --from DIR [--config FILE] [--data-dir DIR]
   kiln devices
   kiln COMMAND --help
 
@@ -35,14 +38,24 @@ options:
                      on stderr
 )";
 
-constexpr const char* admin_help = R"(usage: kiln admin create-account --name NAME [options]
+constexpr const char* admin_help = R"(usage: kiln admin COMMAND [options]
 
-Works on the data directory directly, with no server running.
+Works on the data directory directly, with no server running (a running server holds it; use
+POST /admin/v1/snapshots for an on-line snapshot).
 
   create-account   creates an account and prints its id, first API key and webhook secret
     --name NAME      account name (required)
     --plan PLAN      free, starter, pro or enterprise (default free)
     --credits N      starting credits (default 0)
+  grant            adds credits to an account, with their ledger entry
+    --account ID     the account (required)
+    --amount N       credits, 1 to 10^12 (required)
+    --reason TEXT    why (default "admin grant")
+  snapshot         writes a consistent copy of the database
+    --to DIR         where (required; must not exist)
+  restore          makes a snapshot the data directory's database; the old one is moved aside
+    --from DIR       the snapshot (required)
+  every command:
     --config FILE / --data-dir DIR   as for `kiln serve`
 )";
 
@@ -125,6 +138,31 @@ int main(int argc, char** argv) {
   if (command == "admin") {
     std::string sub = argc > 2 ? argv[2] : "";
     if (sub.empty() || sub == "--help" || sub == "-h") return std::printf("%s", admin_help), 0;
+    if (sub == "grant" || sub == "snapshot" || sub == "restore") {
+      auto args = parse_options(argc, argv, 3, {"--account", "--amount", "--reason", "--to",
+                                                "--from", "--config", "--data-dir"});
+      if (args.help) return std::printf("%s", admin_help), 0;
+      if (!args.error.empty()) return usage_error(args.error, admin_help);
+      auto config = load(args);
+      if (!config) return 2;
+      auto need = [&](const char* name) { return args.options.count(name) != 0; };
+      if (sub == "snapshot") {
+        if (!need("--to")) return usage_error("--to is required", admin_help);
+        return kiln::admin_snapshot(*config, args.options.at("--to"));
+      }
+      if (sub == "restore") {
+        if (!need("--from")) return usage_error("--from is required", admin_help);
+        return kiln::admin_restore(*config, args.options.at("--from"));
+      }
+      if (!need("--account") || !need("--amount"))
+        return usage_error("--account and --amount are required", admin_help);
+      char* end = nullptr;
+      long long amount = std::strtoll(args.options.at("--amount").c_str(), &end, 10);
+      if (*end != '\0' || amount < 1 || amount > 1'000'000'000'000LL)
+        return usage_error("--amount must be a whole number from 1 to 10^12", admin_help);
+      auto reason = need("--reason") ? args.options.at("--reason") : std::string("admin grant");
+      return kiln::admin_grant(*config, args.options.at("--account"), amount, reason);
+    }
     if (sub != "create-account") return usage_error("unknown admin command '" + sub + "'", admin_help);
     auto args = parse_options(argc, argv, 3,
                               {"--name", "--plan", "--credits", "--config", "--data-dir"});

@@ -265,7 +265,8 @@ int run_node(const settings& configured, const std::string& log_level) {
   http::server* server_ptr = nullptr;
   http::api api({&actors, directory, context.scheduler, &*models, &config, context.clock,
                  context.url_signing_key, files_dir,
-                 [&] { return metrics_text(*db, *server_ptr); }, &resolver, context.faults});
+                 [&] { return metrics_text(*db, *server_ptr); }, &resolver, context.faults,
+                 context.writer});
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();
@@ -330,6 +331,105 @@ int admin_create_account(const settings& config, const std::string& name, const 
               created.account.id.c_str(), name.c_str(), plan.c_str(),
               static_cast<long long>(credits), created.api_key_plain.c_str(),
               created.account.webhook_secret.c_str());
+  return 0;
+}
+
+namespace {
+
+std::unique_ptr<store> open_offline(const settings& config) {
+  std::string error;
+  auto db = store::open(config.data_dir, config.durability, error);
+  if (!db)
+    std::fprintf(stderr, "kiln: %s (is a server running on this data directory?)\n",
+                 error.c_str());
+  return db;
+}
+
+}  // namespace
+
+int admin_grant(const settings& config, const std::string& account_id, std::int64_t amount,
+                const std::string& reason) {
+  auto db = open_offline(config);
+  if (!db) return 1;
+  auto bytes = db->get(column::accounts, account_id);
+  auto record = bytes ? records::decode_account(*bytes) : std::nullopt;
+  if (!record) {
+    std::fprintf(stderr, "kiln: no account %s in %s\n", account_id.c_str(), config.data_dir.c_str());
+    return 1;
+  }
+  std::uint64_t last_seq = 0;
+  db->scan_reverse(column::ledger, records::account_job_prefix(account_id), {},
+                   [&](std::string_view, std::string_view value) {
+                     if (auto entry = records::decode_ledger_entry(value)) last_seq = entry->seq;
+                     return false;
+                   });
+  auto now = system_clock{}.now_ms();
+  ledger_entry entry;
+  entry.id = crypto::make_id("led_", now);
+  entry.seq = last_seq + 1;
+  entry.at_ms = now;
+  entry.kind = ledger_kind::grant;
+  entry.amount = amount;
+  entry.reason = reason;
+  record->balance.available += amount;
+  record->balance.granted += amount;
+  entry.available_after = record->balance.available;
+  write_batch batch;  // the entry and the balance it leads to, together
+  batch.put(column::ledger, records::ledger_key(account_id, entry.seq), records::encode(entry));
+  batch.put(column::accounts, account_id, records::encode(*record));
+  std::string error;
+  if (!db->commit(std::move(batch), error)) {
+    std::fprintf(stderr, "kiln: cannot write the grant: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("account: %s\ngranted: %lld\nledger_entry: %s\navailable: %lld\n", account_id.c_str(),
+              static_cast<long long>(amount), entry.id.c_str(),
+              static_cast<long long>(record->balance.available));
+  return 0;
+}
+
+int admin_snapshot(const settings& config, const std::string& to) {
+  auto db = open_offline(config);
+  if (!db) return 1;
+  std::string error;
+  if (!db->checkpoint(to, error)) {
+    std::fprintf(stderr, "kiln: snapshot to %s failed: %s\n", to.c_str(), error.c_str());
+    return 1;
+  }
+  std::printf("snapshot: %s\n", to.c_str());
+  return 0;
+}
+
+int admin_restore(const settings& config, const std::string& from) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(fs::path(from) / "CURRENT")) {
+    std::fprintf(stderr, "kiln: %s is not a snapshot (no CURRENT file)\n", from.c_str());
+    return 2;
+  }
+  auto db_dir = fs::path(config.data_dir) / "db";
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  std::string kept;
+  if (fs::exists(db_dir)) {
+    {  // refuse while a server holds the directory
+      auto db = open_offline(config);
+      if (!db) return 1;
+    }
+    kept = db_dir.string() + ".before-restore-" + std::to_string(system_clock{}.now_ms());
+    fs::rename(db_dir, kept, ec);
+    if (ec) {
+      std::fprintf(stderr, "kiln: cannot move %s aside: %s\n", db_dir.c_str(), ec.message().c_str());
+      return 1;
+    }
+  }
+  fs::copy(from, db_dir, fs::copy_options::recursive, ec);
+  if (ec) {
+    std::fprintf(stderr, "kiln: cannot copy %s: %s\n", from.c_str(), ec.message().c_str());
+    return 1;
+  }
+  if (!open_offline(config)) return 1;  // it opens: the restore is usable
+  std::printf("restored: %s\ninto: %s\n", from.c_str(), db_dir.c_str());
+  if (!kept.empty()) std::printf("previous database kept in: %s\n", kept.c_str());
   return 0;
 }
 

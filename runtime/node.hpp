@@ -20,4 +20,13 @@ int run_node(const settings& config, const std::string& log_level);
 int admin_create_account(const settings& config, const std::string& name, const std::string& plan,
                          std::int64_t credits);
 
+/// `kiln admin grant`: adds credits to an account with their ledger entry, offline.
+int admin_grant(const settings& config, const std::string& account_id, std::int64_t amount,
+                const std::string& reason);
+/// `kiln admin snapshot`: a consistent copy of the database into `to` (which must not exist).
+int admin_snapshot(const settings& config, const std::string& to);
+/// `kiln admin restore`: makes the snapshot in `from` the data directory's database; the
+/// previous database is moved aside, not deleted.
+int admin_restore(const settings& config, const std::string& from);
+
 }  // namespace kiln

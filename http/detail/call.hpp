@@ -73,6 +73,7 @@ void list_deliveries(const api_context& context, const call_ptr& c);
 void redeliver(const api_context& context, const call_ptr& c);
 void admin_get_faults(const api_context& context, const call_ptr& c);
 void admin_put_faults(const api_context& context, const call_ptr& c);
+void admin_snapshot(const api_context& context, const call_ptr& c);
 void healthz(const api_context& context, const call_ptr& c);
 void readyz(const api_context& context, const call_ptr& c);
 void metrics(const api_context& context, const call_ptr& c);
