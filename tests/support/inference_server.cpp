@@ -33,32 +33,14 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
-}
-
 struct http_request {
   std::string method, target, body;
   std::vector<std::pair<std::string, std::string>> headers;
 
   std::string header(const std::string& name) const {
-    auto wanted = lower(name);
+    auto wanted = lowercase(name);
     for (const auto& [key, value] : headers)
-      if (lower(key) == wanted) return value;
+      if (lowercase(key) == wanted) return value;
     return {};
   }
 };
@@ -107,7 +89,7 @@ bool read_request(int fd, http_request& out) {
     std::string name = header.substr(0, colon);
     std::string value = header.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    if (lower(name) == "content-length") content_length = std::stoul(value);
+    if (lowercase(name) == "content-length") content_length = std::stoul(value);
     out.headers.emplace_back(std::move(name), std::move(value));
   }
   out.body = buffer.substr(head_end + 4);
@@ -160,7 +142,7 @@ struct inference_server::impl {
           requests[index].status = status;
         }
         std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
-                               reason_phrase(status) + "\r\n";
+                               http_reason_phrase(status) + "\r\n";
         if (!body.empty()) response += "Content-Type: application/json\r\n";
         response += "Content-Length: " + std::to_string(body.size()) +
                     "\r\nConnection: close\r\n\r\n" + body;

@@ -32,4 +32,9 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// The reason phrase of an HTTP status the test servers answer with ("Status" for others).
+const char* http_reason_phrase(int status);
+/// `text` in ASCII lower case (header names).
+std::string lowercase(std::string text);
+
 }  // namespace kiln::test

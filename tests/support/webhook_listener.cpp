@@ -26,24 +26,6 @@ namespace kiln::test {
 
 namespace {
 
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 404: return "Not Found";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
-}
-
 /// One accepted connection, plain or TLS.
 class connection {
 public:
@@ -108,7 +90,7 @@ bool parse_request(connection& conn, received_request& out) {
     std::string value = line.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.erase(0, 1);
     while (!value.empty() && value.back() == ' ') value.pop_back();
-    if (lower(name) == "content-length") content_length = std::stoul(value);
+    if (lowercase(name) == "content-length") content_length = std::stoul(value);
     out.headers.emplace_back(std::move(name), std::move(value));
   }
   out.body = buffer.substr(head_end + 4);
@@ -121,16 +103,16 @@ bool parse_request(connection& conn, received_request& out) {
 }  // namespace
 
 std::string received_request::header(const std::string& name) const {
-  auto wanted = lower(name);
+  auto wanted = lowercase(name);
   for (const auto& [key, value] : headers)
-    if (lower(key) == wanted) return value;
+    if (lowercase(key) == wanted) return value;
   return {};
 }
 
 std::size_t received_request::count(const std::string& name) const {
-  auto wanted = lower(name);
+  auto wanted = lowercase(name);
   return static_cast<std::size_t>(std::count_if(
-    headers.begin(), headers.end(), [&](const auto& entry) { return lower(entry.first) == wanted; }));
+    headers.begin(), headers.end(), [&](const auto& entry) { return lowercase(entry.first) == wanted; }));
 }
 
 struct webhook_listener::impl {
@@ -160,7 +142,7 @@ struct webhook_listener::impl {
           }
           if (options.mode == listener_mode::respond && status >= 0) {
             std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
-                                   reason_phrase(status) + "\r\n";
+                                   http_reason_phrase(status) + "\r\n";
             for (const auto& [name, value] : options.headers)
               response += name + ": " + value + "\r\n";
             response += "Content-Length: " + std::to_string(options.body.size()) +
