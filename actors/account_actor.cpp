@@ -52,7 +52,11 @@ struct movement {
   idempotency_claim claim;  ///< submit and grant: the key it binds, if any
   caf::actor owner;         ///< the key's owner, told how the movement ended
   std::optional<delivery> webhook;  ///< settle: the terminal event's delivery, written with it
-  account before;                   ///< rotate: the account as it was, to undo a failed write
+  /// rotate: the secrets before it, to undo a failed write
+  struct secrets {
+    std::string current, previous;
+    std::int64_t previous_until_ms = 0;
+  } before;
   caf::response_promise promise;
 };
 
@@ -120,17 +124,26 @@ void refuse(account_self self, movement& m, const caf::error& error) {
   if (m.owner) self->send(m.owner, unbound_atom::value, m.claim.fingerprint, error);
 }
 
+/// What the movement's key is bound to: its request and its answer (the job as created, or the
+/// grant's entry).
+idempotency_record binding_of(const movement& m, const ledger_entry* entry,
+                              std::int64_t expires_at_ms) {
+  idempotency_record binding;
+  binding.fingerprint = m.claim.fingerprint;
+  binding.expires_at_ms = expires_at_ms;
+  if (m.what == movement::kind::submit) binding.created = m.record;
+  else binding.granted = *entry;
+  return binding;
+}
+
 /// Adds the binding of the movement's key, if it has one, to `batch`.
 void bind_key(account_self self, const movement& m, write_batch& batch, std::int64_t now,
               const ledger_entry* entry) {
   if (m.claim.key.empty()) return;
   auto& st = self->state;
-  idempotency_record binding;
-  binding.fingerprint = m.claim.fingerprint;
-  binding.expires_at_ms = now + static_cast<std::int64_t>(st.context.config->jobs.idempotency_ttl_s) * 1000;
-  if (m.what == movement::kind::submit) binding.created = m.record;
-  else binding.granted = *entry;
-  records::bind_idempotency_key(batch, st.record.id, m.claim.key, binding);
+  auto ttl_ms = static_cast<std::int64_t>(st.context.config->jobs.idempotency_ttl_s) * 1000;
+  records::bind_idempotency_key(batch, st.record.id, m.claim.key,
+                                binding_of(m, entry, now + ttl_ms));
 }
 
 /// Validates `m` against the ledger as it stands within the group, applies it and adds its
@@ -172,7 +185,8 @@ bool add_to_group(account_self self, movement& m, write_batch& batch,
     return true;
   }
   if (m.what == movement::kind::rotate) {
-    m.before = st.record;
+    m.before = {st.record.webhook_secret, st.record.previous_webhook_secret,
+                st.record.previous_secret_until_ms};
     st.record.previous_webhook_secret = st.record.webhook_secret;
     st.record.previous_secret_until_ms =
       now + static_cast<std::int64_t>(st.context.config->webhooks.secret_rotation_window_s) * 1000;
@@ -191,11 +205,7 @@ void schedule_sweep(account_self self, std::chrono::milliseconds after);
 void answer(account_self self, movement& m, const ledger_entry* entry) {
   if (!m.promise.pending()) return;  // a refund re-issued at start-up: nobody waits for it
   if (m.owner) {  // the key is bound: its owner answers the requests that waited for it
-    idempotency_record binding;
-    binding.fingerprint = m.claim.fingerprint;
-    if (m.what == movement::kind::submit) binding.created = m.record;
-    else binding.granted = *entry;
-    self->send(m.owner, bound_atom::value, std::move(binding));
+    self->send(m.owner, bound_atom::value, binding_of(m, entry, 0));
     schedule_sweep(self, std::chrono::seconds(self->state.context.config->jobs.idempotency_ttl_s));
   }
   if (m.what == movement::kind::submit) {
@@ -266,9 +276,9 @@ void on_group_failed(account_self self, std::uint64_t id, const caf::error& erro
     for (auto e = g->applied.rbegin(); e != g->applied.rend(); ++e) st.ledger.undo(*e);
     for (auto m = g->movements.rbegin(); m != g->movements.rend(); ++m)
       if (m->what == movement::kind::rotate) {
-        st.record.webhook_secret = m->before.webhook_secret;
-        st.record.previous_webhook_secret = m->before.previous_webhook_secret;
-        st.record.previous_secret_until_ms = m->before.previous_secret_until_ms;
+        st.record.webhook_secret = m->before.current;
+        st.record.previous_webhook_secret = m->before.previous;
+        st.record.previous_secret_until_ms = m->before.previous_until_ms;
       }
   }
   st.next_seq = st.in_flight.front().seq_before;
@@ -621,15 +631,7 @@ caf::behavior account_actor(account_self self, actor_context context, account re
       return on_keyed(self, request);
     },
     [=](cancel_atom, const std::string& job_id) { return on_cancel(self, job_id); },
-    [=](get_job_atom, const std::string& job_id) -> caf::result<job> {
-      auto it = self->state.live_jobs.find(job_id);
-      if (it != self->state.live_jobs.end()) {
-        auto promise = self->make_response_promise<job>();
-        return promise.delegate(it->second, get_job_atom::value);
-      }
-      if (auto stored = stored_job(self, job_id)) return std::move(*stored);
-      return make_error(error_code::not_found, "no job " + job_id);
-    },
+    /// `wait_ms` > 0: Prefer: wait, held by a live job until it ends or the wait runs out.
     [=](get_job_atom, const std::string& job_id, std::uint32_t wait_ms) -> caf::result<job> {
       auto it = self->state.live_jobs.find(job_id);
       if (it != self->state.live_jobs.end()) {

@@ -55,13 +55,6 @@ using delivery_self = caf::stateful_actor<delivery_state>*;
 
 void attempt(delivery_self self);
 
-/// "00-<trace>-<span>-01" when the job's trace id is a W3C trace id, so the receiver's logs join
-/// ours; empty otherwise.
-std::string traceparent(const std::string& trace_id) {
-  if (trace_id.size() != 32) return {};
-  return "00-" + trace_id + "-" + crypto::hex(crypto::random_bytes(8)) + "-01";
-}
-
 void schedule(delivery_self self) {
   auto& st = self->state;
   auto wait = std::max<std::int64_t>(st.current.next_attempt_at_ms - st.context->clock->now_ms(), 0);
@@ -151,6 +144,11 @@ void attempt(delivery_self self) {
     d.status = delivery_status::failed;
     return write(self);
   }
+  if (st.random.unit() < st.context->faults->webhook_drop_rate.load()) {
+    http::outbound_result lost;  // fault injection: as if the network lost the request
+    lost.error = "dropped by fault injection";
+    return on_attempted(self, lost);
+  }
   http::outbound_request request;
   request.url = d.url;
   request.body = http::render_webhook_event(
@@ -162,13 +160,8 @@ void attempt(delivery_self self) {
     {"webhook-signature", webhooks::signature_header(signing_secrets(*owner, now), d.event_id,
                                                      timestamp, request.body)},
   };
-  if (auto parent = traceparent(d.trace_id); !parent.empty())
+  if (auto parent = crypto::traceparent_for(d.trace_id); !parent.empty())
     request.headers.emplace_back("traceparent", std::move(parent));
-  if (st.random.unit() < st.context->faults->webhook_drop_rate.load()) {  // fault injection: as if the network lost the request
-    http::outbound_result lost;
-    lost.error = "dropped by fault injection";
-    return on_attempted(self, lost);
-  }
   auto handle = caf::actor_cast<caf::actor>(self);
   st.context->webhook_client->post(std::move(request), [handle](http::outbound_result result) {
     caf::anon_send(handle, attempted_atom::value, std::move(result));

@@ -20,6 +20,16 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::http_run_result)
 namespace kiln {
 namespace {
 
+/// Stores output `index` of a job and describes it as the job records it.
+caf::expected<job_output> store_output(const std::string& files_dir, const std::string& job_id,
+                                       std::uint32_t index, const std::string& content_type,
+                                       const std::string& bytes) {
+  auto name = output_files::name_for(job_id, index, content_type);
+  if (!output_files::write(files_dir, name, bytes))
+    return make_error(error_code::server_error, "cannot write output " + name);
+  return job_output{name, content_type, static_cast<std::uint64_t>(bytes.size())};
+}
+
 /// Renders and stores every output of `request`; `small` picks the sim executor's tiny PNG.
 caf::expected<run_result> render_outputs(const std::string& files_dir, const run_request& request,
                                          bool small, const std::atomic<bool>* canceled = nullptr,
@@ -40,12 +50,10 @@ caf::expected<run_result> render_outputs(const std::string& files_dir, const run
       bytes = media::render_gif(what, request.params.duration_seconds, limits::video_fps);
     } else bytes = media::render_png(what);
     if (bytes.empty()) return make_error(error_code::server_error, "render failed");
-    std::string extension = (video && !small) ? ".gif" : ".png";
-    std::string name = request.job_id + "-" + std::to_string(i) + extension;
-    if (!output_files::write(files_dir, name, bytes))
-      return make_error(error_code::server_error, "cannot write output " + name);
-    result.outputs.push_back(
-      {name, (video && !small) ? "image/gif" : "image/png", static_cast<std::uint64_t>(bytes.size())});
+    auto output = store_output(files_dir, request.job_id, i,
+                               (video && !small) ? "image/gif" : "image/png", bytes);
+    if (!output) return std::move(output.error());
+    result.outputs.push_back(std::move(*output));
   }
   return result;
 }
@@ -176,17 +184,13 @@ void on_http_done(device_self self, std::uint64_t token, http_run_result& result
   }
   run_result stored;
   for (std::size_t i = 0; i < result.outputs.size(); ++i) {
-    const auto& output = result.outputs[i];
-    std::string extension = output.content_type == "image/gif"    ? ".gif"
-                            : output.content_type == "image/jpeg" ? ".jpg"
-                            : output.content_type == "video/mp4"  ? ".mp4"
-                                                                  : ".png";
-    std::string name = request.job_id + "-" + std::to_string(i) + extension;
-    if (!output_files::write(st.context.files_dir, name, output.bytes)) {
-      promise.deliver(make_error(error_code::server_error, "cannot write output " + name));
+    auto output = store_output(st.context.files_dir, request.job_id, static_cast<std::uint32_t>(i),
+                               result.outputs[i].content_type, result.outputs[i].bytes);
+    if (!output) {
+      promise.deliver(std::move(output.error()));
       return;
     }
-    stored.outputs.push_back({name, output.content_type, static_cast<std::uint64_t>(output.bytes.size())});
+    stored.outputs.push_back(std::move(*output));
   }
   promise.deliver(std::move(stored));
 }

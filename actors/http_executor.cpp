@@ -78,20 +78,6 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
-bool is_lower_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-}
-
-/// A W3C traceparent continuing `trace_id` with a new span, "" when it is not a trace id.
-std::string traceparent(const std::string& trace_id) {
-  if (trace_id.size() != 32 || !is_lower_hex(trace_id) ||
-      trace_id == std::string(32, '0'))
-    return {};
-  return "00-" + trace_id + "-" + crypto::hex(crypto::random_bytes(8)) + "-01";
-}
-
 /// Text from a server, made safe to embed in an error: printable, bounded.
 std::string printable(std::string_view text) {
   std::string out;
@@ -329,7 +315,7 @@ struct http_executor::impl {
     run.create_in_flight = true;
     auto request = call("POST", runs_url());
     request.body = create_body(run.request);
-    if (auto parent = traceparent(run.request.trace_id); !parent.empty())
+    if (auto parent = crypto::traceparent_for(run.request.trace_id); !parent.empty())
       request.headers.emplace_back("traceparent", std::move(parent));
     auto sent = request;
     sent.body.clear();

@@ -30,16 +30,14 @@ using owner_self = caf::stateful_actor<owner_state>*;
 /// The answer a key bound to `binding` gives to `request`: the first answer, replayed, or 422.
 void answer_from_binding(caf::response_promise& promise, const idempotency_record& binding,
                          const keyed_request& request) {
-  if (binding.fingerprint != request.claim.fingerprint)
+  bool submit = request.what == keyed_request::kind::submit;
+  if (binding.fingerprint != request.claim.fingerprint ||
+      !(submit ? binding.created.has_value() : binding.granted.has_value()))
     return promise.deliver(make_error(error_code::idempotency_key_reused,
                                       "this Idempotency-Key was used with a different request"));
   metrics::add(metrics::global().idempotent_replays);
-  if (request.what == keyed_request::kind::submit && binding.created)
-    return promise.deliver(submitted{*binding.created, true});
-  if (request.what == keyed_request::kind::grant && binding.granted)
-    return promise.deliver(grant_result{*binding.granted, balance{}, true});
-  promise.deliver(make_error(error_code::idempotency_key_reused,
-                             "this Idempotency-Key was used with a different request"));
+  if (submit) promise.deliver(submitted{*binding.created, true});
+  else promise.deliver(grant_result{*binding.granted, balance{}, true});
 }
 
 namespace {

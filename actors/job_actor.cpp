@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <unordered_map>
 
 namespace kiln {
 namespace {
@@ -279,7 +278,8 @@ caf::result<cancel_result> on_cancel(job_self self) {
         s.retry = nullptr;
         if (s.running) self->send(s.device, cancel_atom::value, next->id);  // stop it; it answers
         else if (s.device) release_slot(self, false);  // dispatched, but no run is out
-        else self->send(s.context->scheduler, withdraw_atom::value, next->id);  // still queued
+        else  // still queued
+          self->send(s.context->scheduler, withdraw_atom::value, next->account_id, next->id);
         s.deferred_result.reset();
         auto refunded = std::make_shared<job>(*next);
         refunded->credits_refunded = refunded->credits_held;
@@ -309,7 +309,7 @@ caf::result<job> current_with_position(job_self self) {
   if (s.current->status != job_status::queued) return *s.current;
   auto promise = self->make_response_promise<job>();
   self->request(s.context->scheduler, s.context->request_timeout, position_atom::value,
-                s.current->id)
+                s.current->account_id, s.current->id)
     .then(
       [=](std::uint64_t position) mutable {
         job answer = *self->state.current;
@@ -332,7 +332,6 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
   st.current = std::make_shared<const job>(std::move(record));
   enqueue(self);
   return {
-    [=](get_job_atom) { return current_with_position(self); },
     [=](get_job_atom, std::uint32_t wait_ms) -> caf::result<job> {
       auto& s = self->state;
       if (is_terminal(s.current->status) || wait_ms == 0) return current_with_position(self);

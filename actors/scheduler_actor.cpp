@@ -210,16 +210,15 @@ void on_device_down(scheduler_self self, const caf::down_msg& down) {
 
 /// Where `job_id` stands in fair-share order: the jobs of other accounts dispatched before it
 /// (one per account per round, in ring order) plus its own account's jobs ahead of it.
-std::uint64_t position_of(const scheduler_state& st, const std::string& job_id) {
-  std::string owner;
-  std::size_t index = 0;
-  for (const auto& [account_id, queue] : st.accounts)
-    for (std::size_t i = 0; i < queue.jobs.size(); ++i)
-      if (queue.jobs[i].job_id == job_id) {
-        owner = account_id;
-        index = i;
-      }
-  if (owner.empty()) return 0;
+std::uint64_t position_of(const scheduler_state& st, const std::string& owner,
+                          const std::string& job_id) {
+  auto queue = st.accounts.find(owner);
+  if (queue == st.accounts.end()) return 0;
+  const auto& jobs = queue->second.jobs;
+  auto it = std::find_if(jobs.begin(), jobs.end(),
+                         [&](const job_ticket& t) { return t.job_id == job_id; });
+  if (it == jobs.end()) return 0;
+  auto index = static_cast<std::size_t>(it - jobs.begin());
   std::uint64_t ahead = index;
   bool before = true;  // accounts before the owner in the ring get one more round
   for (const auto& account_id : st.ring) {
@@ -227,9 +226,9 @@ std::uint64_t position_of(const scheduler_state& st, const std::string& job_id) 
       before = false;
       continue;
     }
-    auto queue = st.accounts.find(account_id);
-    if (queue == st.accounts.end()) continue;
-    ahead += std::min<std::uint64_t>(queue->second.jobs.size(), index + (before ? 1 : 0));
+    auto other = st.accounts.find(account_id);
+    if (other == st.accounts.end()) continue;
+    ahead += std::min<std::uint64_t>(other->second.jobs.size(), index + (before ? 1 : 0));
   }
   return ahead + 1;
 }
@@ -256,18 +255,19 @@ caf::behavior scheduler_actor(scheduler_self self, scheduler_options options, cl
         }
       dispatch(self);
     },
-    [=](withdraw_atom, const std::string& job_id) {
+    [=](withdraw_atom, const std::string& account_id, const std::string& job_id) {
       auto& st = self->state;
-      for (auto& [account_id, queue] : st.accounts)
-        for (auto it = queue.jobs.begin(); it != queue.jobs.end(); ++it)
-          if (it->job_id == job_id) {
-            queue.jobs.erase(it);
-            st.queued -= 1;
-            return;
-          }
+      auto queue = st.accounts.find(account_id);
+      if (queue == st.accounts.end()) return;
+      auto& jobs = queue->second.jobs;
+      auto it = std::find_if(jobs.begin(), jobs.end(),
+                             [&](const job_ticket& t) { return t.job_id == job_id; });
+      if (it == jobs.end()) return;
+      jobs.erase(it);
+      st.queued -= 1;
     },
-    [=](position_atom, const std::string& job_id) -> std::uint64_t {
-      return position_of(self->state, job_id);
+    [=](position_atom, const std::string& account_id, const std::string& job_id) -> std::uint64_t {
+      return position_of(self->state, account_id, job_id);
     },
     [=](devices_atom) {
       devices_report report;

@@ -199,7 +199,7 @@ void get_file(const api_context& context, const call_ptr& c) {
   auto bytes = output_files::read(context.files_dir, name);
   if (!bytes) return reply_error(c, make_api_error(error_code::not_found, "no such file"));
   response r;
-  r.content_type = name.ends_with(".gif") ? "image/gif" : "image/png";
+  r.content_type = std::string(output_files::content_type_of(name));
   r.body = std::move(*bytes);
   r.headers.emplace_back("Cache-Control", "private, max-age=3600");
   c->reply(std::move(r));

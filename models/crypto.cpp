@@ -106,6 +106,13 @@ std::string make_api_key() {
   return out;
 }
 
+std::string traceparent_for(std::string_view trace_id) {
+  bool valid = trace_id.size() == 32 && trace_id != std::string(32, '0') &&
+               trace_id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  if (!valid) return {};
+  return "00-" + std::string(trace_id) + "-" + hex(random_bytes(8)) + "-01";
+}
+
 std::string make_webhook_secret() { return "whsec_" + base64(random_bytes(32)); }
 
 }  // namespace kiln::crypto

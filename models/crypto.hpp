@@ -25,6 +25,9 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 std::string make_id(std::string_view prefix, std::int64_t now_ms);
 /// An API key: "kiln_sk_" + 43 base62 characters (256 random bits).
 std::string make_api_key();
+/// A W3C `traceparent` continuing `trace_id` (32 lowercase hex digits, not all zero) with a new
+/// random span, for outgoing calls (webhooks, inference servers); "" when it is not a trace id.
+std::string traceparent_for(std::string_view trace_id);
 /// A webhook secret: "whsec_" + base64 of 32 random bytes.
 std::string make_webhook_secret();
 

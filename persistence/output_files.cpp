@@ -67,4 +67,30 @@ std::optional<std::string> read(const std::string& files_dir, std::string_view n
   return bytes;
 }
 
+namespace {
+
+struct media_kind {
+  std::string_view extension;
+  std::string_view content_type;
+};
+
+constexpr media_kind media_kinds[] = {
+  {".png", "image/png"}, {".gif", "image/gif"}, {".jpg", "image/jpeg"}, {".webp", "image/webp"},
+  {".mp4", "video/mp4"}, {".webm", "video/webm"}};
+
+}  // namespace
+
+std::string name_for(std::string_view job_id, std::uint32_t index, std::string_view content_type) {
+  std::string_view extension = ".bin";
+  for (const auto& kind : media_kinds)
+    if (kind.content_type == content_type) extension = kind.extension;
+  return std::string(job_id) + "-" + std::to_string(index) + std::string(extension);
+}
+
+std::string_view content_type_of(std::string_view name) {
+  for (const auto& kind : media_kinds)
+    if (name.ends_with(kind.extension)) return kind.content_type;
+  return "application/octet-stream";
+}
+
 }  // namespace kiln::output_files

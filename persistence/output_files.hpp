@@ -2,6 +2,7 @@
 // characters (random in every id), so concurrent devices do not all contend on one directory.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,5 +16,10 @@ std::string path_of(const std::string& files_dir, std::string_view name);
 /// after its success is committed, which happens after this returns.
 bool write(const std::string& files_dir, std::string_view name, std::string_view bytes);
 std::optional<std::string> read(const std::string& files_dir, std::string_view name);
+
+/// The file name of output `index` of `job_id`, its extension from `content_type`.
+std::string name_for(std::string_view job_id, std::uint32_t index, std::string_view content_type);
+/// The content type a stored output is served with, from its name's extension.
+std::string_view content_type_of(std::string_view name);
 
 }  // namespace kiln::output_files

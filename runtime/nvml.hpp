@@ -14,7 +14,7 @@ namespace kiln::nvml {
 struct gpu {
   std::uint32_t index = 0;  // NVML's index; need not match CUDA's device order
   std::string name;         // "NVIDIA H100 80GB HBM3"
-  std::string uuid;         // "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", stable across reboots
+  std::string uuid;         // "GPU-" and an RFC 4122 UUID, stable across reboots
   std::uint64_t memory_total_bytes = 0;
   std::uint64_t memory_used_bytes = 0;
   std::uint32_t utilization_percent = 0;  // gpu core, 0..100; 0 where the GPU cannot say (MIG)

@@ -165,7 +165,7 @@ job actor_node::get_job(const principal& who, const std::string& id) {
   caf::scoped_actor self{*system};
   std::string failure;
   job found;
-  self->request(who.account, 10s, get_job_atom::value, id)
+  self->request(who.account, 10s, get_job_atom::value, id, std::uint32_t{0})
     .receive([&](job& value) { found = std::move(value); },
              [&](caf::error& error) { failure = "get job: " + system->render(error); });
   INFO(failure);
