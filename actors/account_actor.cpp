@@ -37,6 +37,7 @@ struct group {
   std::vector<ledger_entry> applied;  ///< in order; undone newest first
   std::vector<std::size_t> entry_of;  ///< per movement: index into `applied`, or SIZE_MAX
   std::uint64_t seq_before = 0;       ///< next_seq before this group
+  kiln::balance balance_after;        ///< the balance once this group is on disk
 };
 
 /// Groups an account may have in flight at once. Each is built on the previous one and written
@@ -61,7 +62,9 @@ struct movement {
 };
 
 struct account_state {
-  account record;  ///< its balance is the durable ledger's balance
+  account record;  ///< its balance includes the groups in flight (it is written with each)
+  /// The balance as on disk: what reads show, so none shows credits a failed write undoes.
+  kiln::balance durable;
   credit_ledger ledger;
   actor_context context;
   std::shared_ptr<const actor_context> job_context;  ///< one copy for all of this account's jobs
@@ -220,7 +223,7 @@ void answer(account_self self, movement& m, const ledger_entry* entry) {
     m.promise.deliver(webhook_secret_view{r.webhook_secret, r.previous_webhook_secret,
                                           r.previous_secret_until_ms});
   } else {
-    m.promise.deliver(grant_result{*entry, self->state.ledger.balance(), false});
+    m.promise.deliver(grant_result{*entry, self->state.durable, false});
   }
 }
 
@@ -244,7 +247,7 @@ void start_group(account_self self) {
     g.movements.push_back(std::move(m));
   }
   if (g.movements.empty()) return;
-  st.record.balance = st.ledger.balance();
+  st.record.balance = g.balance_after = st.ledger.balance();
   batch.put(column::accounts, st.record.id, records::encode(st.record));
   batch.after = st.last_token;
   batch.token = st.last_token = std::make_shared<commit_token>();
@@ -260,6 +263,7 @@ void on_group_written(account_self self, std::uint64_t id) {
   if (st.in_flight.empty() || st.in_flight.front().id != id) return;  // undone already
   auto g = std::move(st.in_flight.front());
   st.in_flight.pop_front();
+  st.durable = g.balance_after;
   for (std::size_t i = 0; i < g.movements.size(); ++i)
     answer(self, g.movements[i], g.entry_of[i] == SIZE_MAX ? nullptr : &g.applied[g.entry_of[i]]);
   start_group(self);
@@ -585,6 +589,7 @@ caf::behavior account_actor(account_self self, actor_context context, account re
   auto& st = self->state;
   st.context = std::move(context);
   st.record = std::move(record);
+  st.durable = st.record.balance;
   auto job_context = st.context;
   if (const auto* plan = st.context.config->find_plan(st.record.plan))
     job_context.max_concurrent_jobs = plan->max_concurrent_jobs;
@@ -648,10 +653,10 @@ caf::behavior account_actor(account_self self, actor_context context, account re
     },
     [=](usage_atom, std::int64_t from_ms) { return on_usage(self, from_ms); },
     [=](estimate_atom, std::int64_t credits) {
-      const auto& b = self->state.ledger.balance();
+      const auto& b = self->state.durable;
       return estimate{credits, b.available, b.available >= credits};
     },
-    [=](balance_atom) { return self->state.ledger.balance(); },
+    [=](balance_atom) { return self->state.durable; },
     [=](tick_atom) {
       auto& s = self->state;
       s.retry_scheduled = false;
@@ -659,7 +664,11 @@ caf::behavior account_actor(account_self self, actor_context context, account re
       s.retrying.clear();
       start_group(self);
     },
-    [=](get_account_atom) { return self->state.record; },
+    [=](get_account_atom) {
+      auto shown = self->state.record;
+      shown.balance = self->state.durable;
+      return shown;
+    },
     [=](secret_atom) {
       const auto& r = self->state.record;
       auto now = self->state.context.clock->now_ms();
