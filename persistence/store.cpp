@@ -253,8 +253,18 @@ void store::scan_reverse(column family, std::string_view prefix, std::string_vie
 }
 
 store_stats store::stats() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->stats;
+  store_stats result;
+  {
+    std::lock_guard lock(impl_->mutex);
+    result = impl_->stats;
+  }
+  std::shared_lock access(impl_->db_access);
+  if (impl_->closed) return result;
+  impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables,
+                                      &result.memtable_bytes);
+  impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kBlockCacheUsage,
+                                      &result.block_cache_bytes);
+  return result;
 }
 
 bool store::checkpoint(const std::string& directory, std::string& error) {

@@ -63,6 +63,8 @@ struct store_stats {
   std::uint64_t batches = 0;  ///< batches committed
   std::uint64_t groups = 0;   ///< synced RocksDB writes (one per group)
   std::uint64_t failures = 0;
+  std::uint64_t memtable_bytes = 0;     ///< RocksDB memtables, all families
+  std::uint64_t block_cache_bytes = 0;  ///< RocksDB block cache in use
 };
 
 class store {

@@ -19,6 +19,7 @@
 #include "runtime/metrics.hpp"
 #include "runtime/nvml.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -61,7 +62,11 @@ std::string metrics_text(const store& db, const http::server& server) {
       << "\n# TYPE kiln_store_syncs_total counter\nkiln_store_syncs_total " << stats.groups
       << "\n# TYPE kiln_store_failures_total counter\nkiln_store_failures_total "
       << stats.failures << "\n# TYPE kiln_http_in_flight gauge\nkiln_http_in_flight "
-      << server.in_flight() << "\n";
+      << server.in_flight() << "\n# TYPE kiln_rocksdb_memtable_bytes gauge\n"
+      << "kiln_rocksdb_memtable_bytes " << stats.memtable_bytes
+      << "\n# TYPE kiln_rocksdb_block_cache_bytes gauge\nkiln_rocksdb_block_cache_bytes "
+      << stats.block_cache_bytes << "\n# TYPE kiln_heap_in_use_bytes gauge\n"
+      << "kiln_heap_in_use_bytes " << mallinfo2().uordblks << "\n";
   const auto& jobs = metrics::global();
   out << "# TYPE kiln_jobs_created_total counter\nkiln_jobs_created_total " << jobs.jobs_created
       << "\n# TYPE kiln_jobs_succeeded_total counter\nkiln_jobs_succeeded_total "
