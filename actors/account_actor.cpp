@@ -68,6 +68,7 @@ struct account_state {
   credit_ledger ledger;
   actor_context context;
   std::shared_ptr<const actor_context> job_context;  ///< one copy for all of this account's jobs
+  /// Jobs that have an actor now: from their dispatch, cancel or Prefer: wait to their end.
   std::unordered_map<std::string, caf::actor> live_jobs;
   std::uint64_t next_seq = 1;
   std::vector<movement> waiting;
@@ -94,13 +95,33 @@ std::uint64_t last_seq(const store& db, column family, const std::string& accoun
   return seq;
 }
 
-void start_job(account_self self, job record) {
+caf::actor start_job(account_self self, job record) {
   auto& st = self->state;
   auto id = record.id;
   auto actor = spawn_job(self->system(), st.job_context, std::move(record),
                          caf::actor_cast<caf::actor>(self));
   self->monitor(actor);
   st.live_jobs[id] = actor;
+  return actor;
+}
+
+/// Puts a queued job without an actor in the scheduler's queue; its dispatch comes back here.
+void queue_job(account_self self, const job& record) {
+  auto& st = self->state;
+  self->send(st.context.scheduler, enqueue_atom::value,
+             ticket_for(record, *st.job_context, caf::actor_cast<caf::actor>(self)));
+}
+
+std::optional<job> stored_job(account_self self, const std::string& job_id);
+
+/// The actor of an unfinished job, spawned from its stored record if it has none yet; nullptr if
+/// the job is finished or not this account's.
+caf::actor activate(account_self self, const std::string& job_id) {
+  if (auto it = self->state.live_jobs.find(job_id); it != self->state.live_jobs.end())
+    return it->second;
+  auto record = stored_job(self, job_id);
+  if (!record || is_terminal(record->status)) return nullptr;
+  return start_job(self, std::move(*record));
 }
 
 void on_job_down(account_self self, const caf::down_msg& down) {
@@ -114,7 +135,13 @@ void on_job_down(account_self self, const caf::down_msg& down) {
                                logs::json_text(caf::to_string(down.reason)));
     auto bytes = st.context.db->get(column::jobs, id);
     auto record = bytes ? records::decode_job(*bytes) : std::nullopt;
-    if (record && !is_terminal(record->status)) start_job(self, std::move(*record));
+    if (!record || is_terminal(record->status)) return;
+    if (record->status == job_status::processing) {
+      start_job(self, std::move(*record));  // it queues itself again
+    } else {  // its ticket may have gone with it: queue it afresh, without an actor
+      self->send(st.context.scheduler, withdraw_atom::value, st.record.id, id);
+      queue_job(self, *record);
+    }
     return;
   }
 }
@@ -212,7 +239,7 @@ void answer(account_self self, movement& m, const ledger_entry* entry) {
     schedule_sweep(self, std::chrono::seconds(self->state.context.config->jobs.idempotency_ttl_s));
   }
   if (m.what == movement::kind::submit) {
-    start_job(self, m.record);
+    queue_job(self, m.record);
     metrics::add(metrics::global().jobs_created);
     m.promise.deliver(submitted{std::move(m.record), false});
   } else if (m.what == movement::kind::settle) {
@@ -552,10 +579,9 @@ usage_report on_usage(account_self self, std::int64_t from_ms) {
 }
 
 caf::result<cancel_result> on_cancel(account_self self, const std::string& job_id) {
-  auto it = self->state.live_jobs.find(job_id);
-  if (it != self->state.live_jobs.end()) {
+  if (auto actor = activate(self, job_id)) {
     auto promise = self->make_response_promise<cancel_result>();
-    return promise.delegate(it->second, cancel_atom::value);
+    return promise.delegate(actor, cancel_atom::value);
   }
   if (stored_job(self, job_id))
     return make_error(error_code::cannot_cancel, "job " + job_id + " is already finished");
@@ -596,7 +622,10 @@ caf::behavior account_actor(account_self self, actor_context context, account re
   st.job_context = std::make_shared<const actor_context>(std::move(job_context));
   st.next_seq = last_seq(*st.context.db, column::account_jobs, st.record.id) + 1;
   recover_ledger(self, recovered, std::move(refunds));
-  for (auto& j : recovered) start_job(self, std::move(j));
+  for (auto& j : recovered) {
+    if (j.status == job_status::queued) queue_job(self, j);
+    else start_job(self, std::move(j));  // its run was lost: the actor queues it again
+  }
   // Keys bound before the last stop still expire: sweep once the first of them is due.
   st.context.db->scan(column::idempotency_expiry, records::account_job_prefix(st.record.id),
                       [&](std::string_view, std::string_view) {
@@ -638,13 +667,35 @@ caf::behavior account_actor(account_self self, actor_context context, account re
     [=](cancel_atom, const std::string& job_id) { return on_cancel(self, job_id); },
     /// `wait_ms` > 0: Prefer: wait, held by a live job until it ends or the wait runs out.
     [=](get_job_atom, const std::string& job_id, std::uint32_t wait_ms) -> caf::result<job> {
-      auto it = self->state.live_jobs.find(job_id);
-      if (it != self->state.live_jobs.end()) {
+      auto& st = self->state;
+      caf::actor actor;
+      if (auto it = st.live_jobs.find(job_id); it != st.live_jobs.end()) actor = it->second;
+      else if (wait_ms > 0) actor = activate(self, job_id);  // its actor holds the wait
+      if (actor) {
         auto promise = self->make_response_promise<job>();
-        return promise.delegate(it->second, get_job_atom::value, wait_ms);
+        return promise.delegate(actor, get_job_atom::value, wait_ms);
       }
-      if (auto stored = stored_job(self, job_id)) return std::move(*stored);
-      return make_error(error_code::not_found, "no job " + job_id);
+      auto stored = stored_job(self, job_id);
+      if (!stored) return make_error(error_code::not_found, "no job " + job_id);
+      if (stored->status != job_status::queued) return std::move(*stored);
+      auto promise = self->make_response_promise<job>();  // queued without an actor yet
+      self->request(st.context.scheduler, st.context.request_timeout, position_atom::value,
+                    st.record.id, job_id)
+        .then(
+          [=](std::uint64_t position) mutable {
+            job answer = *stored;
+            if (position > 0) answer.queue_position = position;
+            promise.deliver(std::move(answer));
+          },
+          [=](caf::error&) mutable { promise.deliver(job(*stored)); });
+      return promise;
+    },
+    [=](dispatch_atom, const std::string& job_id, const std::string& device_id,
+        caf::actor& device) {
+      if (auto actor = activate(self, job_id))
+        self->send(actor, dispatch_atom::value, job_id, device_id, std::move(device));
+      else  // it finished meanwhile (a cancel): the slot goes back
+        self->send(self->state.context.scheduler, release_atom::value, device_id, job_id, false);
     },
     [=](list_jobs_atom, std::uint32_t limit, const std::string& status,
         const std::string& cursor) { return on_list(self, limit, status, cursor); },

@@ -44,6 +44,10 @@ struct job_state {
   std::vector<std::pair<std::uint64_t, caf::typed_response_promise<job>>> waiters;
   std::uint64_t next_waiter = 0;
   static inline const char* name = "job";
+  job_state() { metrics::global().job_actors.fetch_add(1, std::memory_order_relaxed); }
+  ~job_state() { metrics::global().job_actors.fetch_sub(1, std::memory_order_relaxed); }
+  job_state(const job_state&) = delete;
+  job_state& operator=(const job_state&) = delete;
 };
 
 using job_self = caf::stateful_actor<job_state>*;
@@ -85,10 +89,8 @@ void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then
 
 void enqueue(job_self self) {
   auto& st = self->state;
-  job_ticket ticket{st.current->id, st.current->account_id, st.current->spec.model,
-                    st.context->max_concurrent_jobs, caf::actor_cast<caf::actor>(self),
-                    st.failed_on};
-  self->send(st.context->scheduler, enqueue_atom::value, std::move(ticket));
+  self->send(st.context->scheduler, enqueue_atom::value,
+             ticket_for(*st.current, *st.context, st.account, st.failed_on));
 }
 
 void finish(job_self self) {
@@ -303,11 +305,14 @@ caf::result<cancel_result> on_cancel(job_self self) {
   return promise;
 }
 
-/// The job as it is, with its queue_position while queued (asked of the scheduler).
-caf::result<job> current_with_position(job_self self) {
+/// Answers `promise` with the job as it is, with its queue_position while queued (asked of the
+/// scheduler).
+void deliver_current(job_self self, caf::typed_response_promise<job> promise) {
   auto& s = self->state;
-  if (s.current->status != job_status::queued) return *s.current;
-  auto promise = self->make_response_promise<job>();
+  if (s.current->status != job_status::queued) {
+    promise.deliver(job(*s.current));
+    return;
+  }
   self->request(s.context->scheduler, s.context->request_timeout, position_atom::value,
                 s.current->account_id, s.current->id)
     .then(
@@ -317,7 +322,6 @@ caf::result<job> current_with_position(job_self self) {
         promise.deliver(std::move(answer));
       },
       [=](caf::error&) mutable { promise.deliver(job(*self->state.current)); });
-  return promise;
 }
 
 caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> context, job record,
@@ -325,16 +329,22 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
   auto& st = self->state;
   st.context = std::move(context);
   st.account = std::move(account);
-  if (record.status == job_status::processing) {
-    record.status = job_status::queued;  // the run was lost with the process: run it again
+  bool lost_run = record.status == job_status::processing;
+  if (lost_run) {  // the run was lost with the process: run it again
+    record.status = job_status::queued;
     record.device.clear();
   }
   st.current = std::make_shared<const job>(std::move(record));
-  enqueue(self);
+  if (lost_run) enqueue(self);
   return {
     [=](get_job_atom, std::uint32_t wait_ms) -> caf::result<job> {
       auto& s = self->state;
-      if (is_terminal(s.current->status) || wait_ms == 0) return current_with_position(self);
+      if (is_terminal(s.current->status)) return *s.current;
+      if (wait_ms == 0) {
+        auto promise = self->make_response_promise<job>();
+        deliver_current(self, promise);
+        return promise;
+      }
       auto token = s.next_waiter++;
       s.waiters.emplace_back(token, self->make_response_promise<job>());
       self->delayed_send(self, std::chrono::milliseconds(wait_ms), wake_atom::value, token);
@@ -345,7 +355,7 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
       auto it = std::find_if(s.waiters.begin(), s.waiters.end(),
                              [&](const auto& w) { return w.first == token; });
       if (it == s.waiters.end()) return;
-      it->second.deliver(job(*s.current));
+      deliver_current(self, std::move(it->second));
       s.waiters.erase(it);
     },
     [=](progress_atom, std::uint32_t percent) {  // in memory only: the next transition moves on
@@ -355,7 +365,7 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
       next->progress = std::min<std::uint32_t>(percent, 99);
       s.current = std::move(next);
     },
-    [=](dispatch_atom, const std::string& device_id, caf::actor& device) {
+    [=](dispatch_atom, const std::string&, const std::string& device_id, caf::actor& device) {
       on_dispatch(self, device_id, std::move(device));
     },
     [=](cancel_atom) { return on_cancel(self); },
@@ -372,6 +382,12 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
 caf::actor spawn_job(caf::actor_system& system, std::shared_ptr<const actor_context> context,
                      job record, caf::actor account) {
   return system.spawn(job_actor, std::move(context), std::move(record), std::move(account));
+}
+
+job_ticket ticket_for(const job& record, const actor_context& context, caf::actor account,
+                      std::vector<std::string> failed_on) {
+  return job_ticket{record.id, record.account_id, record.spec.model, context.max_concurrent_jobs,
+                    std::move(account), std::move(failed_on)};
 }
 
 }  // namespace kiln

@@ -102,7 +102,9 @@ struct job_ticket {
   std::string account_id;
   std::string model;
   std::uint32_t max_concurrent_jobs = 0;  ///< the account's plan limit; 0 = none
-  caf::actor job;
+  /// Told `dispatch` when the job gets a slot: the job's account, which hands it to the job's
+  /// actor, spawning that first if the job has none yet.
+  caf::actor account;
   std::vector<std::string> failed_on;  ///< devices where an attempt failed: others come first
 };
 

@@ -122,7 +122,8 @@ void dispatch(scheduler_self self) {
       device.view.busy += 1;
       device.view.running.push_back(ticket->job_id);
       st.account_of_running[ticket->job_id] = ticket->account_id;
-      self->send(ticket->job, dispatch_atom::value, device.view.id, device.actor);
+      self->send(ticket->account, dispatch_atom::value, ticket->job_id, device.view.id,
+                 device.actor);
     }
   }
 }

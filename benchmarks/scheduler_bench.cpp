@@ -1,6 +1,7 @@
 // Scheduler dispatch latency with a deep, many-account queue: the real scheduler actor, 100k
-// queued jobs spread over 1000 accounts, and 32 one-slot devices. Each job actor, when
-// dispatched, releases its slot at once; the latency of a dispatch is the time from the release
+// queued jobs spread over 1000 accounts, and 32 one-slot devices. Dispatches go to one actor per
+// account, as in the server (whose account actor hands them to job actors), which releases the
+// slot at once; the latency of a dispatch is the time from the release
 // of a device's previous job to the next job's dispatch on that device (one scheduler hop plus
 // the fair-share choice). Prints dispatches per second, latency percentiles and resident memory.
 //
@@ -36,9 +37,10 @@ struct shared_state {
   }
 };
 
-caf::behavior bench_job(caf::event_based_actor* self, std::string id, caf::actor scheduler,
-                  shared_state* shared) {
-  return {[=](dispatch_atom, const std::string& device_id, const caf::actor&) {
+caf::behavior bench_account(caf::event_based_actor* self, caf::actor scheduler,
+                            shared_state* shared) {
+  return {[=](dispatch_atom, const std::string& id, const std::string& device_id,
+              const caf::actor&) {
     auto device = static_cast<std::size_t>(std::stoul(device_id.substr(2)));
     auto now = shared->now();
     auto released = shared->last_release[device].load();
@@ -47,7 +49,6 @@ caf::behavior bench_job(caf::event_based_actor* self, std::string id, caf::actor
       shared->latencies_ns[index] = now - released;
     shared->last_release[device].store(shared->now());
     self->send(scheduler, release_atom::value, device_id, id, false);
-    self->quit();
   }};
 }
 
@@ -85,10 +86,13 @@ int main(int argc, char** argv) {
 
   auto rss_before = rss_kib();
   std::fprintf(stderr, "queueing %zu jobs over %zu accounts...\n", jobs, accounts);
+  std::vector<caf::actor> account_actors;
+  for (std::size_t a = 0; a < accounts; ++a)
+    account_actors.push_back(system.spawn(bench_account, scheduler, &shared));
   for (std::size_t i = 0; i < jobs; ++i) {
     auto id = "job_" + std::to_string(i);
-    auto actor = system.spawn(bench_job, id, scheduler, &shared);
-    job_ticket ticket{id, "acct_" + std::to_string(i % accounts), "flux2-turbo", 0, actor, {}};
+    job_ticket ticket{id, "acct_" + std::to_string(i % accounts), "flux2-turbo", 0,
+                      account_actors[i % accounts], {}};
     caf::anon_send(scheduler, enqueue_atom::value, std::move(ticket));
   }
   {  // wait until every ticket is queued

@@ -17,6 +17,7 @@ struct counters {
   std::atomic<std::uint64_t> webhook_attempts{0};
   std::atomic<std::uint64_t> webhooks_delivered{0};
   std::atomic<std::uint64_t> webhooks_failed{0};
+  std::atomic<std::int64_t> job_actors{0};  ///< gauge: job actors alive now
 };
 
 inline counters& global() {

@@ -82,7 +82,8 @@ std::string metrics_text(const store& db, const http::server& server) {
       << "\n# TYPE kiln_webhooks_delivered_total counter\nkiln_webhooks_delivered_total "
       << jobs.webhooks_delivered
       << "\n# TYPE kiln_webhooks_failed_total counter\nkiln_webhooks_failed_total "
-      << jobs.webhooks_failed << "\n";
+      << jobs.webhooks_failed << "\n# TYPE kiln_job_actors gauge\nkiln_job_actors "
+      << jobs.job_actors << "\n";
   return out.str();
 }
 

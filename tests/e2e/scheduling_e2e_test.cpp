@@ -237,3 +237,64 @@ TEST_CASE("Plan concurrency is never exceeded as the job events show", "[e2e][sc
   for (const auto& [at, change] : edges) most = std::max(most, running += change);
   CHECK(most == 2);  // reached, never exceeded, though devices had 4 slots
 }
+
+namespace {
+
+/// The kiln_job_actors gauge: job actors alive in the server now.
+std::int64_t job_actors(http_client& http) {
+  auto text = http.get("/metrics").body;
+  auto at = text.find("\nkiln_job_actors ");
+  REQUIRE(at != std::string::npos);
+  return std::stoll(text.substr(at + 17));
+}
+
+}  // namespace
+
+TEST_CASE("A queued job gets its actor only when it is waited on or canceled or dispatched",
+          "[e2e][scheduler]") {
+  // A device that serves no model: everything submitted stays queued.
+  test_server server(R"([{"id":"parked","executor":"sim","slots":1,"models":["none"]}])");
+  auto& http = server.http();
+  auto account = create_account(http, "enterprise", 100);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i)
+    ids.push_back(submit_job(http, account.key, flux("lazy " + std::to_string(i))));
+  CHECK(job_actors(http) == 0);
+  auto fifth = json::parse(http.get("/v1/jobs/" + ids[4], account.key).body);
+  CHECK(fifth["status"].str() == "queued");
+  CHECK(fifth["queue_position"].integer() == 5);
+  CHECK(job_actors(http) == 0);
+
+  // Prefer: wait is held by the job's actor, spawned for it; the actor stays until the job ends.
+  auto asked = now_ms();
+  auto waited = http.request("GET", "/v1/jobs/" + ids[2], {},
+                             {{"Authorization", "Bearer " + account.key}, {"Prefer", "wait=1"}});
+  CHECK(now_ms() - asked >= 900);
+  CHECK(json::parse(waited.body)["status"].str() == "queued");
+  CHECK(json::parse(waited.body)["queue_position"].integer() == 3);
+  CHECK(job_actors(http) == 1);
+
+  // A job canceled before it had an actor is refunded and leaves the queue like any other.
+  CHECK(balance_of(http, account.key) == credits{90, 10, 0, 100});
+  auto canceled = cancel(http, account.key, ids[6]);
+  REQUIRE(canceled.status == 200);
+  CHECK(json::parse(canceled.body)["credits_refunded"].integer() == 1);
+  CHECK(balance_of(http, account.key) == credits{91, 9, 0, 100});
+  CHECK(json::parse(http.get("/v1/jobs/" + ids[7], account.key).body)["queue_position"]
+          .integer() == 7);
+  CHECK(cancel(http, account.key, ids[6]).status == 409);
+  REQUIRE(eventually([&] { return job_actors(http) == 1; }));  // its actor ended with it
+
+  // Restarted with a device that serves the model: every queued job, with an actor before the
+  // stop or not, is dispatched through its account and runs once.
+  REQUIRE(server.process().terminate() == 0);
+  server.restart("[" + sim("sim-0", 2, 0) + "]");
+  auto& after = server.http();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto job = wait_for_terminal(after, account.key, ids[i]);
+    CHECK(job["status"].str() == (i == 6 ? "canceled" : "succeeded"));
+    if (i != 6) CHECK(job["attempts"].integer() == 1);
+  }
+  CHECK(balance_of(after, account.key) == credits{91, 0, 9, 100});
+  REQUIRE(eventually([&] { return job_actors(after) == 0; }));
+}
