@@ -32,6 +32,7 @@ struct job_state {
   bool running = false;       ///< a run request is out on `device`
   bool dispatch_dropped = false;  ///< a dispatch was turned down while a cancel was written
   bool settling = false;  ///< a terminal state is with the account; it is retried until it lands
+  bool quit_on_release = false;  ///< told to stop while a canceled run still held its slot
   std::function<void()> retry;  ///< the write to try again at the next tick
   /// Bumped when a cancel lands: a retry of a transition from before it must not overwrite it.
   std::uint64_t generation = 0;
@@ -138,6 +139,7 @@ void release_slot(job_self self, bool failed) {
   st.device = nullptr;
   st.device_id.clear();
   st.running = false;
+  if (st.quit_on_release) self->quit();
 }
 
 void on_dispatch(job_self self, const std::string& device_id, caf::actor device) {
@@ -373,7 +375,10 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
       auto retry = std::move(self->state.retry);
       if (retry) retry();
     },
-    [=](stop_atom) { self->quit(); },
+    [=](stop_atom) {  // terminal and durable; a canceled run may still hold its device slot
+      if (self->state.device) self->state.quit_on_release = true;  // its answer releases it
+      else self->quit();
+    },
   };
 }
 
