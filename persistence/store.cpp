@@ -2,6 +2,8 @@
 #include "persistence/store.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
@@ -153,6 +155,11 @@ std::unique_ptr<store> store::open(const std::string& directory, durability_mode
   // enough to keep the resident write buffer small next to the jobs it describes.
   options.write_buffer_size = 16 << 20;
   options.max_write_buffer_number = 2;
+  // Point reads (a job's record at its dispatch, GET /v1/jobs/{id}) skip the files that cannot
+  // hold the key instead of searching each level-0 file's index.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : family_names)
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
