@@ -122,8 +122,9 @@ void dispatch(scheduler_self self) {
       device.view.busy += 1;
       device.view.running.push_back(ticket->job_id);
       st.account_of_running[ticket->job_id] = ticket->account_id;
-      self->send(ticket->account, dispatch_atom::value, ticket->job_id, device.view.id,
-                 device.actor);
+      // Ahead of the account's submits and reads: a slot waits for nothing else.
+      self->send<caf::message_priority::high>(ticket->account, dispatch_atom::value,
+                                              ticket->job_id, device.view.id, device.actor);
     }
   }
 }
