@@ -677,17 +677,8 @@ caf::behavior account_actor(account_self self, actor_context context, account re
       }
       auto stored = stored_job(self, job_id);
       if (!stored) return make_error(error_code::not_found, "no job " + job_id);
-      if (stored->status != job_status::queued) return std::move(*stored);
-      auto promise = self->make_response_promise<job>();  // queued without an actor yet
-      self->request(st.context.scheduler, st.context.request_timeout, position_atom::value,
-                    st.record.id, job_id)
-        .then(
-          [=](std::uint64_t position) mutable {
-            job answer = *stored;
-            if (position > 0) answer.queue_position = position;
-            promise.deliver(std::move(answer));
-          },
-          [=](caf::error&) mutable { promise.deliver(job(*stored)); });
+      auto promise = self->make_response_promise<job>();
+      deliver_with_position(self, st.context, std::move(*stored), promise);
       return promise;
     },
     [=](dispatch_atom, const std::string& job_id, const std::string& device_id,

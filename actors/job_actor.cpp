@@ -307,23 +307,8 @@ caf::result<cancel_result> on_cancel(job_self self) {
   return promise;
 }
 
-/// Answers `promise` with the job as it is, with its queue_position while queued (asked of the
-/// scheduler).
 void deliver_current(job_self self, caf::typed_response_promise<job> promise) {
-  auto& s = self->state;
-  if (s.current->status != job_status::queued) {
-    promise.deliver(job(*s.current));
-    return;
-  }
-  self->request(s.context->scheduler, s.context->request_timeout, position_atom::value,
-                s.current->account_id, s.current->id)
-    .then(
-      [=](std::uint64_t position) mutable {
-        job answer = *self->state.current;
-        if (answer.status == job_status::queued && position > 0) answer.queue_position = position;
-        promise.deliver(std::move(answer));
-      },
-      [=](caf::error&) mutable { promise.deliver(job(*self->state.current)); });
+  deliver_with_position(self, *self->state.context, *self->state.current, std::move(promise));
 }
 
 caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> context, job record,
@@ -387,6 +372,23 @@ caf::behavior job_actor(job_self self, std::shared_ptr<const actor_context> cont
 caf::actor spawn_job(caf::actor_system& system, std::shared_ptr<const actor_context> context,
                      job record, caf::actor account) {
   return system.spawn(job_actor, std::move(context), std::move(record), std::move(account));
+}
+
+void deliver_with_position(caf::event_based_actor* self, const actor_context& context,
+                           job record, caf::typed_response_promise<job> promise) {
+  if (record.status != job_status::queued) {
+    promise.deliver(std::move(record));
+    return;
+  }
+  auto shared = std::make_shared<job>(std::move(record));
+  self->request(context.scheduler, context.request_timeout, position_atom::value,
+                shared->account_id, shared->id)
+    .then(
+      [=](std::uint64_t position) mutable {
+        if (position > 0) shared->queue_position = position;  // 0: dispatched meanwhile
+        promise.deliver(std::move(*shared));
+      },
+      [=](caf::error&) mutable { promise.deliver(std::move(*shared)); });
 }
 
 job_ticket ticket_for(const job& record, const actor_context& context, caf::actor account,

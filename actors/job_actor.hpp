@@ -24,6 +24,11 @@ namespace kiln {
 caf::actor spawn_job(caf::actor_system& system, std::shared_ptr<const actor_context> context,
                      job record, caf::actor account);
 
+/// Answers `promise` with `record`, with its queue_position (asked of the scheduler by `self`)
+/// while it is queued.
+void deliver_with_position(caf::event_based_actor* self, const actor_context& context,
+                           job record, caf::typed_response_promise<job> promise);
+
 /// The scheduler's ticket for `record`: its dispatch goes to `account`.
 job_ticket ticket_for(const job& record, const actor_context& context, caf::actor account,
                       std::vector<std::string> failed_on = {});
