@@ -10,11 +10,11 @@ usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--qu
 
   --duration S     length of each timed wrk run (default 10)
   --connections N  keep-alive connections (default 64)
-  --queued N       jobs queued for the memory measurement (default 100000)
+  --queued N       jobs queued for the memory and restart measurement (default 100000)
   --keys N         distinct idempotency keys for the idempotency runs (default 100000)
   --pending N      pending webhook deliveries for the memory measurement (default 100000)
-  --only NAMES     run only these, comma-separated: submit, cancel, memory, e2e, idempotency,
-                   webhooks, scheduler
+  --only NAMES     run only these, comma-separated: submit, cancel, memory (with the restart
+                   after it), e2e, idempotency, webhooks, scheduler
 Needs build/kiln, build/webhook_sink and build/scheduler_bench (scripts/build.sh) and wrk.
 Prints one RESULT line per measurement.
 USAGE
@@ -47,26 +47,38 @@ trap cleanup EXIT
 start_server() {
   local dir="$work/$1"
   mkdir -p "$dir"
-  cat > "$dir/config.json" <<JSON
+  write_config "$dir" "$2" "${3:-}"
+  launch_server "$dir"
+  key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/accounts" -H 'Authorization: Bearer bench' \
+    -H 'Content-Type: application/json' -d '{"name":"bench","plan":"enterprise","credits":1000000000}' |
+    sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+}
+
+# write_config DIR DEVICES_JSON [MORE_CONFIG]
+write_config() {
+  cat > "$1/config.json" <<JSON
 {"admin_token": "bench", "demo_account": false, "durability": "fsync", "devices": $2 ${3:+, $3},
  "plans": [{"name": "free", "rank": 0, "requests_per_minute": 60, "max_concurrent_jobs": 1},
            {"name": "starter", "rank": 1, "requests_per_minute": 300, "max_concurrent_jobs": 2},
            {"name": "pro", "rank": 2, "requests_per_minute": 1200, "max_concurrent_jobs": 8},
            {"name": "enterprise", "rank": 3, "requests_per_minute": 10000000, "max_concurrent_jobs": 100000}]}
 JSON
+}
+
+# launch_server DIR: starts kiln on DIR's config and data directory; sets $port and $server_pid.
+launch_server() {
+  local dir=$1
   # The script's own KILN_* variables are not settings: kiln refuses unknown ones.
   env -u KILN_BINARY -u KILN_SINK -u KILN_SCHEDULER_BENCH "$kiln" serve --config "$dir/config.json" --data-dir "$dir/data" --listen 127.0.0.1:0 \
     --log-level warn > "$dir/stdout" 2> "$dir/stderr" &
   server_pid=$!
-  for _ in $(seq 200); do
+  port=""
+  for _ in $(seq 2000); do
     port=$(sed -n 's|^kiln listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$dir/stdout" 2>/dev/null || true)
     [ -n "$port" ] && break
-    sleep 0.05
+    sleep 0.01
   done
   [ -n "$port" ] || { echo "kiln did not start:"; cat "$dir/stderr"; exit 1; }
-  key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/accounts" -H 'Authorization: Bearer bench' \
-    -H 'Content-Type: application/json' -d '{"name":"bench","plan":"enterprise","credits":1000000000}' |
-    sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
 }
 
 # wait_terminal COUNT: until COUNT jobs have succeeded or failed.
@@ -148,6 +160,20 @@ if wants memory; then
   echo "RESULT memory queued_jobs=$created rss_before_kib=$before rss_after_burst_kib=$after" \
     "rss_settled_kib=$settled bytes_per_queued_job_after_burst=$(( (after - before) * 1024 / created ))" \
     "bytes_per_queued_job_settled=$(( (settled - before) * 1024 / created ))"
+  # Restart on the same data: how soon the server listens and every queued job is back in the
+  # scheduler's queue, and what they cost then.
+  stop_server
+  : > "$work/memory/stdout"
+  started=$(date +%s.%N)
+  launch_server "$work/memory"
+  listening=$(date +%s.%N)
+  while [ "$(curl -sf "http://127.0.0.1:$port/admin/v1/devices" -H 'Authorization: Bearer bench' |
+             sed -n 's/.*"queued":\([0-9]*\).*/\1/p')" != "$created" ]; do sleep 0.01; done
+  requeued=$(date +%s.%N)
+  echo "RESULT restart queued_jobs=$created" \
+    "listening_s=$(awk -v a="$started" -v b="$listening" 'BEGIN {printf "%.2f", b - a}')" \
+    "all_queued_s=$(awk -v a="$started" -v b="$requeued" 'BEGIN {printf "%.2f", b - a}')" \
+    "rss_kib=$(rss_kib) bytes_per_queued_job=$(( ($(rss_kib) - before) * 1024 / created ))"
   stop_server
 fi
 
