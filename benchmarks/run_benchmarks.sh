@@ -68,6 +68,7 @@ JSON
 # launch_server DIR: starts kiln on DIR's config and data directory; sets $port and $server_pid.
 launch_server() {
   local dir=$1
+  : > "$dir/stdout"  # a restart must not read the previous run's listening line
   # The script's own KILN_* variables are not settings: kiln refuses unknown ones.
   env -u KILN_BINARY -u KILN_SINK -u KILN_SCHEDULER_BENCH "$kiln" serve --config "$dir/config.json" --data-dir "$dir/data" --listen 127.0.0.1:0 \
     --log-level warn > "$dir/stdout" 2> "$dir/stderr" &
@@ -163,7 +164,6 @@ if wants memory; then
   # Restart on the same data: how soon the server listens and every queued job is back in the
   # scheduler's queue, and what they cost then.
   stop_server
-  : > "$work/memory/stdout"
   started=$(date +%s.%N)
   launch_server "$work/memory"
   listening=$(date +%s.%N)
@@ -240,7 +240,7 @@ if wants idempotency; then
   done
   # Retained keys live in RocksDB, not in actors: a restart on the keyed data directory loads
   # none of them, so its resident memory is that of a fresh server plus RocksDB's index blocks.
-  start_server retained-keyed "$devices"
+  launch_server "$work/retained-keyed"
   sleep 2
   echo "RESULT idempotency-retained after_restart_rss_kib=$(rss_kib) fresh_server_rss_kib=$before" \
     "replay_after_restart=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$port/v1/jobs" \
