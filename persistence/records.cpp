@@ -25,7 +25,10 @@ std::int64_t integer(element e, const char* key) {
   return v;
 }
 
-std::optional<element> parse(simdjson::dom::parser& parser, std::string_view bytes) {
+/// The record's root object, parsed by this thread's one parser: valid until the thread parses
+/// the next record, so a decoder reads everything it needs before it decodes another.
+std::optional<element> parse(std::string_view bytes) {
+  thread_local simdjson::dom::parser parser;
   element root;
   if (parser.parse(bytes.data(), bytes.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
   if (!root.is_object()) return std::nullopt;
@@ -64,8 +67,7 @@ std::string encode(const job& v) {
 }
 
 std::optional<job> decode_job(std::string_view bytes) {
-  thread_local simdjson::dom::parser parser;
-  auto root = parse(parser, bytes);
+  auto root = parse(bytes);
   if (!root) return std::nullopt;
   element e = *root;
   job v;
@@ -137,8 +139,7 @@ std::string encode(const account& v) {
 }
 
 std::optional<account> decode_account(std::string_view bytes) {
-  thread_local simdjson::dom::parser parser;
-  auto root = parse(parser, bytes);
+  auto root = parse(bytes);
   if (!root) return std::nullopt;
   element e = *root;
   account v;
@@ -169,8 +170,7 @@ std::string encode(const api_key& v) {
 }
 
 std::optional<api_key> decode_key(std::string_view bytes) {
-  thread_local simdjson::dom::parser parser;
-  auto root = parse(parser, bytes);
+  auto root = parse(bytes);
   if (!root) return std::nullopt;
   element e = *root;
   api_key v;
@@ -196,8 +196,7 @@ std::string encode(const ledger_entry& v) {
 }
 
 std::optional<ledger_entry> decode_ledger_entry(std::string_view bytes) {
-  thread_local simdjson::dom::parser parser;
-  auto root = parse(parser, bytes);
+  auto root = parse(bytes);
   if (!root) return std::nullopt;
   element e = *root;
   auto kind = parse_ledger_kind(text(e, "kind"));
@@ -236,8 +235,7 @@ std::string encode(const delivery& v) {
 }
 
 std::optional<delivery> decode_delivery(std::string_view bytes) {
-  thread_local simdjson::dom::parser parser;
-  auto root = parse(parser, bytes);
+  auto root = parse(bytes);
   if (!root) return std::nullopt;
   element e = *root;
   delivery v;
@@ -279,8 +277,7 @@ void put_event(write_batch& batch, std::string_view job_id, const job_event& eve
 }
 
 std::optional<job_event> decode_event(std::string_view bytes) {
-  thread_local simdjson::dom::parser parser;
-  auto root = parse(parser, bytes);
+  auto root = parse(bytes);
   if (!root) return std::nullopt;
   element e = *root;
   job_event v;
