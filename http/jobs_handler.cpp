@@ -148,21 +148,13 @@ void get_job(const api_context& context, const call_ptr& c) {
 }
 
 void list_job_events(const api_context& context, const call_ptr& c) {
-  with_principal(context, c, [c](caf::event_based_actor* self, const principal& who) {
-    self->request(who.account, actor_reply_timeout, events_atom::value, c->params[0])
-      .then([=](std::vector<job_event>& events) {
-              c->reply(json_response(200, render_job_events(events)));
-            },
-            [=](caf::error& error) { reply_error(c, error); });
-  });
+  answer_from_account<std::vector<job_event>>(context, c, 200, render_job_events,
+                                              events_atom::value, c->params[0]);
 }
 
 void cancel_job(const api_context& context, const call_ptr& c) {
-  with_principal(context, c, [c](caf::event_based_actor* self, const principal& who) {
-    self->request(who.account, actor_reply_timeout, cancel_atom::value, c->params[0])
-      .then([=](cancel_result& result) { c->reply(json_response(200, render_cancel(result))); },
-            [=](caf::error& error) { reply_error(c, error); });
-  });
+  answer_from_account<cancel_result>(context, c, 200, render_cancel, cancel_atom::value,
+                                     c->params[0]);
 }
 
 void list_jobs(const api_context& context, const call_ptr& c) {
@@ -177,14 +169,11 @@ void list_jobs(const api_context& context, const call_ptr& c) {
                                            "or canceled", "status"));
     status = *text;
   }
-  with_principal(context, c, [&context, c, limit, status, cursor](caf::event_based_actor* self,
-                                                                   const principal& who) {
-    self->request(who.account, actor_reply_timeout, list_jobs_atom::value, limit, status, cursor)
-      .then([=, &context](job_page& page) {
-              c->reply(json_response(200, render_job_page(page, urls_for(context, c))));
-            },
-            [=](caf::error& error) { reply_error(c, error); });
-  });
+  auto render = [&context, c](const job_page& page) {
+    return render_job_page(page, urls_for(context, c));
+  };
+  answer_from_account<job_page>(context, c, 200, render, list_jobs_atom::value, limit, status,
+                                cursor);
 }
 
 void get_file(const api_context& context, const call_ptr& c) {

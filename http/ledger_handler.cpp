@@ -54,22 +54,15 @@ std::optional<grant_request> parse_grant(const call_ptr& c) {
 }  // namespace
 
 void get_balance(const api_context& context, const call_ptr& c) {
-  with_principal(context, c, [c](caf::event_based_actor* self, const principal& who) {
-    self->request(who.account, actor_reply_timeout, balance_atom::value)
-      .then([=](balance& b) { c->reply(json_response(200, render_balance(b))); },
-            [=](caf::error& error) { reply_error(c, error); });
-  });
+  answer_from_account<balance>(context, c, 200, render_balance, balance_atom::value);
 }
 
 void list_ledger(const api_context& context, const call_ptr& c) {
   std::uint32_t limit = 0;
   std::string cursor;
   if (!read_page(c, limit, cursor)) return;
-  with_principal(context, c, [c, limit, cursor](caf::event_based_actor* self, const principal& who) {
-    self->request(who.account, actor_reply_timeout, ledger_atom::value, limit, cursor)
-      .then([=](ledger_page& page) { c->reply(json_response(200, render_ledger_page(page))); },
-            [=](caf::error& error) { reply_error(c, error); });
-  });
+  answer_from_account<ledger_page>(context, c, 200, render_ledger_page, ledger_atom::value, limit,
+                                   cursor);
 }
 
 void get_account_view(const api_context& context, const call_ptr& c) {
@@ -97,11 +90,8 @@ void get_usage(const api_context& context, const call_ptr& c) {
     return reply_error(c, make_api_error(error_code::invalid_request,
                                          "period must be 7d, 30d or 90d", "period"));
   auto from_ms = context.clock->now_ms() - std::int64_t{days} * 86'400'000;
-  with_principal(context, c, [c, from_ms, name](caf::event_based_actor* self, const principal& who) {
-    self->request(who.account, actor_reply_timeout, usage_atom::value, from_ms)
-      .then([=](usage_report& report) { c->reply(json_response(200, render_usage(report, name))); },
-            [=](caf::error& error) { reply_error(c, error); });
-  });
+  auto render = [name](const usage_report& report) { return render_usage(report, name); };
+  answer_from_account<usage_report>(context, c, 200, render, usage_atom::value, from_ms);
 }
 
 void admin_grant(const api_context& context, const call_ptr& c) {

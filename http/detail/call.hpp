@@ -47,6 +47,18 @@ void with_admin(const api_context& context, const call_ptr& c,
 /// How long the front end waits for an actor's answer before 503.
 constexpr std::chrono::milliseconds actor_reply_timeout{15000};
 
+/// The shape of most account routes: authenticate, ask the caller's account actor `message...`,
+/// and answer `status` with `render(answer)` (an `Answer`), or with the error the account gave.
+template <class Answer, class Render, class... Message>
+void answer_from_account(const api_context& context, const call_ptr& c, int status,
+                         Render render, Message... message) {
+  with_principal(context, c, [=](caf::event_based_actor* self, const principal& who) {
+    self->request(who.account, actor_reply_timeout, message...)
+      .then([=](Answer& answer) { c->reply(json_response(status, render(answer))); },
+            [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
 // -- resource handlers, one function per route (jobs_, accounts_, ledger_, webhooks_handler) ---
 void create_job(const api_context& context, const call_ptr& c);
 void estimate_job(const api_context& context, const call_ptr& c);
