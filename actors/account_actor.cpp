@@ -114,14 +114,10 @@ void queue_job(account_self self, const job& record) {
 
 std::optional<job> stored_job(account_self self, const std::string& job_id);
 
-/// The actor of an unfinished job, spawned from its stored record if it has none yet; nullptr if
-/// the job is finished or not this account's.
-caf::actor activate(account_self self, const std::string& job_id) {
-  if (auto it = self->state.live_jobs.find(job_id); it != self->state.live_jobs.end())
-    return it->second;
-  auto record = stored_job(self, job_id);
-  if (!record || is_terminal(record->status)) return nullptr;
-  return start_job(self, std::move(*record));
+/// The job's actor, or nullptr while it has none.
+caf::actor live_actor(account_self self, const std::string& job_id) {
+  auto it = self->state.live_jobs.find(job_id);
+  return it == self->state.live_jobs.end() ? caf::actor{} : it->second;
 }
 
 void on_job_down(account_self self, const caf::down_msg& down) {
@@ -133,8 +129,7 @@ void on_job_down(account_self self, const caf::down_msg& down) {
     if (!down.reason || down.reason == caf::exit_reason::user_shutdown) return;
     logs::get("actors")->error(R"("event":"job.actor_crashed","job":"{}","reason":"{}")", id,
                                logs::json_text(caf::to_string(down.reason)));
-    auto bytes = st.context.db->get(column::jobs, id);
-    auto record = bytes ? records::decode_job(*bytes) : std::nullopt;
+    auto record = stored_job(self, id);
     if (!record || is_terminal(record->status)) return;
     if (record->status == job_status::processing) {
       start_job(self, std::move(*record));  // it queues itself again
@@ -579,13 +574,16 @@ usage_report on_usage(account_self self, std::int64_t from_ms) {
 }
 
 caf::result<cancel_result> on_cancel(account_self self, const std::string& job_id) {
-  if (auto actor = activate(self, job_id)) {
-    auto promise = self->make_response_promise<cancel_result>();
-    return promise.delegate(actor, cancel_atom::value);
+  auto actor = live_actor(self, job_id);
+  if (!actor) {  // a queued job without an actor yet gets one, which writes the cancel
+    auto stored = stored_job(self, job_id);
+    if (!stored) return make_error(error_code::not_found, "no job " + job_id);
+    if (is_terminal(stored->status))
+      return make_error(error_code::cannot_cancel, "job " + job_id + " is already finished");
+    actor = start_job(self, std::move(*stored));
   }
-  if (stored_job(self, job_id))
-    return make_error(error_code::cannot_cancel, "job " + job_id + " is already finished");
-  return make_error(error_code::not_found, "no job " + job_id);
+  auto promise = self->make_response_promise<cancel_result>();
+  return promise.delegate(actor, cancel_atom::value);
 }
 
 /// Rebuilds the ledger from the stored balance and the holds of unfinished jobs, and queues the
@@ -668,22 +666,29 @@ caf::behavior account_actor(account_self self, actor_context context, account re
     /// `wait_ms` > 0: Prefer: wait, held by a live job until it ends or the wait runs out.
     [=](get_job_atom, const std::string& job_id, std::uint32_t wait_ms) -> caf::result<job> {
       auto& st = self->state;
-      caf::actor actor;
-      if (auto it = st.live_jobs.find(job_id); it != st.live_jobs.end()) actor = it->second;
-      else if (wait_ms > 0) actor = activate(self, job_id);  // its actor holds the wait
+      std::optional<job> stored;
+      auto actor = live_actor(self, job_id);
+      if (!actor) {
+        stored = stored_job(self, job_id);
+        if (!stored) return make_error(error_code::not_found, "no job " + job_id);
+        if (wait_ms > 0 && !is_terminal(stored->status))
+          actor = start_job(self, std::move(*stored));  // its actor holds the wait
+      }
       if (actor) {
         auto promise = self->make_response_promise<job>();
         return promise.delegate(actor, get_job_atom::value, wait_ms);
       }
-      auto stored = stored_job(self, job_id);
-      if (!stored) return make_error(error_code::not_found, "no job " + job_id);
       auto promise = self->make_response_promise<job>();
       deliver_with_position(self, st.context, std::move(*stored), promise);
       return promise;
     },
     [=](dispatch_atom, const std::string& job_id, const std::string& device_id,
         caf::actor& device) {
-      if (auto actor = activate(self, job_id))
+      auto actor = live_actor(self, job_id);
+      if (!actor)
+        if (auto stored = stored_job(self, job_id); stored && !is_terminal(stored->status))
+          actor = start_job(self, std::move(*stored));
+      if (actor)
         self->send(actor, dispatch_atom::value, job_id, device_id, std::move(device));
       else  // it finished meanwhile (a cancel): the slot goes back
         self->send(self->state.context.scheduler, release_atom::value, device_id, job_id, false);
