@@ -42,8 +42,7 @@ struct small_random {
 
 struct delivery_state {
   delivery current;  ///< as last written
-  std::shared_ptr<const actor_context> context_ptr;  ///< shared by every delivery actor
-  const actor_context* context = nullptr;
+  std::shared_ptr<const actor_context> context;  ///< shared by every delivery actor
   small_random random;
   std::vector<job_event> events;  ///< the timeline events of the attempt being written
   std::int64_t attempt_started_ms = 0;
@@ -171,8 +170,7 @@ void attempt(delivery_self self) {
 caf::behavior delivery_actor(delivery_self self, std::shared_ptr<const actor_context> context,
                              delivery d) {
   auto& st = self->state;
-  st.context_ptr = std::move(context);
-  st.context = st.context_ptr.get();
+  st.context = std::move(context);
   st.current = std::move(d);
   std::memcpy(&st.random.state, crypto::random_bytes(8).data(), 8);
   schedule(self);

@@ -210,6 +210,13 @@ void on_device_down(scheduler_self self, const caf::down_msg& down) {
   }
 }
 
+/// The ticket of `job_id` in `jobs`, or jobs.end().
+std::deque<job_ticket>::const_iterator find_ticket(const std::deque<job_ticket>& jobs,
+                                                   const std::string& job_id) {
+  return std::find_if(jobs.begin(), jobs.end(),
+                      [&](const job_ticket& t) { return t.job_id == job_id; });
+}
+
 /// Where `job_id` stands in fair-share order: the jobs of other accounts dispatched before it
 /// (one per account per round, in ring order) plus its own account's jobs ahead of it.
 std::uint64_t position_of(const scheduler_state& st, const std::string& owner,
@@ -217,8 +224,7 @@ std::uint64_t position_of(const scheduler_state& st, const std::string& owner,
   auto queue = st.accounts.find(owner);
   if (queue == st.accounts.end()) return 0;
   const auto& jobs = queue->second.jobs;
-  auto it = std::find_if(jobs.begin(), jobs.end(),
-                         [&](const job_ticket& t) { return t.job_id == job_id; });
+  auto it = find_ticket(jobs, job_id);
   if (it == jobs.end()) return 0;
   auto index = static_cast<std::size_t>(it - jobs.begin());
   std::uint64_t ahead = index;
@@ -262,8 +268,7 @@ caf::behavior scheduler_actor(scheduler_self self, scheduler_options options, cl
       auto queue = st.accounts.find(account_id);
       if (queue == st.accounts.end()) return;
       auto& jobs = queue->second.jobs;
-      auto it = std::find_if(jobs.begin(), jobs.end(),
-                             [&](const job_ticket& t) { return t.job_id == job_id; });
+      auto it = find_ticket(jobs, job_id);
       if (it == jobs.end()) return;
       jobs.erase(it);
       st.queued -= 1;
