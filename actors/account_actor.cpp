@@ -15,8 +15,8 @@
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
 #include "persistence/records.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics.hpp"
+#include "base/logging.hpp"
+#include "base/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -4,8 +4,8 @@
 
 #include "config/settings.hpp"
 #include "models/catalog.hpp"
-#include "runtime/clock.hpp"
-#include "runtime/faults.hpp"
+#include "base/clock.hpp"
+#include "base/faults.hpp"
 
 #include <caf/actor.hpp>
 
@@ -15,8 +15,8 @@
 namespace kiln {
 
 class store;
-namespace http {
-class webhook_client;
+namespace outbound {
+class http_client;
 }
 
 struct actor_context {
@@ -36,7 +36,7 @@ struct actor_context {
   /// Overrides every model's timeout_seconds when set (tests).
   std::chrono::milliseconds run_timeout{0};
   /// Webhooks: the outbound client, where output links in events point, and their signing key.
-  http::webhook_client* webhook_client = nullptr;
+  outbound::http_client* http_client = nullptr;
   std::string public_url;
   std::string url_signing_key;
 };

@@ -8,21 +8,21 @@
 
 #include "actors/protocol.hpp"
 #include "config/settings.hpp"
-#include "http/render.hpp"
-#include "http/webhook_client.hpp"
+#include "models/job_json.hpp"
+#include "outbound/http_client.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
 #include "models/webhook_signature.hpp"
 #include "persistence/records.hpp"
 #include "persistence/store.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics.hpp"
+#include "base/logging.hpp"
+#include "base/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::http::outbound_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::outbound::outbound_result)
 
 namespace kiln {
 namespace {
@@ -87,7 +87,7 @@ void write(delivery_self self) {
       });
 }
 
-void on_attempted(delivery_self self, const http::outbound_result& result) {
+void on_attempted(delivery_self self, const outbound::outbound_result& result) {
   auto& st = self->state;
   auto& d = st.current;
   const auto now = st.context->clock->now_ms();
@@ -144,14 +144,14 @@ void attempt(delivery_self self) {
     return write(self);
   }
   if (st.random.unit() < st.context->faults->webhook_drop_rate.load()) {
-    http::outbound_result lost;  // fault injection: as if the network lost the request
+    outbound::outbound_result lost;  // fault injection: as if the network lost the request
     lost.error = "dropped by fault injection";
     return on_attempted(self, lost);
   }
-  http::outbound_request request;
+  outbound::outbound_request request;
   request.url = d.url;
-  request.body = http::render_webhook_event(
-    d, *record, http::url_context{st.context->public_url, st.context->url_signing_key, now});
+  request.body = render_webhook_event(
+    d, *record, url_context{st.context->public_url, st.context->url_signing_key, now});
   const auto timestamp = now / 1000;
   request.headers = {
     {"webhook-id", d.event_id},
@@ -162,7 +162,7 @@ void attempt(delivery_self self) {
   if (auto parent = crypto::traceparent_for(d.trace_id); !parent.empty())
     request.headers.emplace_back("traceparent", std::move(parent));
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.context->webhook_client->post(std::move(request), [handle](http::outbound_result result) {
+  st.context->http_client->post(std::move(request), [handle](outbound::outbound_result result) {
     caf::anon_send(handle, attempted_atom::value, std::move(result));
   });
 }
@@ -176,7 +176,7 @@ caf::behavior delivery_actor(delivery_self self, std::shared_ptr<const actor_con
   schedule(self);
   return {
     [=](tick_atom) { attempt(self); },
-    [=](attempted_atom, http::outbound_result& result) {
+    [=](attempted_atom, outbound::outbound_result& result) {
       // The client stops at shutdown: the attempt did not happen, and the delivery resumes after
       // the restart from what was last written.
       if (result.error == "stopped") return;

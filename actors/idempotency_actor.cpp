@@ -2,7 +2,7 @@
 #include "actors/idempotency_actor.hpp"
 
 #include "actors/protocol.hpp"
-#include "runtime/metrics.hpp"
+#include "base/metrics.hpp"
 
 #include <vector>
 

@@ -12,8 +12,8 @@
 #include "config/settings.hpp"
 #include "models/json_writer.hpp"
 #include "persistence/records.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics.hpp"
+#include "base/logging.hpp"
+#include "base/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -15,7 +15,7 @@
 #include "actors/scheduler_actor.hpp"
 
 #include "actors/protocol.hpp"
-#include "runtime/logging.hpp"
+#include "base/logging.hpp"
 
 #include <spdlog/spdlog.h>
 

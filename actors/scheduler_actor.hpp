@@ -3,7 +3,7 @@
 // devices, device restarts and a circuit breaker per device. See scheduler_actor.cpp.
 #pragma once
 
-#include "runtime/clock.hpp"
+#include "base/clock.hpp"
 
 #include <caf/fwd.hpp>
 

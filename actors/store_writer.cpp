@@ -4,7 +4,7 @@
 
 #include "actors/protocol.hpp"
 #include "persistence/store.hpp"
-#include "runtime/logging.hpp"
+#include "base/logging.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -8,7 +8,7 @@
 //   scheduler_bench [--jobs N] [--accounts N] [--devices N]
 #include "actors/protocol.hpp"
 #include "actors/scheduler_actor.hpp"
-#include "runtime/clock.hpp"
+#include "base/clock.hpp"
 
 #include <caf/all.hpp>
 

@@ -6,8 +6,8 @@
 #include "http/render.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
-#include "runtime/faults.hpp"
-#include "runtime/bridge.hpp"
+#include "base/faults.hpp"
+#include "http/actor_bridge.hpp"
 
 #include <simdjson.h>
 

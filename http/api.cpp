@@ -7,8 +7,8 @@
 #include "http/router.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
-#include "runtime/bridge.hpp"
-#include "runtime/logging.hpp"
+#include "http/actor_bridge.hpp"
+#include "base/logging.hpp"
 
 #include <spdlog/spdlog.h>
 

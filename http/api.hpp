@@ -4,8 +4,8 @@
 
 #include "http/message.hpp"
 #include "models/catalog.hpp"
-#include "runtime/clock.hpp"
-#include "runtime/faults.hpp"
+#include "base/clock.hpp"
+#include "base/faults.hpp"
 
 #include <caf/actor.hpp>
 
@@ -19,9 +19,11 @@ class bridge;
 struct settings;
 }
 
-namespace kiln::http {
-
+namespace kiln::outbound {
 class resolver_pool;
+}
+
+namespace kiln::http {
 
 struct api_context {
   kiln::bridge* actors = nullptr;
@@ -33,7 +35,7 @@ struct api_context {
   std::string url_signing_key;  ///< HMAC key of signed file URLs
   std::string files_dir;
   std::function<std::string()> metrics_text;  ///< store and runtime counters, Prometheus text
-  resolver_pool* resolver = nullptr;  ///< looks up webhook_url hosts at submit
+  outbound::resolver_pool* resolver = nullptr;  ///< looks up webhook_url hosts at submit
   faults_ptr faults;  ///< GET|PUT /admin/v1/faults
   caf::actor writer;  ///< the store writer: POST /admin/v1/snapshots
 };

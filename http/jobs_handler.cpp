@@ -4,11 +4,11 @@
 #include "http/detail/call.hpp"
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
-#include "http/webhook_target.hpp"
+#include "outbound/target.hpp"
 #include "models/crypto.hpp"
 #include "models/job_request.hpp"
 #include "persistence/output_files.hpp"
-#include "runtime/bridge.hpp"
+#include "http/actor_bridge.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -113,7 +113,7 @@ void create_job(const api_context& context, const call_ptr& c) {
       !context.resolver)
     return submit(context, c, std::move(parsed), std::nullopt);
   auto url = spec->webhook_url;
-  check_target(*context.resolver, url, false,
+  outbound::check_target(*context.resolver, url, false,
                [&context, c, parsed](std::optional<std::string> refusal) {
                  submit(context, c, parsed, std::move(refusal));
                });

@@ -5,7 +5,7 @@
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
 #include "models/crypto.hpp"
-#include "runtime/bridge.hpp"
+#include "http/actor_bridge.hpp"
 
 #include <simdjson.h>
 

@@ -1,66 +1,19 @@
-// Rendering of jobs, accounts, keys and devices; signing and checking file URLs.
+// Rendering of accounts, keys, ledgers, deliveries and devices as the contract shows them. Jobs
+// are rendered by models/job_json (webhook bodies use the same code).
 #include "http/render.hpp"
 
 #include "actors/protocol.hpp"
 #include "config/settings.hpp"
 #include "config/limits.hpp"
-#include "models/crypto.hpp"
+#include "models/job_json.hpp"
 #include "models/json_writer.hpp"
-
-#include <charconv>
 
 namespace kiln::http {
 namespace {
 
-void time_or_null(json_writer& w, std::string_view name, std::int64_t ms) {
-  w.key(name);
-  if (ms == 0) w.null();
-  else w.value(format_time_ms(ms));
-}
 
-void write_job(json_writer& w, const job& v, const url_context& urls) {
-  w.begin_object().field("id", v.id).field("object", "job").field("status", status_name(v.status))
-    .field("type", v.spec.type).field("model", v.spec.model).field("prompt", v.spec.prompt)
-    .field("n", v.spec.n);
-  w.key("params").begin_object();
-  if (v.spec.type == "video") w.field("duration_seconds", v.spec.params.duration_seconds);
-  else w.field("width", v.spec.params.width).field("height", v.spec.params.height);
-  w.field("seed", v.spec.params.seed).end_object();
-  w.key("metadata").begin_object();
-  for (const auto& [key, value] : v.spec.metadata) w.field(key, value);
-  w.end_object();
-  w.key("webhook_url");
-  if (v.spec.webhook_url.empty()) w.null();
-  else w.value(v.spec.webhook_url);
-  w.field("credits_held", v.credits_held).field("credits_used", v.credits_used)
-    .field("credits_refunded", v.credits_refunded).field("progress", v.progress);
-  if (v.status == job_status::queued && v.queue_position)
-    w.field("queue_position", *v.queue_position);
-  if (v.attempts > 0) {
-    w.key("device");
-    if (v.device.empty()) w.null();
-    else w.value(v.device);
-    w.field("attempts", v.attempts);
-  }
-  w.key("output");
-  if (v.status != job_status::succeeded) w.null();
-  else {
-    w.begin_array();
-    for (const auto& o : v.outputs)
-      w.begin_object().field("url", urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms))
-        .field("content_type", o.content_type).field("bytes", o.bytes).end_object();
-    w.end_array();
-  }
-  w.key("error");
-  if (!v.error) w.null();
-  else w.begin_object().field("code", v.error->code).field("message", v.error->message).end_object();
-  w.field("trace_id", v.trace_id);
-  time_or_null(w, "created_at", v.created_at_ms);
-  time_or_null(w, "started_at", v.started_at_ms);
-  time_or_null(w, "completed_at", v.completed_at_ms);
-  time_or_null(w, "canceled_at", v.canceled_at_ms);
-  w.end_object();
-}
+
+using json::time_or_null;
 
 void write_balance(json_writer& w, const balance& b) {
   w.begin_object().field("object", "balance").field("available", b.available)
@@ -110,11 +63,6 @@ void write_key(json_writer& w, const api_key& v, const std::string* plain) {
 
 }  // namespace
 
-std::string render_job(const job& value, const url_context& urls) {
-  json_writer w;
-  write_job(w, value, urls);
-  return w.take();
-}
 
 std::string render_job_events(const std::vector<job_event>& events) {
   json_writer w;
@@ -126,14 +74,6 @@ std::string render_job_events(const std::vector<job_event>& events) {
   return w.take();
 }
 
-std::string render_webhook_event(const delivery& d, const job& value, const url_context& urls) {
-  json_writer w;
-  w.begin_object().field("id", d.event_id).field("event", d.event)
-    .field("created_at", format_time_ms(d.created_at_ms)).key("job");
-  write_job(w, value, urls);
-  w.end_object();
-  return w.take();
-}
 
 namespace {
 
@@ -190,16 +130,6 @@ std::string render_webhook_secret(const webhook_secret_view& view) {
   return w.take();
 }
 
-std::string render_job_page(const job_page& page, const url_context& urls) {
-  json_writer w;
-  w.begin_object().field("object", "list").key("data").begin_array();
-  for (const auto& j : page.data) write_job(w, j, urls);
-  w.end_array().field("has_more", page.has_more).key("next_cursor");
-  if (page.has_more) w.value(page.next_cursor);
-  else w.null();
-  w.end_object();
-  return w.take();
-}
 
 std::string render_account(const account& value) {
   json_writer w;
@@ -319,19 +249,6 @@ std::string render_usage(const usage_report& report, std::string_view period) {
   return w.take();
 }
 
-std::string signed_file_path(std::string_view file, std::string_view key, std::int64_t now_ms) {
-  auto expires = std::to_string(now_ms / 1000 + limits::file_url_ttl.count());
-  auto signature = crypto::hex(crypto::hmac_sha256(key, std::string(file) + "\n" + expires));
-  return "/v1/files/" + std::string(file) + "?expires=" + expires + "&signature=" + signature;
-}
 
-bool verify_file_signature(std::string_view file, std::string_view expires,
-                           std::string_view signature, std::string_view key, std::int64_t now_ms) {
-  std::int64_t expires_s = 0;
-  auto parsed = std::from_chars(expires.data(), expires.data() + expires.size(), expires_s);
-  if (parsed.ec != std::errc{} || parsed.ptr != expires.data() + expires.size()) return false;
-  auto expected = crypto::hex(crypto::hmac_sha256(key, std::string(file) + "\n" + std::string(expires)));
-  return crypto::constant_time_equal(expected, signature) && expires_s >= now_ms / 1000;
-}
 
 }  // namespace kiln::http

@@ -1,8 +1,9 @@
-// JSON rendering of domain values as the contract shows them, and signed file URLs.
+// JSON rendering of the values the HTTP front end answers with (jobs: models/job_json.hpp).
 #pragma once
 
 #include "models/account.hpp"
 #include "models/job.hpp"
+#include "models/job_json.hpp"
 #include "models/job_event.hpp"
 
 #include <cstdint>
@@ -23,15 +24,6 @@ struct webhook_secret_view;
 
 namespace kiln::http {
 
-/// Where output URLs point: "http://HOST" (from the request's Host) and the signing key.
-struct url_context {
-  std::string base;
-  std::string_view signing_key;
-  std::int64_t now_ms = 0;
-};
-
-std::string render_job(const job& value, const url_context& urls);
-std::string render_job_page(const job_page& page, const url_context& urls);
 std::string render_account(const account& value);
 std::string render_account_created(const account_created& value);
 std::string render_key(const api_key& value, const std::string* plain);
@@ -49,18 +41,10 @@ std::string render_usage(const usage_report& report, std::string_view period);
 
 /// GET /v1/jobs/{id}/events: the job's timeline, oldest first.
 std::string render_job_events(const std::vector<job_event>& events);
-/// A webhook event body: {"id": event id, "event", "created_at", "job": the job}.
-std::string render_webhook_event(const delivery& d, const job& value, const url_context& urls);
 /// GET /v1/jobs/{id}/deliveries: every attempt of every delivery, oldest first.
 std::string render_deliveries(const std::vector<delivery>& deliveries);
 /// POST /v1/jobs/{id}/deliveries/redeliver: the new delivery.
 std::string render_delivery(const delivery& d);
 std::string render_webhook_secret(const webhook_secret_view& view);
-
-/// "/v1/files/NAME?expires=UNIX&signature=HEX" valid until now + ttl.
-std::string signed_file_path(std::string_view file, std::string_view key, std::int64_t now_ms);
-/// True if `signature` is the HMAC of (file, expires) under `key` and `expires` is not past.
-bool verify_file_signature(std::string_view file, std::string_view expires,
-                           std::string_view signature, std::string_view key, std::int64_t now_ms);
 
 }  // namespace kiln::http

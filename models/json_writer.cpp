@@ -7,30 +7,6 @@
 
 namespace kiln {
 
-void json_escape(std::string& out, std::string_view text) {
-  static constexpr char digits[] = "0123456789abcdef";
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(digits[c >> 4]);
-          out.push_back(digits[c & 15]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-}
-
 void json_writer::before_value() {
   if (need_comma_) out_.push_back(',');
   need_comma_ = true;

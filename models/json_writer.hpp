@@ -2,6 +2,8 @@
 // Commas are placed automatically, so callers write keys and values in order and nothing else.
 #pragma once
 
+#include "base/json_escape.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -43,8 +45,6 @@ private:
   bool need_comma_ = false;
 };
 
-/// Appends `text` to `out` as the inside of a JSON string (quotes not included).
-void json_escape(std::string& out, std::string_view text);
 /// RFC 3339 UTC with milliseconds and Z, e.g. "2026-11-24T10:09:29.123Z".
 std::string format_time_ms(std::int64_t unix_ms);
 /// The UTC date, e.g. "2026-11-24".

@@ -1,7 +1,7 @@
 // Start-up, recovery, serving and shutdown of one Kiln node.
 #include "runtime/node.hpp"
 
-#include "actors/device_actor.hpp"
+#include "devices/device_actor.hpp"
 #include "actors/delivery_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/protocol.hpp"
@@ -9,15 +9,15 @@
 #include "actors/store_writer.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
-#include "http/webhook_client.hpp"
-#include "http/webhook_target.hpp"
+#include "outbound/http_client.hpp"
+#include "outbound/target.hpp"
 #include "models/crypto.hpp"
 #include "persistence/records.hpp"
 #include "persistence/recovery.hpp"
-#include "runtime/bridge.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics.hpp"
-#include "runtime/nvml.hpp"
+#include "http/actor_bridge.hpp"
+#include "base/logging.hpp"
+#include "base/metrics.hpp"
+#include "devices/nvml.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -248,21 +248,21 @@ int run_node(const settings& configured, const std::string& log_level) {
   context.models = &*models;
   context.files_dir = files_dir;
   context.url_signing_key = url_signing_key(*db);
-  http::client_options webhook_options;
+  outbound::client_options webhook_options;
   webhook_options.timeout = std::chrono::milliseconds(config.webhooks.timeout_ms);
   webhook_options.allow_private_targets = config.webhooks.allow_private_targets;
   webhook_options.extra_ca_file = config.webhooks.ca_file;
   webhook_options.max_in_flight = config.webhooks.max_in_flight;
   webhook_options.max_per_endpoint = config.webhooks.max_per_endpoint;
-  std::unique_ptr<http::webhook_client> webhooks;
+  std::unique_ptr<outbound::http_client> webhooks;
   try {
-    webhooks = std::make_unique<http::webhook_client>(webhook_options);
+    webhooks = std::make_unique<outbound::http_client>(webhook_options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kiln: webhooks.ca_file: %s\n", e.what());
     db->close();
     return 2;
   }
-  context.webhook_client = webhooks.get();
+  context.http_client = webhooks.get();
   auto pending_deliveries = recover_pending_deliveries(*db);
   log->info(R"("event":"recovery.deliveries","pending":{})", pending_deliveries.size());
   context.deliveries = spawn_deliveries(system, context, std::move(pending_deliveries));
@@ -277,7 +277,7 @@ int run_node(const settings& configured, const std::string& log_level) {
   if (config.demo_account) create_demo_account(system, directory, *db);
 
   bridge actors(system, config.actor_threads);
-  http::resolver_pool resolver;
+  outbound::resolver_pool resolver;
   http::server* server_ptr = nullptr;
   http::api api({&actors, directory, context.scheduler, &*models, &config, context.clock,
                  context.url_signing_key, files_dir,

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "actors/device_actor.hpp"
+#include "devices/device_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_writer.hpp"

@@ -10,7 +10,7 @@
 #include "config/settings.hpp"
 #include "models/job_request.hpp"
 #include "persistence/store.hpp"
-#include "runtime/clock.hpp"
+#include "base/clock.hpp"
 
 #include <caf/all.hpp>
 

@@ -151,20 +151,20 @@ TEST_CASE("malformed percent escapes are kept literally", "[http]") {
 }
 
 TEST_CASE("a signed file path verifies with its own parts until it expires", "[http]") {
-  auto parts = split_signed(kiln::http::signed_file_path("job_1-0.png", signing_key, now_ms));
+  auto parts = split_signed(kiln::signed_file_path("job_1-0.png", signing_key, now_ms));
   CHECK(parts.file == "job_1-0.png");
   CHECK(parts.expires == std::to_string(now_ms / 1000 + kiln::limits::file_url_ttl.count()));
   CHECK_FALSE(parts.signature.empty());
-  CHECK(kiln::http::verify_file_signature(parts.file, parts.expires, parts.signature, signing_key,
+  CHECK(kiln::verify_file_signature(parts.file, parts.expires, parts.signature, signing_key,
                                           now_ms));
   const std::int64_t expires_ms = std::stoll(parts.expires) * 1000;
-  CHECK(kiln::http::verify_file_signature(parts.file, parts.expires, parts.signature, signing_key,
+  CHECK(kiln::verify_file_signature(parts.file, parts.expires, parts.signature, signing_key,
                                           expires_ms));
 }
 
 TEST_CASE("a signed file path is refused after any change or once expired", "[http]") {
-  auto parts = split_signed(kiln::http::signed_file_path("job_1-0.png", signing_key, now_ms));
-  using kiln::http::verify_file_signature;
+  auto parts = split_signed(kiln::signed_file_path("job_1-0.png", signing_key, now_ms));
+  using kiln::verify_file_signature;
   SECTION("another file name") {
     CHECK_FALSE(verify_file_signature("job_1-1.png", parts.expires, parts.signature, signing_key,
                                       now_ms));

@@ -6,7 +6,7 @@
 
 #include "tests/support/loopback_server.hpp"
 
-#include "actors/media/media_render.hpp"
+#include "devices/media/media_render.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
 #include "tests/support/json.hpp"

@@ -1,6 +1,6 @@
 // webhook_url parsing, the forbidden-address table, the resolver pool (asio async_resolve plus a
 // steady_timer per lookup) and the submit-time check.
-#include "http/webhook_target.hpp"
+#include "outbound/target.hpp"
 
 #include "config/limits.hpp"
 
@@ -20,7 +20,7 @@
 #include <mutex>
 #include <thread>
 
-namespace kiln::http {
+namespace kiln::outbound {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -474,4 +474,4 @@ void check_target(resolver_pool& pool, const std::string& url, bool allow_privat
   });
 }
 
-}  // namespace kiln::http
+}  // namespace kiln::outbound

@@ -2,9 +2,9 @@
 // round-robin ring of endpoints that may start another attempt, global and per-endpoint counts)
 // lives under one mutex in impl; each attempt runs on its own strand: lookup, address check,
 // connect, TLS handshake, write, read, all under one steady_timer deadline that closes the socket.
-#include "http/webhook_client.hpp"
+#include "outbound/http_client.hpp"
 
-#include "http/webhook_target.hpp"
+#include "outbound/target.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,7 +29,7 @@
 #include <thread>
 #include <unordered_map>
 
-namespace kiln::http {
+namespace kiln::outbound {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -111,7 +111,7 @@ std::string describe(const beast::error_code& ec) {
 
 class attempt;
 
-struct webhook_client::impl {
+struct http_client::impl {
   struct endpoint_state {
     std::uint32_t active = 0;
     std::deque<pending> waiting;
@@ -152,7 +152,7 @@ struct webhook_client::impl {
 
 class attempt : public std::enable_shared_from_this<attempt> {
 public:
-  attempt(webhook_client::impl& owner, std::string key, pending job)
+  attempt(http_client::impl& owner, std::string key, pending job)
       : owner_(owner),
         key_(std::move(key)),
         job_(std::move(job)),
@@ -347,7 +347,7 @@ private:
 
   beast::tcp_stream& lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
 
-  webhook_client::impl& owner_;
+  http_client::impl& owner_;
   std::string key_;
   pending job_;
   net::strand<net::io_context::executor_type> strand_;
@@ -361,7 +361,7 @@ private:
   bool finished_ = false;
 };
 
-std::shared_ptr<attempt> webhook_client::impl::launch(const std::string& key, pending job) {
+std::shared_ptr<attempt> http_client::impl::launch(const std::string& key, pending job) {
   auto started = std::make_shared<attempt>(*this, key, std::move(job));
   active.emplace(started.get(), started);
   ++running;
@@ -369,7 +369,7 @@ std::shared_ptr<attempt> webhook_client::impl::launch(const std::string& key, pe
   return started;
 }
 
-void webhook_client::impl::fill(std::vector<std::shared_ptr<attempt>>& to_start) {
+void http_client::impl::fill(std::vector<std::shared_ptr<attempt>>& to_start) {
   while (!stopped && running < options.max_in_flight && !ring.empty()) {
     std::string key = std::move(ring.front());
     ring.pop_front();
@@ -389,7 +389,7 @@ void webhook_client::impl::fill(std::vector<std::shared_ptr<attempt>>& to_start)
   }
 }
 
-void webhook_client::impl::complete(const std::string& key, attempt* finished,
+void http_client::impl::complete(const std::string& key, attempt* finished,
                                     outbound_result result,
                                     std::function<void(outbound_result)> done) {
   std::vector<std::shared_ptr<attempt>> to_start;
@@ -412,7 +412,7 @@ void webhook_client::impl::complete(const std::string& key, attempt* finished,
   call_done(done, std::move(result));
 }
 
-void webhook_client::impl::answer_later(std::function<void(outbound_result)> done,
+void http_client::impl::answer_later(std::function<void(outbound_result)> done,
                                         outbound_result result) {
   {
     std::lock_guard lock(mutex);
@@ -426,7 +426,7 @@ void webhook_client::impl::answer_later(std::function<void(outbound_result)> don
   call_done(done, std::move(result));
 }
 
-webhook_client::webhook_client(client_options options) : impl_(new impl(std::move(options))) {
+http_client::http_client(client_options options) : impl_(new impl(std::move(options))) {
   auto& tls = impl_->tls;
   beast::error_code ec;
   SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
@@ -443,9 +443,9 @@ webhook_client::webhook_client(client_options options) : impl_(new impl(std::mov
     impl_->threads.emplace_back([io = &impl_->io] { io->run(); });
 }
 
-webhook_client::~webhook_client() { stop(); }
+http_client::~http_client() { stop(); }
 
-void webhook_client::post(outbound_request request, std::function<void(outbound_result)> done) {
+void http_client::post(outbound_request request, std::function<void(outbound_result)> done) {
   auto& state = *impl_;
   auto parsed = parse_url(request.url);
   if (!parsed) return state.answer_later(std::move(done), failure("invalid url"));
@@ -482,7 +482,7 @@ void webhook_client::post(outbound_request request, std::function<void(outbound_
   for (auto& next : to_start) next->start();
 }
 
-void webhook_client::stop() {
+void http_client::stop() {
   auto& state = *impl_;
   std::vector<pending> dropped;
   std::vector<std::shared_ptr<attempt>> running;
@@ -513,14 +513,14 @@ void webhook_client::stop() {
   for (auto& thread : state.threads) thread.join();
 }
 
-std::size_t webhook_client::in_flight() const {
+std::size_t http_client::in_flight() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->running;
 }
 
-std::size_t webhook_client::queued() const {
+std::size_t http_client::queued() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->waiting;
 }
 
-}  // namespace kiln::http
+}  // namespace kiln::outbound

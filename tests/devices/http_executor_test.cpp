@@ -4,8 +4,8 @@
 // and stop(). Intervals are short so that the whole tag takes about 3 s.
 #include <catch2/catch.hpp>
 
-#include "actors/http_executor.hpp"
-#include "actors/media/media_render.hpp"
+#include "devices/http_executor.hpp"
+#include "devices/media/media_render.hpp"
 #include "tests/support/inference_server.hpp"
 #include "tests/support/webhook_listener.hpp"
 

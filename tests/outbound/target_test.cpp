@@ -3,7 +3,7 @@
 // (IP literals and localhost names are decided without DNS; no test needs the network).
 #include <catch2/catch.hpp>
 
-#include "http/webhook_target.hpp"
+#include "outbound/target.hpp"
 
 #include <unistd.h>
 
@@ -13,29 +13,29 @@
 #include <utility>
 #include <vector>
 
-namespace http = kiln::http;
+namespace outbound = kiln::outbound;
 using namespace std::chrono_literals;
 
 namespace {
 
 /// Runs check_target and waits for its answer (at most 5 s).
-std::optional<std::string> check(http::resolver_pool& pool, const std::string& url,
+std::optional<std::string> check(outbound::resolver_pool& pool, const std::string& url,
                                  bool allow_private = false,
                                  std::chrono::milliseconds timeout = 2000ms) {
   std::promise<std::optional<std::string>> answer;
   auto future = answer.get_future();
-  http::check_target(
+  outbound::check_target(
     pool, url, allow_private,
     [&answer](std::optional<std::string> reason) { answer.set_value(std::move(reason)); }, timeout);
   REQUIRE(future.wait_for(5s) == std::future_status::ready);
   return future.get();
 }
 
-http::resolve_result resolve(http::resolver_pool& pool, const std::string& host,
+outbound::resolve_result resolve(outbound::resolver_pool& pool, const std::string& host,
                              std::chrono::milliseconds timeout = 2000ms) {
-  std::promise<http::resolve_result> answer;
+  std::promise<outbound::resolve_result> answer;
   auto future = answer.get_future();
-  pool.resolve(host, timeout, [&answer](http::resolve_result r) { answer.set_value(std::move(r)); });
+  pool.resolve(host, timeout, [&answer](outbound::resolve_result r) { answer.set_value(std::move(r)); });
   REQUIRE(future.wait_for(5s) == std::future_status::ready);
   return future.get();
 }
@@ -43,68 +43,68 @@ http::resolve_result resolve(http::resolver_pool& pool, const std::string& host,
 }  // namespace
 
 TEST_CASE("webhook parse_url accepts http and https URLs", "[webhooks]") {
-  auto t = http::parse_url("https://hooks.example.com/kiln/events?token=abc");
+  auto t = outbound::parse_url("https://hooks.example.com/kiln/events?token=abc");
   REQUIRE(t);
   CHECK(t->scheme == "https");
   CHECK(t->host == "hooks.example.com");
   CHECK(t->port == 443);
   CHECK(t->path_and_query == "/kiln/events?token=abc");
 
-  t = http::parse_url("http://example.com");
+  t = outbound::parse_url("http://example.com");
   REQUIRE(t);
   CHECK(t->scheme == "http");
   CHECK(t->port == 80);
   CHECK(t->path_and_query == "/");
 
-  t = http::parse_url("HTTP://Example.COM:8080?x=1");
+  t = outbound::parse_url("HTTP://Example.COM:8080?x=1");
   REQUIRE(t);
   CHECK(t->scheme == "http");
   CHECK(t->host == "example.com");
   CHECK(t->port == 8080);
   CHECK(t->path_and_query == "/?x=1");
 
-  t = http::parse_url("https://[2001:DB8::1]:8443/a");
+  t = outbound::parse_url("https://[2001:DB8::1]:8443/a");
   REQUIRE(t);
   CHECK(t->host == "2001:db8::1");
   CHECK(t->port == 8443);
   CHECK(t->path_and_query == "/a");
-  CHECK(http::host_header(*t) == "[2001:db8::1]:8443");
-  CHECK(http::endpoint_key(*t) == "https://[2001:db8::1]:8443");
+  CHECK(outbound::host_header(*t) == "[2001:db8::1]:8443");
+  CHECK(outbound::endpoint_key(*t) == "https://[2001:db8::1]:8443");
 
-  t = http::parse_url("https://[::1]");
+  t = outbound::parse_url("https://[::1]");
   REQUIRE(t);
   CHECK(t->host == "::1");
   CHECK(t->port == 443);
-  CHECK(http::host_header(*t) == "[::1]");
+  CHECK(outbound::host_header(*t) == "[::1]");
 
-  t = http::parse_url("http://93.184.216.34:65535/");
+  t = outbound::parse_url("http://93.184.216.34:65535/");
   REQUIRE(t);
   CHECK(t->host == "93.184.216.34");
   CHECK(t->port == 65535);
-  CHECK(http::host_header(*t) == "93.184.216.34:65535");
-  CHECK(http::endpoint_key(*t) == "http://93.184.216.34:65535");
+  CHECK(outbound::host_header(*t) == "93.184.216.34:65535");
+  CHECK(outbound::endpoint_key(*t) == "http://93.184.216.34:65535");
 
-  t = http::parse_url("https://my_host.internal-1.example./x");  // underscore, trailing dot
+  t = outbound::parse_url("https://my_host.internal-1.example./x");  // underscore, trailing dot
   REQUIRE(t);
   CHECK(t->host == "my_host.internal-1.example.");
 
-  t = http::parse_url("https://example.com:443/");
+  t = outbound::parse_url("https://example.com:443/");
   REQUIRE(t);
-  CHECK(http::host_header(*t) == "example.com");  // default port left out
-  CHECK(http::endpoint_key(*t) == "https://example.com:443");
+  CHECK(outbound::host_header(*t) == "example.com");  // default port left out
+  CHECK(outbound::endpoint_key(*t) == "https://example.com:443");
 }
 
 TEST_CASE("webhook parse_url drops fragments and escapes unsafe bytes", "[webhooks]") {
-  auto t = http::parse_url("https://example.com/a/b?c=d#section");
+  auto t = outbound::parse_url("https://example.com/a/b?c=d#section");
   REQUIRE(t);
   CHECK(t->path_and_query == "/a/b?c=d");
-  t = http::parse_url("https://example.com#only-fragment");
+  t = outbound::parse_url("https://example.com#only-fragment");
   REQUIRE(t);
   CHECK(t->path_and_query == "/");
-  t = http::parse_url("https://example.com/x?list={1|2}&q=\"a\"&p=%20");
+  t = outbound::parse_url("https://example.com/x?list={1|2}&q=\"a\"&p=%20");
   REQUIRE(t);
   CHECK(t->path_and_query == "/x?list=%7B1%7C2%7D&q=%22a%22&p=%20");
-  t = http::parse_url("https://example.com/a:b@c;d=e,f~g!$&'()*+");
+  t = outbound::parse_url("https://example.com/a:b@c;d=e,f~g!$&'()*+");
   REQUIRE(t);
   CHECK(t->path_and_query == "/a:b@c;d=e,f~g!$&'()*+");
 }
@@ -159,10 +159,10 @@ TEST_CASE("webhook parse_url refuses malformed or unsafe URLs", "[webhooks]") {
   };
   for (const auto& url : refused) {
     INFO(url);
-    CHECK_FALSE(http::parse_url(url));
+    CHECK_FALSE(outbound::parse_url(url));
   }
-  CHECK(http::parse_url("https://" + std::string(63, 'a') + ".com/"));
-  CHECK(http::parse_url("https://1.2.3.4.example/"));  // numeric labels but a name
+  CHECK(outbound::parse_url("https://" + std::string(63, 'a') + ".com/"));
+  CHECK(outbound::parse_url("https://1.2.3.4.example/"));  // numeric labels but a name
 }
 
 TEST_CASE("webhook forbidden IPv4 ranges and the addresses just outside them", "[webhooks]") {
@@ -219,11 +219,11 @@ TEST_CASE("webhook forbidden IPv4 ranges and the addresses just outside them", "
   };
   for (const auto& [address, reason] : table) {
     INFO(address);
-    CHECK(http::forbidden_reason(address) == reason);
-    CHECK(http::is_forbidden_address(address) == !reason.empty());
+    CHECK(outbound::forbidden_reason(address) == reason);
+    CHECK(outbound::is_forbidden_address(address) == !reason.empty());
   }
-  CHECK(http::forbidden_reason_v4({127, 0, 0, 1}) == "loopback");
-  CHECK(http::forbidden_reason_v4({93, 184, 216, 34}).empty());
+  CHECK(outbound::forbidden_reason_v4({127, 0, 0, 1}) == "loopback");
+  CHECK(outbound::forbidden_reason_v4({93, 184, 216, 34}).empty());
 }
 
 TEST_CASE("webhook forbidden IPv6 ranges and the addresses just outside them", "[webhooks]") {
@@ -271,39 +271,39 @@ TEST_CASE("webhook forbidden IPv6 ranges and the addresses just outside them", "
   };
   for (const auto& [address, reason] : table) {
     INFO(address);
-    CHECK(http::forbidden_reason(address) == reason);
-    CHECK(http::is_forbidden_address(address) == !reason.empty());
+    CHECK(outbound::forbidden_reason(address) == reason);
+    CHECK(outbound::is_forbidden_address(address) == !reason.empty());
   }
   std::array<std::uint8_t, 16> loopback{};
   loopback[15] = 1;
-  CHECK(http::forbidden_reason_v6(loopback) == "loopback");
+  CHECK(outbound::forbidden_reason_v6(loopback) == "loopback");
 }
 
 TEST_CASE("webhook forbidden_reason refuses what is not an address", "[webhooks]") {
   for (std::string text : {"", "localhost", "example.com", "127.1", "127.0.0.1 ", " ::1",
                            "[::1]", "1.2.3.4.5", "::g", "0x7f000001"}) {
     INFO(text);
-    CHECK(http::forbidden_reason(text) == "not an address");
-    CHECK(http::is_forbidden_address(text));
+    CHECK(outbound::forbidden_reason(text) == "not an address");
+    CHECK(outbound::is_forbidden_address(text));
   }
 }
 
 TEST_CASE("webhook host helpers recognise literals and localhost names", "[webhooks]") {
-  CHECK(http::is_ip_literal("127.0.0.1"));
-  CHECK(http::is_ip_literal("::1"));
-  CHECK(http::is_ip_literal("2001:db8::1"));
-  CHECK_FALSE(http::is_ip_literal("127.1"));
-  CHECK_FALSE(http::is_ip_literal("[::1]"));
-  CHECK_FALSE(http::is_ip_literal("localhost"));
-  CHECK(http::is_localhost_name("localhost"));
-  CHECK(http::is_localhost_name("LOCALHOST."));
-  CHECK(http::is_localhost_name("api.localhost"));
-  CHECK_FALSE(http::is_localhost_name("localhost.example.com"));
-  CHECK_FALSE(http::is_localhost_name("notlocalhost"));
+  CHECK(outbound::is_ip_literal("127.0.0.1"));
+  CHECK(outbound::is_ip_literal("::1"));
+  CHECK(outbound::is_ip_literal("2001:db8::1"));
+  CHECK_FALSE(outbound::is_ip_literal("127.1"));
+  CHECK_FALSE(outbound::is_ip_literal("[::1]"));
+  CHECK_FALSE(outbound::is_ip_literal("localhost"));
+  CHECK(outbound::is_localhost_name("localhost"));
+  CHECK(outbound::is_localhost_name("LOCALHOST."));
+  CHECK(outbound::is_localhost_name("api.localhost"));
+  CHECK_FALSE(outbound::is_localhost_name("localhost.example.com"));
+  CHECK_FALSE(outbound::is_localhost_name("notlocalhost"));
 }
 
 TEST_CASE("webhook resolver_pool answers literals and localhost without DNS", "[webhooks]") {
-  http::resolver_pool pool(2);
+  outbound::resolver_pool pool(2);
   auto literal = resolve(pool, "93.184.216.34");
   CHECK(literal.error.empty());
   CHECK(literal.addresses == std::vector<std::string>{"93.184.216.34"});
@@ -320,7 +320,7 @@ TEST_CASE("webhook resolver_pool answers literals and localhost without DNS", "[
 }
 
 TEST_CASE("webhook check_target refuses loopback literals and localhost", "[webhooks]") {
-  http::resolver_pool pool(2);
+  outbound::resolver_pool pool(2);
   auto started = std::chrono::steady_clock::now();
 
   auto v4 = check(pool, "http://127.0.0.1:8080/hook");
@@ -357,7 +357,7 @@ TEST_CASE("webhook check_target refuses loopback literals and localhost", "[webh
 }
 
 TEST_CASE("webhook check_target lets private targets through when allowed", "[webhooks]") {
-  http::resolver_pool pool(1);
+  outbound::resolver_pool pool(1);
   CHECK_FALSE(check(pool, "http://127.0.0.1:8080/hook", true));
   CHECK_FALSE(check(pool, "http://[::1]/hook", true));
   CHECK_FALSE(check(pool, "http://localhost/hook", true));
@@ -366,19 +366,19 @@ TEST_CASE("webhook check_target lets private targets through when allowed", "[we
 }
 
 TEST_CASE("webhook check_target resolves names through the system resolver", "[webhooks]") {
-  http::resolver_pool pool(2);
+  outbound::resolver_pool pool(2);
   // The machine's own name usually resolves from /etc/hosts, without the network.
   char buffer[256] = {};
   REQUIRE(::gethostname(buffer, sizeof buffer - 1) == 0);
   std::string own_name = buffer;
   auto found = resolve(pool, own_name);
-  if (!found.error.empty() || !http::parse_url("http://" + own_name + "/")) {
+  if (!found.error.empty() || !outbound::parse_url("http://" + own_name + "/")) {
     WARN("the host name '" << own_name << "' does not resolve here (" << found.error
                            << "): the DNS path of check_target is not exercised");
   } else {
     bool any_forbidden = false;
     for (const auto& address : found.addresses)
-      any_forbidden = any_forbidden || http::is_forbidden_address(address);
+      any_forbidden = any_forbidden || outbound::is_forbidden_address(address);
     auto verdict = check(pool, "http://" + own_name + "/hook");
     CHECK(verdict.has_value() == any_forbidden);
     CHECK_FALSE(check(pool, "http://" + own_name + "/hook", true));

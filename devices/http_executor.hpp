@@ -1,7 +1,7 @@
 // The `http` device executor: runs a job on an external inference server over HTTP, so that a
 // real model server can sit behind a Kiln device. The protocol (create a run, poll it, delete it
 // on cancel) is in docs/http-executor.md. Plain structs only: no CAF, Beast or simdjson here;
-// the HTTP calls go through http::webhook_client, JSON is read with simdjson inside the .cpp.
+// the HTTP calls go through outbound::http_client, JSON is read with simdjson inside the .cpp.
 #pragma once
 
 #include <chrono>

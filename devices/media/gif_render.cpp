@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "actors/media/detail/media_pattern.hpp"
-#include "actors/media/media_render.hpp"
+#include "devices/media/detail/media_pattern.hpp"
+#include "devices/media/media_render.hpp"
 
 namespace kiln::media {
 namespace {

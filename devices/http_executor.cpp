@@ -1,13 +1,13 @@
 // The http executor: one loop thread owns every run's state, its timers and the simdjson parser,
 // and makes every user callback, so a run's callbacks never overlap and none follows its `done`.
-// HTTP calls go through a webhook_client (its io thread only posts the answers back to the loop).
+// HTTP calls go through a http_client (its io thread only posts the answers back to the loop).
 // Each run is a small state machine: create (POST, retried only when surely not received), then
 // poll (GET every poll_interval, failures retried with backoff), then done; cancel answers at
 // once and sends a DELETE, also for a run whose id arrives after the cancel.
-#include "actors/http_executor.hpp"
+#include "devices/http_executor.hpp"
 
-#include "http/webhook_client.hpp"
-#include "http/webhook_target.hpp"
+#include "outbound/http_client.hpp"
+#include "outbound/target.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
 
@@ -38,8 +38,8 @@ constexpr std::size_t quoted_error_bytes_max = 300;
 /// A parser that grew past this for one large response is dropped afterwards (memory).
 constexpr std::size_t parser_keep_bytes_max = 1 << 20;
 
-http::client_options client_options_for(const http_executor::options& o) {
-  http::client_options c;
+outbound::client_options client_options_for(const http_executor::options& o) {
+  outbound::client_options c;
   c.threads = 1;
   c.timeout = o.call_timeout;
   c.max_response_body = o.max_response_bytes;
@@ -57,7 +57,7 @@ std::string checked_base(std::string url) {
   if (url.find_first_of("?#") != std::string::npos)
     throw std::invalid_argument("http executor: base_url must not have a query or fragment: " +
                                 url);
-  if (!http::parse_url(url + "/v1/runs"))
+  if (!outbound::parse_url(url + "/v1/runs"))
     throw std::invalid_argument("http executor: base_url is not an http(s) URL: " + url);
   return url;
 }
@@ -109,7 +109,7 @@ std::string create_body(const http_run_request& r) {
 }
 
 /// Failed calls worth another try: nothing was answered, or the server said "not now".
-bool retryable(const http::outbound_result& r) {
+bool retryable(const outbound::outbound_result& r) {
   return !r.error.empty() || r.status == 429 || r.status >= 500;
 }
 
@@ -228,8 +228,8 @@ struct http_executor::impl {
     return runs_url() + "/" + percent_encode(id);
   }
 
-  http::outbound_request call(std::string method, std::string url) const {
-    http::outbound_request r;
+  outbound::outbound_request call(std::string method, std::string url) const {
+    outbound::outbound_request r;
     r.method = std::move(method);
     r.url = std::move(url);
     r.keep_body = true;
@@ -238,7 +238,7 @@ struct http_executor::impl {
   }
 
   /// "POST http://host/v1/runs: <cause> (N tries)".
-  static std::string call_error(const http::outbound_request& r, const std::string& cause,
+  static std::string call_error(const outbound::outbound_request& r, const std::string& cause,
                                 std::uint32_t tries) {
     std::string text = r.method + " " + r.url + ": " + cause;
     if (tries > 1) text += " (" + std::to_string(tries) + " tries)";
@@ -247,7 +247,7 @@ struct http_executor::impl {
 
   /// What went wrong with an answer that is not a success: the client's error, or the status
   /// with the server's own message ({"error": "..."} or {"error": {"message": "..."}} or text).
-  std::string cause(http::outbound_result& r) {
+  std::string cause(outbound::outbound_result& r) {
     if (!r.error.empty()) return r.error;
     std::string text = "HTTP " + std::to_string(r.status);
     if (r.body_too_large)
@@ -272,7 +272,7 @@ struct http_executor::impl {
     if (parsed_bytes > parser_keep_bytes_max) parser = simdjson::dom::parser{};
   }
 
-  milliseconds backoff(std::uint32_t tries, const http::outbound_result& r) const {
+  milliseconds backoff(std::uint32_t tries, const outbound::outbound_result& r) const {
     auto wait = opts.poll_interval;
     for (std::uint32_t i = 1; i < tries && wait < opts.max_backoff; ++i) wait *= 2;
     wait = std::max(wait, retry_after(r.retry_after));
@@ -320,15 +320,15 @@ struct http_executor::impl {
     auto sent = request;
     sent.body.clear();
     client.post(std::move(request),
-                [this, token, sent = std::move(sent)](http::outbound_result r) mutable {
+                [this, token, sent = std::move(sent)](outbound::outbound_result r) mutable {
                   enqueue([this, token, sent = std::move(sent), r = std::move(r)]() mutable {
                     on_created(token, sent, r);
                   });
                 });
   }
 
-  void on_created(std::uint64_t token, const http::outbound_request& sent,
-                  http::outbound_result& r) {
+  void on_created(std::uint64_t token, const outbound::outbound_request& sent,
+                  outbound::outbound_result& r) {
     if (orphans.erase(token)) {  // canceled while the POST was out: delete what it created
       std::string id;
       if (r.error.empty() && r.status >= 200 && r.status < 300 && read_run_id(r.body, id))
@@ -376,15 +376,15 @@ struct http_executor::impl {
     auto request = call("GET", run_url(run.run_id));
     auto sent = request;
     client.post(std::move(request),
-                [this, token, sent = std::move(sent)](http::outbound_result r) mutable {
+                [this, token, sent = std::move(sent)](outbound::outbound_result r) mutable {
                   enqueue([this, token, sent = std::move(sent), r = std::move(r)]() mutable {
                     on_polled(token, sent, r);
                   });
                 });
   }
 
-  void on_polled(std::uint64_t token, const http::outbound_request& sent,
-                 http::outbound_result& r) {
+  void on_polled(std::uint64_t token, const outbound::outbound_request& sent,
+                 outbound::outbound_result& r) {
     auto it = runs.find(token);
     if (it == runs.end()) return;  // canceled or stopped meanwhile
     auto& run = it->second;
@@ -502,12 +502,12 @@ struct http_executor::impl {
 
   /// DELETE, best effort: the answer is not awaited by anyone.
   void remove(const std::string& run_id) {
-    client.post(call("DELETE", run_url(run_id)), [](http::outbound_result) {});
+    client.post(call("DELETE", run_url(run_id)), [](outbound::outbound_result) {});
   }
 
   options opts;
   std::string base;
-  http::webhook_client client;
+  outbound::http_client client;
 
   std::mutex mutex;  ///< guards the four below
   std::condition_variable wake;

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace kiln::http {
+namespace kiln::outbound {
 
 /// A parsed absolute http(s) URL.
 struct target {
@@ -98,4 +98,4 @@ void check_target(resolver_pool& pool, const std::string& url, bool allow_privat
                   std::function<void(std::optional<std::string> refusal_reason)> done,
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
-}  // namespace kiln::http
+}  // namespace kiln::outbound

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "actors/media/media_render.hpp"
+#include "devices/media/media_render.hpp"
 
 namespace kiln::media::detail {
 

@@ -1,7 +1,7 @@
 // spdlog set-up for JSON-lines logs.
-#include "runtime/logging.hpp"
+#include "base/logging.hpp"
 
-#include "models/json_writer.hpp"
+#include "base/json_escape.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>

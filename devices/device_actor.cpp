@@ -1,10 +1,10 @@
 // Device actor and the builtin executor's render workers. A canceled sim run is answered at
 // once; a builtin worker checks its cancel flag before each output, so it stops within one
 // image (or one whole video) and then frees the slot.
-#include "actors/device_actor.hpp"
+#include "devices/device_actor.hpp"
 
-#include "actors/http_executor.hpp"
-#include "actors/media/media_render.hpp"
+#include "devices/http_executor.hpp"
+#include "devices/media/media_render.hpp"
 #include "actors/protocol.hpp"
 #include "config/limits.hpp"
 #include "persistence/output_files.hpp"

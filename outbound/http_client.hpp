@@ -2,7 +2,7 @@
 // inference server): one request per attempt on a fresh connection,
 // one deadline per attempt, TLS verified against the system store, no redirects, SSRF checks on
 // the addresses actually connected to, and per-endpoint queues so that one slow receiver cannot
-// hold up the others. Beast, Asio and OpenSSL stay inside webhook_client.cpp.
+// hold up the others. Beast, Asio and OpenSSL stay inside http_client.cpp.
 #pragma once
 
 #include <chrono>
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace kiln::http {
+namespace kiln::outbound {
 
 struct client_options {
   std::uint32_t threads = 1;
@@ -72,14 +72,14 @@ struct outbound_result {
   bool body_too_large = false;
 };
 
-class webhook_client {
+class http_client {
 public:
   /// Starts the io threads. Throws std::invalid_argument when extra_ca_file cannot be loaded.
-  explicit webhook_client(client_options options);
+  explicit http_client(client_options options);
   /// Calls stop().
-  ~webhook_client();
-  webhook_client(const webhook_client&) = delete;
-  webhook_client& operator=(const webhook_client&) = delete;
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
 
   /// Queues one request. `done` is called exactly once, on a client thread, and must not throw
   /// (exceptions are swallowed). Once stop() has begun, queued and running posts complete with
@@ -94,10 +94,10 @@ public:
   /// Posts waiting for a slot.
   std::size_t queued() const;
 
-  struct impl;  ///< Beast state, defined in webhook_client.cpp
+  struct impl;  ///< Beast state, defined in http_client.cpp
 
 private:
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace kiln::http
+}  // namespace kiln::outbound

@@ -1,7 +1,7 @@
 // Tests for NVML discovery: the no-driver path, a fake libnvidia-ml (tests/support/fake_nvml.cpp,
 // loaded through KILN_NVML_LIBRARY) with two GPUs and switchable failures, the real driver where
 // this machine has one, and the text `describe` prints.
-#include "runtime/nvml.hpp"
+#include "devices/nvml.hpp"
 
 #include <dlfcn.h>
 #include <stdlib.h>  // setenv, unsetenv

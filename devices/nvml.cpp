@@ -1,7 +1,7 @@
 // NVML through dlopen/dlsym. The few NVML types and entry points used are declared here, after
 // NVIDIA's nvml.h (NVML API reference, docs.nvidia.com/deploy/nvml-api), so no CUDA or driver
 // headers are needed to build.
-#include "runtime/nvml.hpp"
+#include "devices/nvml.hpp"
 
 #include <dlfcn.h>
 

@@ -1,5 +1,5 @@
 // Bridge actors: each runs posted closures in its own context.
-#include "runtime/bridge.hpp"
+#include "http/actor_bridge.hpp"
 
 #include <caf/all.hpp>
 

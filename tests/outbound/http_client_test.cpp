@@ -4,7 +4,7 @@
 // the private-address refusal, TLS verification, body caps, and per-endpoint isolation.
 #include <catch2/catch.hpp>
 
-#include "http/webhook_client.hpp"
+#include "outbound/http_client.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tests/support/webhook_listener.hpp"
 
@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace http = kiln::http;
+namespace outbound = kiln::outbound;
 namespace test = kiln::test;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
@@ -25,25 +25,25 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 /// Options for tests: short timeout, private targets allowed (everything is on 127.0.0.1).
-http::client_options test_options(std::chrono::milliseconds timeout = 2000ms) {
-  http::client_options options;
+outbound::client_options test_options(std::chrono::milliseconds timeout = 2000ms) {
+  outbound::client_options options;
   options.timeout = timeout;
   options.allow_private_targets = true;
   return options;
 }
 
 struct timed_result {
-  http::outbound_result result;
+  outbound::outbound_result result;
   std::chrono::milliseconds elapsed{};  ///< from post() to done, measured by the test
   std::thread::id thread;
 };
 
 /// Posts one request and waits (at most 5 s) for its result.
-timed_result post_and_wait(http::webhook_client& client, http::outbound_request request) {
+timed_result post_and_wait(outbound::http_client& client, outbound::outbound_request request) {
   std::promise<timed_result> answer;
   auto future = answer.get_future();
   auto started = steady::now();
-  client.post(std::move(request), [&answer, started](http::outbound_result result) {
+  client.post(std::move(request), [&answer, started](outbound::outbound_result result) {
     answer.set_value({std::move(result),
                       std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started),
                       std::this_thread::get_id()});
@@ -52,8 +52,8 @@ timed_result post_and_wait(http::webhook_client& client, http::outbound_request 
   return future.get();
 }
 
-http::outbound_request request_to(const std::string& url, std::string body = R"({"ok":true})") {
-  http::outbound_request request;
+outbound::outbound_request request_to(const std::string& url, std::string body = R"({"ok":true})") {
+  outbound::outbound_request request;
   request.url = url;
   request.body = std::move(body);
   return request;
@@ -62,8 +62,8 @@ http::outbound_request request_to(const std::string& url, std::string body = R"(
 /// Collects results of many posts, with the time each arrived.
 class result_log {
 public:
-  std::function<void(http::outbound_result)> callback(std::string tag) {
-    return [this, tag = std::move(tag)](http::outbound_result result) {
+  std::function<void(outbound::outbound_result)> callback(std::string tag) {
+    return [this, tag = std::move(tag)](outbound::outbound_result result) {
       std::lock_guard lock(mutex_);
       entries_.push_back({tag, std::move(result), steady::now()});
       changed_.notify_all();
@@ -83,7 +83,7 @@ public:
 
   struct entry {
     std::string tag;
-    http::outbound_result result;
+    outbound::outbound_result result;
     steady::time_point at;
   };
   std::vector<entry> entries() {
@@ -107,7 +107,7 @@ private:
 
 TEST_CASE("webhook client POSTs the body and headers exactly", "[webhooks]") {
   test::webhook_listener listener({});
-  http::webhook_client client(test_options());
+  outbound::http_client client(test_options());
   auto request = request_to(listener.base_url() + "/hooks/kiln?account=a1",
                             R"({"id":"evt_1","event":"job.succeeded","job":{"id":"job_1"}})");
   request.headers = {{"webhook-id", "evt_1"},
@@ -143,7 +143,7 @@ TEST_CASE("webhook client POSTs the body and headers exactly", "[webhooks]") {
 
 TEST_CASE("webhook client ignores framing headers from the caller", "[webhooks]") {
   test::webhook_listener listener({});
-  http::webhook_client client(test_options());
+  outbound::http_client client(test_options());
   auto request = request_to(listener.base_url() + "/", "{}");
   request.headers = {{"Host", "evil.example"},
                      {"Content-Length", "999"},
@@ -166,7 +166,7 @@ TEST_CASE("webhook client reports 503 and its Retry-After", "[webhooks]") {
   options.headers = {{"Retry-After", "120"}};
   options.body = "busy";
   test::webhook_listener listener(options);
-  http::webhook_client client(test_options());
+  outbound::http_client client(test_options());
   auto outcome = post_and_wait(client, request_to(listener.base_url() + "/hook"));
   CHECK(outcome.result.status == 503);
   CHECK(outcome.result.error.empty());
@@ -177,7 +177,7 @@ TEST_CASE("webhook client times out a receiver that never answers", "[webhooks]"
   test::listener_options options;
   options.mode = test::listener_mode::never_answer;
   test::webhook_listener listener(options);
-  http::webhook_client client(test_options(300ms));
+  outbound::http_client client(test_options(300ms));
   auto outcome = post_and_wait(client, request_to(listener.base_url() + "/hook"));
   CHECK(outcome.result.status == 0);
   CHECK(outcome.result.error == "timeout");
@@ -189,7 +189,7 @@ TEST_CASE("webhook client times out a receiver that never answers", "[webhooks]"
 }
 
 TEST_CASE("webhook client reports a refused connection", "[webhooks]") {
-  http::webhook_client client(test_options());
+  outbound::http_client client(test_options());
   auto port = test::closed_port();
   auto outcome = post_and_wait(client, request_to("http://127.0.0.1:" + std::to_string(port) + "/"));
   CHECK(outcome.result.status == 0);
@@ -201,7 +201,7 @@ TEST_CASE("webhook client reports a receiver that closes without answering", "[w
   test::listener_options options;
   options.mode = test::listener_mode::close_at_once;
   test::webhook_listener listener(options);
-  http::webhook_client client(test_options());
+  outbound::http_client client(test_options());
   auto outcome = post_and_wait(client, request_to(listener.base_url() + "/"));
   CHECK(outcome.result.status == 0);
   INFO(outcome.result.error);
@@ -215,7 +215,7 @@ TEST_CASE("webhook client returns a 302 without following it", "[webhooks]") {
   options.status = 302;
   options.headers = {{"Location", elsewhere.base_url() + "/stolen"}};
   test::webhook_listener listener(options);
-  http::webhook_client client(test_options());
+  outbound::http_client client(test_options());
   auto outcome = post_and_wait(client, request_to(listener.base_url() + "/hook"));
   CHECK(outcome.result.status == 302);
   CHECK(outcome.result.error.empty());
@@ -227,7 +227,7 @@ TEST_CASE("webhook client refuses private addresses unless allowed", "[webhooks]
   test::webhook_listener listener({});
   auto options = test_options();
   options.allow_private_targets = false;
-  http::webhook_client client(options);
+  outbound::http_client client(options);
   auto port = std::to_string(listener.port());
   const std::vector<std::string> urls{
     "http://127.0.0.1:" + port + "/",        "http://localhost:" + port + "/",
@@ -242,14 +242,14 @@ TEST_CASE("webhook client refuses private addresses unless allowed", "[webhooks]
   }
   CHECK(listener.connections() == 0);
 
-  http::webhook_client allowed(test_options());
+  outbound::http_client allowed(test_options());
   CHECK(post_and_wait(allowed, request_to("http://localhost:" + port + "/")).result.status == 200);
   CHECK(listener.connections() == 1);
 }
 
 TEST_CASE("webhook client refuses bad URLs and headers before connecting", "[webhooks]") {
   test::webhook_listener listener({});
-  http::webhook_client client(test_options());
+  outbound::http_client client(test_options());
   auto invalid = post_and_wait(client, request_to("ftp://127.0.0.1/"));
   CHECK(invalid.result.error == "invalid url");
   CHECK(invalid.thread != std::this_thread::get_id());
@@ -270,7 +270,7 @@ TEST_CASE("webhook client reads at most max_response_body and still reports the 
   test::webhook_listener listener(options);
   auto client_options = test_options();
   client_options.max_response_body = 1024;
-  http::webhook_client client(client_options);
+  outbound::http_client client(client_options);
   auto outcome = post_and_wait(client, request_to(listener.base_url() + "/"));
   CHECK(outcome.result.status == 200);
   CHECK(outcome.result.error.empty());
@@ -286,7 +286,7 @@ TEST_CASE("webhook client sends other methods and returns the body when asked", 
   test::listener_options options;
   options.body = R"({"status":"running","progress":40})";
   test::webhook_listener listener(options);
-  http::webhook_client client(test_options());
+  outbound::http_client client(test_options());
 
   auto get = request_to(listener.base_url() + "/v1/runs/r1", "");
   get.method = "GET";
@@ -329,7 +329,7 @@ TEST_CASE("webhook client flags a kept body over max_response_body", "[webhooks]
   test::webhook_listener listener(options);
   auto client_options = test_options();
   client_options.max_response_body = 1024;
-  http::webhook_client client(client_options);
+  outbound::http_client client(client_options);
   auto request = request_to(listener.base_url() + "/");
   request.keep_body = true;
   auto outcome = post_and_wait(client, request);
@@ -350,7 +350,7 @@ TEST_CASE("webhook client verifies TLS against an extra CA", "[webhooks]") {
 
   auto client_options = test_options();
   client_options.extra_ca_file = pki.ca_file();
-  http::webhook_client client(client_options);
+  outbound::http_client client(client_options);
   auto by_address = post_and_wait(client, request_to(listener.base_url() + "/tls", R"({"n":1})"));
   INFO(by_address.result.error);
   CHECK(by_address.result.status == 200);
@@ -376,7 +376,7 @@ TEST_CASE("webhook client refuses TLS certificates it cannot verify", "[webhooks
   test::webhook_listener listener(options);
 
   SECTION("unknown CA") {
-    http::webhook_client client(test_options());  // system store only
+    outbound::http_client client(test_options());  // system store only
     auto outcome = post_and_wait(client, request_to(listener.base_url() + "/"));
     CHECK(outcome.result.status == 0);
     CHECK(outcome.result.error.starts_with("tls: "));
@@ -391,7 +391,7 @@ TEST_CASE("webhook client refuses TLS certificates it cannot verify", "[webhooks
     test::webhook_listener impostor(wrong);
     auto client_options = test_options();
     client_options.extra_ca_file = pki.ca_file();
-    http::webhook_client client(client_options);
+    outbound::http_client client(client_options);
     auto by_address = post_and_wait(client, request_to(impostor.base_url() + "/"));
     CHECK(by_address.result.error == "tls: certificate verify failed: IP address mismatch");
     auto by_name = post_and_wait(
@@ -405,7 +405,7 @@ TEST_CASE("webhook client refuses TLS certificates it cannot verify", "[webhooks
     test::webhook_listener closer(closing);
     auto client_options = test_options();
     client_options.extra_ca_file = pki.ca_file();
-    http::webhook_client client(client_options);
+    outbound::http_client client(client_options);
     auto outcome = post_and_wait(
       client, request_to("https://127.0.0.1:" + std::to_string(closer.port()) + "/"));
     CHECK(outcome.result.status == 0);
@@ -417,7 +417,7 @@ TEST_CASE("webhook client refuses TLS certificates it cannot verify", "[webhooks
 TEST_CASE("webhook client refuses an extra CA file it cannot load", "[webhooks]") {
   auto options = test_options();
   options.extra_ca_file = "/nonexistent/ca.pem";
-  CHECK_THROWS_AS(http::webhook_client(options), std::invalid_argument);
+  CHECK_THROWS_AS(outbound::http_client(options), std::invalid_argument);
 }
 
 TEST_CASE("webhook client keeps a slow endpoint from delaying the others", "[webhooks]") {
@@ -429,7 +429,7 @@ TEST_CASE("webhook client keeps a slow endpoint from delaying the others", "[web
   options.threads = 2;
   options.max_in_flight = 4;
   options.max_per_endpoint = 2;
-  http::webhook_client client(options);
+  outbound::http_client client(options);
   result_log log;
 
   auto started = steady::now();
@@ -462,7 +462,7 @@ TEST_CASE("webhook client keeps a slow endpoint from delaying the others", "[web
   // A post after stop() is answered at once, on the calling thread.
   std::thread::id answered_on;
   std::string error;
-  client.post(request_to(fast.base_url() + "/late"), [&](http::outbound_result r) {
+  client.post(request_to(fast.base_url() + "/late"), [&](outbound::outbound_result r) {
     answered_on = std::this_thread::get_id();
     error = r.error;
   });
@@ -477,7 +477,7 @@ TEST_CASE("webhook client gives a freed global slot to the next endpoint in turn
   test::webhook_listener fast({});
   auto options = test_options(200ms);
   options.max_in_flight = 1;
-  http::webhook_client client(options);
+  outbound::http_client client(options);
   result_log log;
 
   for (int i = 0; i < 3; ++i) client.post(request_to(slow.base_url() + "/"), log.callback("slow"));

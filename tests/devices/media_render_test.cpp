@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "actors/media/media_render.hpp"
+#include "devices/media/media_render.hpp"
 
 using kiln::media::read_gif_info;
 using kiln::media::read_png_info;
