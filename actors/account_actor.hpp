@@ -1,23 +1,36 @@
-// The account actor: one per account, owning its credit ledger. It creates the account's jobs
-// (hold and job committed together, then the job actor is spawned), settles their holds when they
-// end, grants credits, routes reads and cancels to live job actors, and lists jobs and entries.
+// The account actor and its job router: one pair per account. The account actor keeps the credit
+// ledger (protocol/account.hpp), the router the account's live jobs (protocol/job.hpp).
 #pragma once
 
 #include "actors/actor_context.hpp"
-#include "models/account.hpp"
+#include "protocol/account.hpp"
 
 #include <caf/fwd.hpp>
 
+#include <cstdint>
 #include <vector>
 
 namespace kiln {
 
-struct job;
+/// What an account starts from: its record and where its jobs and ledger stood at the stop.
+struct account_start {
+  account record;
+  std::uint64_t last_job_seq = 0;
+  std::uint64_t last_ledger_seq = 0;
+  bool has_idempotency_keys = false;  ///< a sweep is due once the first of them expires
+  /// Jobs that were queued or processing (they get tickets or actors again), and canceled jobs
+  /// whose refund was not yet written (their actors write it first). Both keep their holds.
+  std::vector<job> live;
+  std::vector<job> refunds;
+};
 
-/// Spawns the actor for `record`. `recovered` are its jobs that were not terminal at the last
-/// stop, which get job actors again; `refunds` are canceled jobs whose refund was not yet
-/// written, which it writes first.
-caf::actor spawn_account(caf::actor_system& system, const actor_context& context, account record,
-                         std::vector<job> recovered, std::vector<job> refunds);
+struct account_handles {
+  account_actor ledger;
+  job_router_actor jobs;
+};
+
+/// Spawns the account's ledger and its job router.
+account_handles spawn_account(caf::actor_system& system, const actor_context& context,
+                              account_start start);
 
 }  // namespace kiln

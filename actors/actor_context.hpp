@@ -1,15 +1,17 @@
-// What every actor is given at spawn: the store and its writer, the scheduler, the clock, the
-// settings and the catalog. Plain handles and pointers that outlive every actor.
+// What every actor is given at spawn: the store and its writer, the scheduler, the deliveries,
+// the clock, the settings and the catalog. Plain handles and pointers that outlive every actor.
 #pragma once
 
-#include "config/settings.hpp"
-#include "models/catalog.hpp"
 #include "base/clock.hpp"
 #include "base/faults.hpp"
-
-#include <caf/actor.hpp>
+#include "config/settings.hpp"
+#include "models/catalog.hpp"
+#include "protocol/deliveries.hpp"
+#include "protocol/scheduler.hpp"
+#include "protocol/store.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace kiln {
@@ -21,22 +23,22 @@ class http_client;
 
 struct actor_context {
   store* db = nullptr;
-  caf::actor writer;     ///< store_writer: durable commits as request/response
-  caf::actor scheduler;  ///< queued jobs and device slots
-  caf::actor deliveries;  ///< webhook deliveries: told of each one once it is written
+  store_writer_actor writer;     ///< durable commits as request/response
+  scheduler_actor scheduler;     ///< queued jobs and device slots
+  deliveries_actor deliveries;   ///< webhook deliveries: told of each one once it is written
   clock_ptr clock;
   faults_ptr faults = std::make_shared<runtime_faults>();  ///< shared by the whole node
   const settings* config = nullptr;
   const catalog* models = nullptr;
-  std::string files_dir;  ///< where outputs are written
-  /// Timeout of every internal request (commit, lookups); a missing reply becomes 503.
+  /// Timeout of requests to actors that may be busy or gone (positions, device runs use their
+  /// own); a missing reply becomes 503.
   std::chrono::milliseconds request_timeout{10000};
   /// The plan's concurrency limit of the account whose jobs share this context (0 = none).
   std::uint32_t max_concurrent_jobs = 0;
   /// Overrides every model's timeout_seconds when set (tests).
   std::chrono::milliseconds run_timeout{0};
   /// Webhooks: the outbound client, where output links in events point, and their signing key.
-  outbound::http_client* http_client = nullptr;
+  outbound::http_client* webhook_client = nullptr;
   std::string public_url;
   std::string url_signing_key;
 };

@@ -6,17 +6,22 @@
 // as delivered is never sent again by the retries, only by an explicit redeliver.
 #include "actors/delivery_actor.hpp"
 
-#include "actors/protocol.hpp"
-#include "config/settings.hpp"
-#include "models/job_json.hpp"
-#include "outbound/http_client.hpp"
-#include "models/crypto.hpp"
-#include "models/json_writer.hpp"
-#include "models/webhook_signature.hpp"
-#include "persistence/records.hpp"
-#include "persistence/store.hpp"
+#include "base/backoff.hpp"
 #include "base/logging.hpp"
 #include "base/metrics.hpp"
+#include "config/limits.hpp"
+#include "config/settings.hpp"
+#include "models/crypto.hpp"
+#include "models/job_json.hpp"
+#include "models/json_writer.hpp"
+#include "models/webhook_signature.hpp"
+#include "outbound/http_client.hpp"
+#include "persistence/records.hpp"
+#include "persistence/store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +31,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::outbound::outbound_result)
 
 namespace kiln {
 namespace {
+
+/// One delivery's own messages: its timer, its attempt's outcome, and a retry of its write.
+using delivery_actor = caf::typed_actor<caf::reacts_to<tick_atom>,
+                                        caf::reacts_to<attempted_atom, outbound::outbound_result>,
+                                        caf::reacts_to<write_atom>>;
 
 /// SplitMix64: eight bytes of state for jitter and fault draws. A pending delivery is mostly
 /// waiting, and 100k of them should not carry a 2.5 KB Mersenne Twister each.
@@ -46,13 +56,11 @@ struct delivery_state {
   small_random random;
   std::vector<job_event> events;  ///< the timeline events of the attempt being written
   std::int64_t attempt_started_ms = 0;
-  std::chrono::milliseconds write_retry{100};
+  kiln::backoff write_backoff{limits::write_retry_delay_min, limits::write_retry_delay_max};
   static inline const char* name = "delivery";
 };
 
-using delivery_self = caf::stateful_actor<delivery_state>*;
-
-void attempt(delivery_self self);
+using delivery_self = delivery_actor::stateful_pointer<delivery_state>;
 
 void schedule(delivery_self self) {
   auto& st = self->state;
@@ -62,7 +70,7 @@ void schedule(delivery_self self) {
 }
 
 /// Writes the delivery as it now is; then waits for the next attempt or ends. A failed write is
-/// retried (the attempt happened; its record must land) with backoff up to 5 s.
+/// retried (the attempt happened; its record must land) with backoff.
 void write(delivery_self self) {
   auto& st = self->state;
   write_batch batch;
@@ -72,7 +80,7 @@ void write(delivery_self self) {
     .then(
       [=](caf::ok_atom) {
         auto& s = self->state;
-        s.write_retry = std::chrono::milliseconds(100);
+        s.write_backoff.reset();
         s.events.clear();
         if (s.current.status == delivery_status::pending) schedule(self);
         else self->quit();
@@ -81,9 +89,8 @@ void write(delivery_self self) {
         auto& s = self->state;
         logs::get("webhooks")->warn(
           R"("event":"webhook.write_failed","delivery":"{}","trace_id":"{}","error":"{}")",
-          s.current.id, s.current.trace_id, logs::json_text(self->system().render(error)));
-        self->delayed_send(self, s.write_retry, write_atom::value);
-        s.write_retry = std::min(s.write_retry * 2, std::chrono::milliseconds(5000));
+          s.current.id, s.current.trace_id, logs::json_text(describe(error)));
+        self->delayed_send(self, s.write_backoff.next(), write_atom::value);
       });
 }
 
@@ -128,21 +135,39 @@ void on_attempted(delivery_self self, const outbound::outbound_result& result) {
   write(self);
 }
 
+/// The job and account the event is about, as stored now; nullopt when either is gone or does
+/// not decode (the delivery cannot be made); an error when the store failed (it is tried again).
+caf::expected<std::optional<std::pair<job, account>>> event_subject(const store& db,
+                                                                    const delivery& d) {
+  auto job_bytes = db.get(column::jobs, d.job_id);
+  if (!job_bytes) return job_bytes.error();
+  auto account_bytes = db.get(column::accounts, d.account_id);
+  if (!account_bytes) return account_bytes.error();
+  auto record = *job_bytes ? records::decode_job(**job_bytes) : std::nullopt;
+  auto owner = *account_bytes ? records::decode_account(**account_bytes) : std::nullopt;
+  if (!record || !owner) return std::optional<std::pair<job, account>>{};
+  return std::optional(std::pair(std::move(*record), std::move(*owner)));
+}
+
 void attempt(delivery_self self) {
   auto& st = self->state;
   auto& d = st.current;
   const auto now = st.context->clock->now_ms();
   st.attempt_started_ms = now;
-  auto job_bytes = st.context->db->get(column::jobs, d.job_id);
-  auto account_bytes = st.context->db->get(column::accounts, d.account_id);
-  auto record = job_bytes ? records::decode_job(*job_bytes) : std::nullopt;
-  auto owner = account_bytes ? records::decode_account(*account_bytes) : std::nullopt;
-  if (!record || !owner) {  // cannot happen while the store is intact; retrying cannot help
+  auto subject = event_subject(*st.context->db, d);
+  if (!subject) {  // the store failed: the attempt did not happen; try again later
+    logs::get("webhooks")->warn(R"("event":"webhook.read_failed","delivery":"{}","error":"{}")",
+                                d.id, logs::json_text(describe(subject.error())));
+    self->delayed_send(self, st.write_backoff.next(), tick_atom::value);
+    return;
+  }
+  if (!*subject) {  // cannot happen while the store is intact; retrying cannot help
     logs::get("webhooks")->error(R"("event":"webhook.orphaned","delivery":"{}","job":"{}")",
                                  d.id, d.job_id);
     d.status = delivery_status::failed;
     return write(self);
   }
+  const auto& [record, owner] = **subject;
   if (st.random.unit() < st.context->faults->webhook_drop_rate.load()) {
     outbound::outbound_result lost;  // fault injection: as if the network lost the request
     lost.error = "dropped by fault injection";
@@ -151,24 +176,25 @@ void attempt(delivery_self self) {
   outbound::outbound_request request;
   request.url = d.url;
   request.body = render_webhook_event(
-    d, *record, url_context{st.context->public_url, st.context->url_signing_key, now});
+    d, record, url_context{st.context->public_url, st.context->url_signing_key, now});
   const auto timestamp = now / 1000;
   request.headers = {
     {"webhook-id", d.event_id},
     {"webhook-timestamp", std::to_string(timestamp)},
-    {"webhook-signature", webhooks::signature_header(signing_secrets(*owner, now), d.event_id,
+    {"webhook-signature", webhooks::signature_header(signing_secrets(owner, now), d.event_id,
                                                      timestamp, request.body)},
   };
   if (auto parent = crypto::traceparent_for(d.trace_id); !parent.empty())
     request.headers.emplace_back("traceparent", std::move(parent));
-  auto handle = caf::actor_cast<caf::actor>(self);
-  st.context->http_client->post(std::move(request), [handle](outbound::outbound_result result) {
+  auto handle = caf::actor_cast<delivery_actor>(self);
+  st.context->webhook_client->post(std::move(request), [handle](outbound::outbound_result result) {
     caf::anon_send(handle, attempted_atom::value, std::move(result));
   });
 }
 
-caf::behavior delivery_actor(delivery_self self, std::shared_ptr<const actor_context> context,
-                             delivery d) {
+delivery_actor::behavior_type delivery_behavior(delivery_self self,
+                                                std::shared_ptr<const actor_context> context,
+                                                delivery d) {
   auto& st = self->state;
   st.context = std::move(context);
   st.current = std::move(d);
@@ -197,11 +223,11 @@ struct deliveries_state {
   static inline const char* name = "deliveries";
 };
 
-using deliveries_self = caf::stateful_actor<deliveries_state>*;
+using deliveries_self = deliveries_actor::stateful_pointer<deliveries_state>;
 
 void start_delivery(deliveries_self self, delivery d) {
   if (!self->state.started) return self->state.waiting.push_back(std::move(d));
-  auto actor = self->spawn(delivery_actor, self->state.shared, std::move(d));
+  auto actor = self->spawn(delivery_behavior, self->state.shared, std::move(d));
   self->monitor(actor);
   self->state.live += 1;
 }
@@ -211,13 +237,15 @@ void start_delivery(deliveries_self self, delivery d) {
 caf::result<delivery> redeliver(deliveries_self self, const job& j) {
   auto& st = self->state;
   auto d = new_delivery(j, st.context.clock->now_ms());
-  st.context.db->scan(column::deliveries, j.id + "/", [&](std::string_view, std::string_view value) {
-    if (auto first = records::decode_delivery(value)) {
-      d.event_id = first->event_id;
-      d.created_at_ms = first->created_at_ms;
-    }
-    return false;
-  });
+  auto scanned = st.context.db->scan(column::deliveries, j.id + "/",
+                                     [&](std::string_view, std::string_view value) {
+                                       if (auto first = records::decode_delivery(value)) {
+                                         d.event_id = first->event_id;
+                                         d.created_at_ms = first->created_at_ms;
+                                       }
+                                       return false;
+                                     });
+  if (scanned) return scanned;
   write_batch batch;
   records::put_delivery(batch, d);
   auto promise = self->make_response_promise<delivery>();
@@ -231,10 +259,20 @@ caf::result<delivery> redeliver(deliveries_self self, const job& j) {
   return promise;
 }
 
-caf::behavior deliveries_actor(deliveries_self self, actor_context context,
-                               std::vector<delivery> pending) {
+void on_register(deliveries_self self, std::string& public_url) {
+  auto& st = self->state;
+  st.context.public_url = std::move(public_url);
+  st.shared = std::make_shared<const actor_context>(st.context);
+  st.started = true;
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& d : waiting) start_delivery(self, std::move(d));
+}
+
+deliveries_actor::behavior_type deliveries(deliveries_self self, actor_context context,
+                                           std::vector<delivery> pending) {
   self->state.context = std::move(context);
-  self->state.context.deliveries = caf::actor_cast<caf::actor>(self);
+  self->state.context.deliveries = caf::actor_cast<deliveries_actor>(self);
   self->set_down_handler([=](caf::down_msg& down) {
     self->state.live -= 1;
     if (down.reason && down.reason != caf::exit_reason::normal)
@@ -243,15 +281,7 @@ caf::behavior deliveries_actor(deliveries_self self, actor_context context,
   });
   self->state.waiting = std::move(pending);
   return {
-    [=](register_atom, std::string& public_url) {
-      auto& st = self->state;
-      st.context.public_url = std::move(public_url);
-      st.shared = std::make_shared<const actor_context>(st.context);
-      st.started = true;
-      auto waiting = std::move(st.waiting);
-      st.waiting.clear();
-      for (auto& d : waiting) start_delivery(self, std::move(d));
-    },
+    [=](register_atom, std::string& public_url) { on_register(self, public_url); },
     [=](deliver_atom, delivery& d) { start_delivery(self, std::move(d)); },
     [=](redeliver_atom, const job& j) { return redeliver(self, j); },
     [=](stats_atom) { return static_cast<std::uint64_t>(self->state.live); },
@@ -260,20 +290,9 @@ caf::behavior deliveries_actor(deliveries_self self, actor_context context,
 
 }  // namespace
 
-caf::actor spawn_deliveries(caf::actor_system& system, const actor_context& context,
-                            std::vector<delivery> pending) {
-  return system.spawn(deliveries_actor, context, std::move(pending));
-}
-
-std::vector<delivery> recover_pending_deliveries(const store& db) {
-  std::vector<delivery> pending;
-  db.scan(column::pending_deliveries, {}, [&](std::string_view key, std::string_view) {
-    if (auto bytes = db.get(column::deliveries, key))
-      if (auto d = records::decode_delivery(*bytes); d && d->status == delivery_status::pending)
-        pending.push_back(std::move(*d));
-    return true;
-  });
-  return pending;
+deliveries_actor spawn_deliveries(caf::actor_system& system, const actor_context& context,
+                                  std::vector<delivery> pending) {
+  return system.spawn(deliveries, context, std::move(pending));
 }
 
 }  // namespace kiln

@@ -2,12 +2,17 @@
 #include "actors/directory_actor.hpp"
 
 #include "actors/account_actor.hpp"
-#include "actors/protocol.hpp"
+#include "base/assert.hpp"
 #include "config/limits.hpp"
 #include "models/crypto.hpp"
 #include "persistence/records.hpp"
 #include "persistence/recovery.hpp"
 
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
 
@@ -16,7 +21,7 @@ namespace {
 
 struct account_entry {
   account record;
-  caf::actor actor;
+  account_handles actors;
   std::size_t active_keys = 0;  ///< including keys being created right now
 };
 
@@ -35,11 +40,7 @@ struct directory_state {
   static inline const char* name = "directory";
 };
 
-using directory_self = caf::stateful_actor<directory_state>*;
-
-/// Last-used times are kept in memory and written at most once a minute per key, without
-/// waiting: a lost update costs only a stale `last_used_at`.
-constexpr std::int64_t last_used_write_interval_ms = 60'000;
+using directory_self = directory_actor::stateful_pointer<directory_state>;
 
 /// Takes one token from the key's bucket (sized by its account's plan) and writes the bucket's
 /// state into `who`; an empty bucket marks `who` rate limited and takes nothing.
@@ -71,13 +72,14 @@ caf::result<principal> on_auth(directory_self self, const std::string& key_hash)
   auto& key = it->second;
   auto& entry = st.accounts.at(key.account_id);
   auto now = st.context.clock->now_ms();
-  if (now - key.last_used_at_ms >= last_used_write_interval_ms) {
+  // Last-used times are kept in memory and written without waiting, at most once a minute.
+  if (now - key.last_used_at_ms >= limits::key_last_used_write_interval.count()) {
     key.last_used_at_ms = now;
     write_batch batch;
     batch.put(column::keys, key.hash, records::encode(key));
-    self->send(st.context.writer, commit_atom::value, std::move(batch));
+    caf::anon_send(st.context.writer, commit_atom::value, std::move(batch));
   }
-  principal who{key.account_id, key.id, entry.record.plan, entry.actor};
+  principal who{key.account_id, key.id, entry.record.plan, entry.actors.ledger, entry.actors.jobs};
   take_token(st, who, now);
   return who;
 }
@@ -94,8 +96,11 @@ caf::result<account_created> on_create_account(directory_self self, std::string&
     .then(
       [=](caf::ok_atom) mutable {
         auto& s = self->state;
-        auto actor = spawn_account(self->system(), s.context, created->account, {}, {});
-        s.accounts[created->account.id] = account_entry{created->account, actor, 1};
+        account_start start;
+        start.record = created->account;
+        if (created->initial_grant) start.last_ledger_seq = created->initial_grant->seq;
+        auto actors = spawn_account(self->system(), s.context, std::move(start));
+        s.accounts[created->account.id] = account_entry{created->account, actors, 1};
         s.keys_by_hash[created->key.hash] = created->key;
         promise.deliver(std::move(*created));
       },
@@ -123,6 +128,7 @@ caf::result<key_created> on_create_key(directory_self self, const std::string& a
         promise.deliver(std::move(*created));
       },
       [=](caf::error& error) mutable {
+        KILN_ASSERT(self->state.accounts[account_id].active_keys > 0);
         self->state.accounts[account_id].active_keys -= 1;
         promise.deliver(std::move(error));
       });
@@ -137,6 +143,7 @@ caf::result<caf::ok_atom> on_revoke_key(directory_self self, const std::string& 
     api_key revoked = key;
     revoked.revoked_at_ms = st.context.clock->now_ms();
     key.revoked_at_ms = revoked.revoked_at_ms;  // refused from this message on
+    KILN_ASSERT(st.accounts[account_id].active_keys > 0);
     st.accounts[account_id].active_keys -= 1;
     write_batch batch;
     batch.put(column::keys, revoked.hash, records::encode(revoked));
@@ -164,17 +171,41 @@ std::vector<api_key> on_list_keys(directory_self self, const std::string& accoun
   return result;
 }
 
-caf::behavior directory_actor(directory_self self, actor_context context,
-                              recovered_state recovered) {
+caf::result<account> on_get_account(directory_self self, const std::string& account_id) {
+  auto entry = self->state.accounts.find(account_id);
+  if (entry == self->state.accounts.end())
+    return make_error(error_code::not_found, "no such account");
+  auto promise = self->make_response_promise<account>();
+  return promise.delegate(entry->second.actors.ledger, get_account_atom::value);
+}
+
+caf::result<grant_result> on_grant(directory_self self, const std::string& account_id,
+                                   std::int64_t amount, std::string& reason,
+                                   idempotency_claim& claim) {
+  auto entry = self->state.accounts.find(account_id);
+  if (entry == self->state.accounts.end())
+    return make_error(error_code::not_found, "no such account");
+  auto promise = self->make_response_promise<grant_result>();
+  return promise.delegate(entry->second.actors.ledger, grant_atom::value, amount,
+                          std::move(reason), std::move(claim));
+}
+
+/// Spawns the actors of every recovered account and indexes its keys.
+void recover_accounts(directory_self self, recovered_state& recovered) {
   auto& st = self->state;
-  st.context = std::move(context);
   for (auto& record : recovered.accounts) {
-    auto jobs = std::move(recovered.live_jobs[record.id]);
-    auto refunds = std::move(recovered.pending_refunds[record.id]);
-    auto actor = spawn_account(self->system(), st.context, record, std::move(jobs),
-                               std::move(refunds));
+    account_start start;
+    const auto& sequences = recovered.sequences[record.id];
+    start.last_job_seq = sequences.last_job_seq;
+    start.last_ledger_seq = sequences.last_ledger_seq;
+    start.has_idempotency_keys = sequences.has_idempotency_keys;
+    start.live = std::move(recovered.live_jobs[record.id]);
+    start.refunds = std::move(recovered.pending_refunds[record.id]);
+    start.record = record;
     auto id = record.id;
-    st.accounts[id] = account_entry{std::move(record), actor, 0};
+    st.accounts[id] = account_entry{std::move(record),
+                                    spawn_account(self->system(), st.context, std::move(start)),
+                                    0};
   }
   for (auto& key : recovered.keys) {
     auto entry = st.accounts.find(key.account_id);
@@ -183,26 +214,22 @@ caf::behavior directory_actor(directory_self self, actor_context context,
     auto hash = key.hash;
     st.keys_by_hash[hash] = std::move(key);
   }
+}
+
+directory_actor::behavior_type directory(directory_self self, actor_context context,
+                                         recovered_state recovered) {
+  self->state.context = std::move(context);
+  recover_accounts(self, recovered);
   return {
     [=](auth_atom, const std::string& key_hash) { return on_auth(self, key_hash); },
     [=](create_account_atom, std::string& name, std::string& plan, std::int64_t credits) {
       return on_create_account(self, name, plan, credits);
     },
-    [=](get_account_atom, const std::string& account_id) -> caf::result<account> {
-      auto entry = self->state.accounts.find(account_id);
-      if (entry == self->state.accounts.end())
-        return make_error(error_code::not_found, "no such account");
-      auto promise = self->make_response_promise<account>();
-      return promise.delegate(entry->second.actor, get_account_atom::value);
+    [=](get_account_atom, const std::string& account_id) {
+      return on_get_account(self, account_id);
     },
-    [=](grant_atom, const std::string& account_id, std::int64_t amount, const std::string& reason,
-        const idempotency_claim& key) -> caf::result<grant_result> {
-      auto entry = self->state.accounts.find(account_id);
-      if (entry == self->state.accounts.end())
-        return make_error(error_code::not_found, "no such account");
-      auto promise = self->make_response_promise<grant_result>();
-      return promise.delegate(entry->second.actor, grant_atom::value, amount, reason, key);
-    },
+    [=](grant_atom, const std::string& account_id, std::int64_t amount, std::string& reason,
+        idempotency_claim& claim) { return on_grant(self, account_id, amount, reason, claim); },
     [=](create_key_atom, const std::string& account_id, std::string& name) {
       return on_create_key(self, account_id, name);
     },
@@ -215,9 +242,9 @@ caf::behavior directory_actor(directory_self self, actor_context context,
 
 }  // namespace
 
-caf::actor spawn_directory(caf::actor_system& system, const actor_context& context,
-                           recovered_state recovered) {
-  return system.spawn(directory_actor, context, std::move(recovered));
+directory_actor spawn_directory(caf::actor_system& system, const actor_context& context,
+                                recovered_state recovered) {
+  return system.spawn(directory, context, std::move(recovered));
 }
 
 }  // namespace kiln

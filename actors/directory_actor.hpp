@@ -1,8 +1,9 @@
-// The directory: owns accounts and API keys. It authenticates a key hash to a principal (with the
-// account actor's handle), creates accounts and keys, and revokes keys at once.
+// The directory actor (protocol/directory.hpp): owns accounts and API keys, and spawns each
+// account's actors, from the store at start-up and for accounts created later.
 #pragma once
 
 #include "actors/actor_context.hpp"
+#include "protocol/directory.hpp"
 
 #include <caf/fwd.hpp>
 
@@ -10,7 +11,7 @@ namespace kiln {
 
 struct recovered_state;
 
-caf::actor spawn_directory(caf::actor_system& system, const actor_context& context,
-                           recovered_state recovered);
+directory_actor spawn_directory(caf::actor_system& system, const actor_context& context,
+                                recovered_state recovered);
 
 }  // namespace kiln

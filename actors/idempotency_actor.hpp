@@ -10,20 +10,15 @@
 // the store.
 #pragma once
 
+#include "protocol/account.hpp"
+
 #include <caf/fwd.hpp>
 
 #include <string>
 
 namespace kiln {
 
-struct idempotency_record;
-struct keyed_request;
-
-caf::actor spawn_idempotency_owner(caf::actor_system& system, caf::actor account, std::string key);
-
-/// Answers `request` from the key's binding: the first answer replayed, or 422 when `request` is
-/// a different request.
-void answer_from_binding(caf::response_promise& promise, const idempotency_record& binding,
-                         const keyed_request& request);
+idempotency_owner_actor spawn_idempotency_owner(caf::actor_system& system, account_actor account,
+                                                std::string key);
 
 }  // namespace kiln

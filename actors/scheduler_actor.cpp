@@ -14,8 +14,13 @@
 // A device actor that dies is restarted at once; its jobs see it die and are queued again.
 #include "actors/scheduler_actor.hpp"
 
-#include "actors/protocol.hpp"
+#include "base/assert.hpp"
 #include "base/logging.hpp"
+#include "config/limits.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -28,15 +33,23 @@ namespace {
 
 struct device_slots {
   device_view view;
-  caf::actor actor;
-  std::function<caf::actor()> restart;
+  device_actor actor;
+  device_factory restart;
   std::chrono::milliseconds cooldown{0};  ///< the current down period
   bool serves(const std::string& model) const {
     for (const auto& m : view.models)
       if (m == "*" || m == model) return true;
     return false;
   }
-  bool usable() const { return view.status == "up" || (view.status == "probing" && view.busy == 0); }
+  bool usable() const {
+    return view.status == device_status::up ||
+           (view.status == device_status::probing && view.busy == 0);
+  }
+  /// Every change of the breaker's state goes through here.
+  void move_to(device_status next) {
+    KILN_ASSERT_MSG(device_status_allows(view.status, next), "device status transition");
+    view.status = next;
+  }
 };
 
 struct account_queue {
@@ -56,10 +69,7 @@ struct scheduler_state {
   static inline const char* name = "scheduler";
 };
 
-using scheduler_self = caf::stateful_actor<scheduler_state>*;
-
-/// How far into one account's queue a free slot looks for a job its device serves.
-constexpr std::size_t account_scan_max = 64;
+using scheduler_self = scheduler_actor::stateful_pointer<scheduler_state>;
 
 bool failed_on(const job_ticket& ticket, const std::string& device_id) {
   return std::find(ticket.failed_on.begin(), ticket.failed_on.end(), device_id) !=
@@ -72,7 +82,8 @@ bool may_run(const scheduler_state& st, const device_slots& device, const job_ti
   if (!device.serves(ticket.model)) return false;
   if (!failed_on(ticket, device.view.id)) return true;
   for (const auto& other : st.devices)
-    if (&other != &device && other.view.status != "down" && other.serves(ticket.model) &&
+    if (&other != &device && other.view.status != device_status::down &&
+        other.serves(ticket.model) &&
         !failed_on(ticket, other.view.id))
       return false;
   return true;
@@ -96,11 +107,12 @@ std::optional<job_ticket> next_for(scheduler_state& st, const device_slots& devi
     const auto& first = queue.jobs.front();
     bool under_limit = first.max_concurrent_jobs == 0 || queue.running < first.max_concurrent_jobs;
     if (under_limit) {
-      auto limit = std::min(queue.jobs.size(), account_scan_max);
+      auto limit = std::min(queue.jobs.size(), limits::scheduler_account_scan_max);
       for (std::size_t i = 0; i < limit; ++i) {
         if (!may_run(st, device, queue.jobs[i])) continue;
         auto ticket = std::move(queue.jobs[i]);
         queue.jobs.erase(queue.jobs.begin() + static_cast<std::ptrdiff_t>(i));
+        KILN_ASSERT(st.queued > 0);
         st.queued -= 1;
         queue.running += 1;
         if (queue.jobs.empty()) queue.in_ring = false;
@@ -122,9 +134,10 @@ void dispatch(scheduler_self self) {
       device.view.busy += 1;
       device.view.running.push_back(ticket->job_id);
       st.account_of_running[ticket->job_id] = ticket->account_id;
-      // Ahead of the account's submits and reads: a slot waits for nothing else.
-      self->send<caf::message_priority::high>(ticket->account, dispatch_atom::value,
-                                              ticket->job_id, device.view.id, device.actor);
+      // Ahead of reads and cancels waiting at the target: a slot waits for nothing else.
+      auto target = ticket->target;
+      self->send<caf::message_priority::high>(target, dispatch_atom::value, std::move(*ticket),
+                                              device.view.id, device.actor);
     }
   }
 }
@@ -147,22 +160,23 @@ void record_outcome(scheduler_self self, device_slots& device, bool failed) {
   auto& view = device.view;
   (failed ? view.failed : view.completed) += 1;
   if (!failed) {
-    if (view.status != "up")
+    if (view.status != device_status::up)
       logs::get("actors")->info(R"("event":"device.up","device":"{}")", view.id);
     view.consecutive_failures = 0;
-    view.status = "up";
+    device.move_to(device_status::up);
     view.down_until_ms = 0;
     device.cooldown = std::chrono::milliseconds(0);
     return;
   }
   view.consecutive_failures += 1;
-  bool trips = view.status == "probing" ||
-               (view.status == "up" && view.consecutive_failures >= st.options.breaker_failures);
+  bool trips = view.status == device_status::probing ||
+               (view.status == device_status::up &&
+                view.consecutive_failures >= st.options.breaker_failures);
   if (!trips) return;
   device.cooldown = device.cooldown.count() == 0
                       ? st.options.breaker_cooldown
-                      : std::min(device.cooldown * 2, std::chrono::milliseconds(60000));
-  view.status = "down";
+                      : std::min(device.cooldown * 2, limits::breaker_cooldown_max);
+  device.move_to(device_status::down);
   view.down_until_ms = st.clock->now_ms() + device.cooldown.count();
   logs::get("actors")->warn(
     R"("event":"device.down","device":"{}","consecutive_failures":{},"probe_in_ms":{})", view.id,
@@ -175,7 +189,8 @@ void on_release(scheduler_self self, const std::string& device_id, const std::st
   auto& st = self->state;
   if (auto owner = st.account_of_running.find(job_id); owner != st.account_of_running.end()) {
     auto queue = st.accounts.find(owner->second);
-    if (queue != st.accounts.end() && queue->second.running > 0) {
+    if (queue != st.accounts.end()) {
+      KILN_ASSERT_MSG(queue->second.running > 0, "a running job's account counts it");
       queue->second.running -= 1;
       if (queue->second.running == 0 && !queue->second.in_ring) st.accounts.erase(queue);
     }
@@ -187,7 +202,8 @@ void on_release(scheduler_self self, const std::string& device_id, const std::st
     auto it = std::find(running.begin(), running.end(), job_id);
     if (it == running.end()) break;  // released before (a job may release only once)
     running.erase(it);
-    if (device.view.busy > 0) device.view.busy -= 1;
+    KILN_ASSERT_MSG(device.view.busy > 0, "a released slot was busy");
+    device.view.busy -= 1;
     record_outcome(self, device, failed);
     break;
   }
@@ -199,9 +215,9 @@ void on_device_down(scheduler_self self, const caf::down_msg& down) {
   for (auto& device : st.devices) {
     if (device.actor.address() != down.source) continue;
     device.view.crashes += 1;
-    logs::get("actors")->error(R"("event":"device.crashed","device":"{}","reason":"{}","running":{})",
-                               device.view.id, logs::json_text(caf::to_string(down.reason)),
-                               device.view.running.size());
+    logs::get("actors")->error(
+      R"("event":"device.crashed","device":"{}","reason":"{}","running":{})", device.view.id,
+      logs::json_text(caf::to_string(down.reason)), device.view.running.size());
     // Its jobs see it die (they monitor it) and release their slots; the new actor starts empty.
     device.actor = device.restart();
     self->monitor(device.actor);
@@ -241,64 +257,79 @@ std::uint64_t position_of(const scheduler_state& st, const std::string& owner,
   return ahead + 1;
 }
 
-caf::behavior scheduler_actor(scheduler_self self, scheduler_options options, clock_ptr clock) {
+/// A device's cooldown ended: it may take one probe job.
+void on_cooldown_over(scheduler_self self, const std::string& device_id) {
+  for (auto& device : self->state.devices)
+    if (device.view.id == device_id && device.view.status == device_status::down) {
+      device.move_to(device_status::probing);
+      logs::get("actors")->info(R"("event":"device.probing","device":"{}")", device_id);
+    }
+  dispatch(self);
+}
+
+void on_withdraw(scheduler_self self, const std::string& account_id, const std::string& job_id) {
+  auto& st = self->state;
+  auto queue = st.accounts.find(account_id);
+  if (queue == st.accounts.end()) return;
+  auto& jobs = queue->second.jobs;
+  auto it = find_ticket(jobs, job_id);
+  if (it == jobs.end()) return;
+  jobs.erase(it);
+  KILN_ASSERT(st.queued > 0);
+  st.queued -= 1;
+}
+
+void on_telemetry(scheduler_self self, const device_view& telemetry) {
+  for (auto& device : self->state.devices)
+    if (device.view.id == telemetry.id) {
+      device.view.gpu_name = telemetry.gpu_name;
+      device.view.gpu_uuid = telemetry.gpu_uuid;
+      device.view.memory_total_bytes = telemetry.memory_total_bytes;
+      device.view.memory_used_bytes = telemetry.memory_used_bytes;
+      device.view.utilization_percent = telemetry.utilization_percent;
+    }
+}
+
+devices_report on_devices(scheduler_self self) {
+  devices_report report;
+  for (const auto& device : self->state.devices) report.devices.push_back(device.view);
+  report.queued = self->state.queued;
+  return report;
+}
+
+scheduler_actor::behavior_type scheduler(scheduler_self self, scheduler_options options,
+                                         clock_ptr clock) {
   self->state.options = options;
   self->state.clock = std::move(clock);
   self->set_down_handler([=](caf::down_msg& down) { on_device_down(self, down); });
   return {
-    [=](register_atom, device_view& view, caf::actor& actor, std::function<caf::actor()>& restart) {
+    [=](register_atom, device_view& view, device_actor& actor, device_factory& restart) {
       self->monitor(actor);
-      self->state.devices.push_back(device_slots{std::move(view), std::move(actor), std::move(restart)});
+      self->state.devices.push_back(
+        device_slots{std::move(view), std::move(actor), std::move(restart)});
       dispatch(self);
     },
     [=](enqueue_atom, job_ticket& ticket) { enqueue(self, std::move(ticket)); },
     [=](release_atom, const std::string& device_id, const std::string& job_id, bool failed) {
       on_release(self, device_id, job_id, failed);
     },
-    [=](tick_atom, const std::string& device_id) {  // a down device's cooldown ended
-      for (auto& device : self->state.devices)
-        if (device.view.id == device_id && device.view.status == "down") {
-          device.view.status = "probing";
-          logs::get("actors")->info(R"("event":"device.probing","device":"{}")", device_id);
-        }
-      dispatch(self);
-    },
     [=](withdraw_atom, const std::string& account_id, const std::string& job_id) {
-      auto& st = self->state;
-      auto queue = st.accounts.find(account_id);
-      if (queue == st.accounts.end()) return;
-      auto& jobs = queue->second.jobs;
-      auto it = find_ticket(jobs, job_id);
-      if (it == jobs.end()) return;
-      jobs.erase(it);
-      st.queued -= 1;
+      on_withdraw(self, account_id, job_id);
     },
-    [=](position_atom, const std::string& account_id, const std::string& job_id) -> std::uint64_t {
+    [=](position_atom, const std::string& account_id, const std::string& job_id) {
       return position_of(self->state, account_id, job_id);
     },
-    [=](devices_atom) {
-      devices_report report;
-      for (const auto& device : self->state.devices) report.devices.push_back(device.view);
-      report.queued = self->state.queued;
-      return report;
-    },
-    [=](devices_atom, device_view& telemetry) {  // a device's latest GPU readings
-      for (auto& device : self->state.devices)
-        if (device.view.id == telemetry.id) {
-          device.view.gpu_name = telemetry.gpu_name;
-          device.view.gpu_uuid = telemetry.gpu_uuid;
-          device.view.memory_total_bytes = telemetry.memory_total_bytes;
-          device.view.memory_used_bytes = telemetry.memory_used_bytes;
-          device.view.utilization_percent = telemetry.utilization_percent;
-        }
-    },
+    [=](devices_atom) { return on_devices(self); },
+    [=](devices_atom, const device_view& telemetry) { on_telemetry(self, telemetry); },
+    [=](tick_atom, const std::string& device_id) { on_cooldown_over(self, device_id); },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_scheduler(caf::actor_system& system, scheduler_options options, clock_ptr clock) {
-  return system.spawn(scheduler_actor, options, std::move(clock));
+scheduler_actor spawn_scheduler(caf::actor_system& system, scheduler_options options,
+                                clock_ptr clock) {
+  return system.spawn(scheduler, options, std::move(clock));
 }
 
 }  // namespace kiln

@@ -1,10 +1,13 @@
-// The store writer: turns the store's group commit into request/response, so an actor writes
-// with `request(writer, timeout, commit_atom, batch).then(...)` and continues only once durable.
+// The store writer: the store's group commit as request/response, so an actor writes with
+// `request(writer, supervised_wait, commit_atom, batch).then(...)` and continues only once the
+// batch is durable. Also takes on-line snapshots.
 #pragma once
+
+#include "protocol/store.hpp"
 
 #include <caf/fwd.hpp>
 
 namespace kiln {
 class store;
-caf::actor spawn_store_writer(caf::actor_system& system, store* db);
+store_writer_actor spawn_store_writer(caf::actor_system& system, store* db);
 }  // namespace kiln

@@ -1,16 +1,19 @@
 // Scheduler dispatch latency with a deep, many-account queue: the real scheduler actor, 100k
 // queued jobs spread over 1000 accounts, and 32 one-slot devices. Dispatches go to one actor per
-// account, as in the server (whose account actor hands them to job actors), which releases the
+// account, as in the server (whose job router hands them to job actors), which releases the
 // slot at once; the latency of a dispatch is the time from the release
 // of a device's previous job to the next job's dispatch on that device (one scheduler hop plus
 // the fair-share choice). Prints dispatches per second, latency percentiles and resident memory.
 //
 //   scheduler_bench [--jobs N] [--accounts N] [--devices N]
-#include "actors/protocol.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "base/clock.hpp"
+#include "protocol/scheduler.hpp"
 
-#include <caf/all.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -37,10 +40,22 @@ struct shared_state {
   }
 };
 
-caf::behavior bench_account(caf::event_based_actor* self, caf::actor scheduler,
-                            shared_state* shared) {
-  return {[=](dispatch_atom, const std::string& id, const std::string& device_id,
-              const caf::actor&) {
+/// Stands for a device: the bench's jobs never run.
+device_actor::behavior_type idle_device(device_actor::pointer) {
+  return {
+    [](run_atom, const run_request&) -> caf::result<run_result> { return run_result{}; },
+    [](cancel_atom, const std::string&) {},
+    [](run_atom, std::uint64_t, const executor_outcome&) {},
+    [](tick_atom, std::uint64_t) {},
+  };
+}
+
+dispatch_target_actor::behavior_type bench_account(dispatch_target_actor::pointer self,
+                                                   scheduler_actor scheduler,
+                                                   shared_state* shared) {
+  return {[=](dispatch_atom, const job_ticket& ticket, const std::string& device_id,
+              const device_actor&) {
+    const auto& id = ticket.job_id;
     auto device = static_cast<std::size_t>(std::stoul(device_id.substr(2)));
     auto now = shared->now();
     auto released = shared->last_release[device].load();
@@ -86,7 +101,7 @@ int main(int argc, char** argv) {
 
   auto rss_before = rss_kib();
   std::fprintf(stderr, "queueing %zu jobs over %zu accounts...\n", jobs, accounts);
-  std::vector<caf::actor> account_actors;
+  std::vector<dispatch_target_actor> account_actors;
   for (std::size_t a = 0; a < accounts; ++a)
     account_actors.push_back(system.spawn(bench_account, scheduler, &shared));
   for (std::size_t i = 0; i < jobs; ++i) {
@@ -106,6 +121,7 @@ int main(int argc, char** argv) {
   }
   auto rss_queued = rss_kib();
   std::fprintf(stderr, "queued; registering %zu one-slot devices\n", devices);
+  auto device = system.spawn(idle_device);
   auto started = steady::now();
   for (std::size_t d = 0; d < devices; ++d) {
     device_view view;
@@ -113,8 +129,8 @@ int main(int argc, char** argv) {
     view.executor = "bench";
     view.slots = 1;
     view.models = {"*"};
-    std::function<caf::actor()> restart = [] { return caf::actor{}; };
-    caf::anon_send(scheduler, register_atom::value, std::move(view), scheduler, restart);
+    device_factory restart = [device] { return device; };
+    caf::anon_send(scheduler, register_atom::value, std::move(view), device, restart);
   }
   std::size_t last = 0;
   auto last_change = steady::now();
@@ -131,7 +147,8 @@ int main(int argc, char** argv) {
                    std::fprintf(stderr, "stalled at %zu: queued %llu\n", done,
                                 static_cast<unsigned long long>(r.queued));
                    for (auto& d : r.devices)
-                     std::fprintf(stderr, "  %s %s busy %u\n", d.id.c_str(), d.status.c_str(), d.busy);
+                     std::fprintf(stderr, "  %s %s busy %u\n", d.id.c_str(),
+                                  std::string(device_status_name(d.status)).c_str(), d.busy);
                  },
                  [](caf::error&) {});
       std::_Exit(1);

@@ -60,4 +60,43 @@ constexpr std::uint32_t video_fps = 8;
 constexpr std::uint32_t video_width = 320;
 constexpr std::uint32_t video_height = 180;
 
+// -- internal bounds and back-offs (not part of the contract) --------------------------------
+
+/// Longest down period of a device whose probe jobs keep failing; the cooldown doubles up to it.
+constexpr std::chrono::milliseconds breaker_cooldown_max{60'000};
+/// Retries of a durable write that must land (a transition that already happened, a delivery
+/// attempt's record): first after this long, doubling up to the maximum.
+constexpr std::chrono::milliseconds write_retry_delay_min{100};
+constexpr std::chrono::milliseconds write_retry_delay_max{5'000};
+static_assert(write_retry_delay_min <= write_retry_delay_max);
+/// A model without timeout_seconds: how long a run may take before it counts as a device fault.
+constexpr std::chrono::seconds run_timeout_default{600};
+/// Last-used times of API keys are written at most this often per key (a lost update costs
+/// only a stale last_used_at).
+constexpr std::chrono::milliseconds key_last_used_write_interval{60'000};
+/// How far into one account's queue a free slot looks for a job its device serves.
+constexpr std::size_t scheduler_account_scan_max = 64;
+/// Expired idempotency keys deleted in one sweep message, so a backlog never blocks an account.
+constexpr std::size_t idempotency_sweep_batch_max = 1000;
+/// Sweeps of expired keys are at least this far apart.
+constexpr std::chrono::milliseconds idempotency_sweep_interval_min{1000};
+/// Groups of credit movements an account may have in flight at once (each built on the one
+/// before, and written only if it was).
+constexpr std::size_t ledger_groups_in_flight_max = 4;
+
+// -- queries ------------------------------------------------------------------------------------
+
+/// Detached actors answering queries that scan (listings, ledger, usage, timelines).
+constexpr std::size_t query_readers = 2;
+/// Index entries one listing page may visit (a status filter skips jobs): past it the page ends
+/// early with has_more and a cursor where it stopped.
+constexpr std::size_t query_scan_keys_max = 10'000;
+/// Time one listing page may scan before it ends early the same way.
+constexpr std::chrono::milliseconds query_scan_time_max{200};
+/// Ledger entries one usage report may read; past it the report is refused (503) rather than
+/// holding a reader for long.
+constexpr std::size_t usage_entries_max = 2'000'000;
+/// Time one usage report may scan before it is refused the same way.
+constexpr std::chrono::milliseconds usage_scan_time_max{5'000};
+
 }  // namespace kiln::limits

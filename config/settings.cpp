@@ -303,7 +303,9 @@ std::map<std::string, std::string> kiln_environment() {
     std::size_t equals = text.find('=');
     if (!text.starts_with("KILN_") || equals == std::string_view::npos) continue;
     auto name = text.substr(0, equals);
-    if (name == "KILN_NVML_LIBRARY") continue;  // read by the NVML loader, not a setting
+    // Read elsewhere, not settings: the NVML loader's library path, and the switch of the
+    // expensive assertion checks (base/assert.hpp).
+    if (name == "KILN_NVML_LIBRARY" || name == "KILN_VERIFY") continue;
     variables.emplace(name, text.substr(equals + 1));
   }
   return variables;

@@ -3,19 +3,21 @@
 // image (or one whole video) and then frees the slot.
 #include "devices/device_actor.hpp"
 
+#include "config/limits.hpp"
 #include "devices/http_executor.hpp"
 #include "devices/media/media_render.hpp"
-#include "actors/protocol.hpp"
-#include "config/limits.hpp"
 #include "persistence/output_files.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <random>
 #include <unordered_map>
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::http_run_result)
 
 namespace kiln {
 namespace {
@@ -60,12 +62,27 @@ caf::expected<run_result> render_outputs(const std::string& files_dir, const run
 
 using cancel_flag = std::shared_ptr<std::atomic<bool>>;
 
-caf::behavior render_worker(caf::event_based_actor* self, std::string files_dir) {
-  return {[=](run_atom, const run_request& request, const cancel_flag& canceled,
-              const caf::actor& job) -> caf::result<run_result> {
+}  // namespace
+}  // namespace kiln
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::cancel_flag)
+
+namespace kiln {
+namespace {
+
+/// A builtin device's render worker: a detached actor (its own thread) per slot, so rendering
+/// never runs on the shared scheduler.
+using render_worker_actor =
+  caf::typed_actor<caf::replies_to<run_atom, run_request, cancel_flag>::with<run_result>>;
+
+render_worker_actor::behavior_type render_worker(render_worker_actor::pointer self,
+                                                 std::string files_dir) {
+  return {[=](run_atom, const run_request& request,
+              const cancel_flag& canceled) -> caf::result<run_result> {
     auto result = render_outputs(files_dir, request, false, canceled.get(),
                                  [&](std::uint32_t percent) {
-                                   self->send(job, progress_atom::value, percent);
+                                   if (request.progress)
+                                     self->send(request.progress, progress_atom::value, percent);
                                  });
     if (!result) return std::move(result.error());
     return std::move(*result);
@@ -74,13 +91,12 @@ caf::behavior render_worker(caf::event_based_actor* self, std::string files_dir)
 
 struct device_state {
   device_settings settings;
-  actor_context context;
-  std::vector<caf::actor> workers;  ///< builtin: one detached render worker per slot
+  device_context context;
+  std::vector<render_worker_actor> workers;  ///< builtin: one detached render worker per slot
   std::vector<bool> worker_busy;
   struct sleeper {
     caf::typed_response_promise<run_result> promise;
     run_request request;
-    caf::actor job;
     std::uint32_t step = 0;  ///< quarters of the latency passed
   };
   std::unordered_map<std::uint64_t, sleeper> sleeping;  ///< sim: runs waiting for their latency
@@ -93,7 +109,7 @@ struct device_state {
   static inline const char* name = "device";
 };
 
-using device_self = caf::stateful_actor<device_state>*;
+using device_self = device_actor::stateful_pointer<device_state>;
 
 bool draw(device_self self, double rate) {
   if (rate <= 0.0) return false;
@@ -105,14 +121,12 @@ caf::result<run_result> run_builtin(device_self self, run_request& request) {
   for (std::size_t i = 0; i < st.workers.size(); ++i) {
     if (st.worker_busy[i]) continue;
     st.worker_busy[i] = true;
-    auto job = caf::actor_cast<caf::actor>(self->current_sender());  // before the promise takes it
     auto promise = self->make_response_promise<run_result>();
     auto canceled = std::make_shared<std::atomic<bool>>(false);
     auto job_id = request.job_id;
     st.cancel_flags[job_id] = canceled;
     // The worker is a supervised local actor that always answers; the job bounds the wait.
-    self->request(st.workers[i], caf::infinite, run_atom::value, std::move(request), canceled,
-                  std::move(job))
+    self->request(st.workers[i], caf::infinite, run_atom::value, std::move(request), canceled)
       .then(
         [=](run_result& result) mutable {
           self->state.worker_busy[i] = false;
@@ -138,11 +152,9 @@ caf::result<run_result> run_sim(device_self self, run_request& request) {
   }
   // Runs of 100 ms or more report progress at each quarter of their latency.
   auto token = st.next_token++;
-  auto job = caf::actor_cast<caf::actor>(self->current_sender());  // before the promise takes it
   auto promise = self->make_response_promise<run_result>();
   bool steps = st.settings.latency_ms >= 100;
-  st.sleeping.emplace(token, device_state::sleeper{promise, std::move(request), std::move(job),
-                                                   steps ? 0u : 3u});
+  st.sleeping.emplace(token, device_state::sleeper{promise, std::move(request), steps ? 0u : 3u});
   self->delayed_send(self, std::chrono::milliseconds(st.settings.latency_ms / (steps ? 4 : 1)),
                      tick_atom::value, token);
   return promise;  // delivered at the last tick
@@ -153,7 +165,7 @@ caf::result<run_result> run_sim(device_self self, run_request& request) {
 /// those of the other executors.
 caf::result<run_result> run_http(device_self self, run_request& request) {
   auto& st = self->state;
-  auto job = caf::actor_cast<caf::actor>(self->current_sender());  // before the promise takes it
+  auto progress = request.progress;
   auto promise = self->make_response_promise<run_result>();
   auto token = st.next_token++;
   http_run_request call{request.job_id, request.type, request.model, request.prompt, request.n,
@@ -161,17 +173,22 @@ caf::result<run_result> run_http(device_self self, run_request& request) {
                         request.params.duration_seconds, request.params.seed, request.attempt,
                         request.trace_id};
   st.remote.emplace(token, std::make_pair(promise, std::move(request)));
-  auto device = caf::actor_cast<caf::actor>(self);
+  auto device = caf::actor_cast<device_actor>(self);
   st.http->run(
     std::move(call),
-    [job](std::uint32_t percent) { caf::anon_send(job, progress_atom::value, percent); },
+    [progress](std::uint32_t percent) {
+      if (progress) caf::anon_send(progress, progress_atom::value, percent);
+    },
     [device, token](http_run_result result) {
-      caf::anon_send(device, run_atom::value, token, std::move(result));
+      executor_outcome outcome{std::move(result.error), {}};
+      for (auto& o : result.outputs)
+        outcome.outputs.push_back({std::move(o.content_type), std::move(o.bytes)});
+      caf::anon_send(device, run_atom::value, token, std::move(outcome));
     });
   return promise;
 }
 
-void on_http_done(device_self self, std::uint64_t token, http_run_result& result) {
+void on_http_done(device_self self, std::uint64_t token, executor_outcome& result) {
   auto& st = self->state;
   auto it = st.remote.find(token);
   if (it == st.remote.end()) return;
@@ -195,8 +212,8 @@ void on_http_done(device_self self, std::uint64_t token, http_run_result& result
   promise.deliver(std::move(stored));
 }
 
-caf::behavior device_actor(device_self self, actor_context context, device_settings settings,
-                           std::uint64_t generation) {
+device_actor::behavior_type device(device_self self, device_context context,
+                                   device_settings settings, std::uint64_t generation) {
   auto& st = self->state;
   st.context = std::move(context);
   st.settings = std::move(settings);
@@ -240,7 +257,7 @@ caf::behavior device_actor(device_self self, actor_context context, device_setti
         return;
       }
     },
-    [=](run_atom, std::uint64_t token, http_run_result& result) {
+    [=](run_atom, std::uint64_t token, executor_outcome& result) {
       on_http_done(self, token, result);
     },
     [=](tick_atom, std::uint64_t token) {
@@ -249,7 +266,8 @@ caf::behavior device_actor(device_self self, actor_context context, device_setti
       if (it == st.sleeping.end()) return;
       if (it->second.step < 3) {
         it->second.step += 1;
-        self->send(it->second.job, progress_atom::value, it->second.step * 25);
+        if (it->second.request.progress)
+          self->send(it->second.request.progress, progress_atom::value, it->second.step * 25);
         self->delayed_send(self, std::chrono::milliseconds(st.settings.latency_ms / 4),
                            tick_atom::value, token);
         return;
@@ -265,9 +283,9 @@ caf::behavior device_actor(device_self self, actor_context context, device_setti
 
 }  // namespace
 
-caf::actor spawn_device(caf::actor_system& system, const actor_context& context,
-                        const device_settings& device) {
-  auto actor = system.spawn(device_actor, context, device, std::uint64_t{0});
+device_actor spawn_device(caf::actor_system& system, const device_context& context,
+                          const device_settings& device) {
+  auto actor = system.spawn(kiln::device, context, device, std::uint64_t{0});
   device_view view;
   view.id = device.id;
   view.executor = device.executor;
@@ -275,8 +293,8 @@ caf::actor spawn_device(caf::actor_system& system, const actor_context& context,
   view.models = device.models;
   // The scheduler supervises the device: when the actor dies it starts a new one from this.
   auto generation = std::make_shared<std::uint64_t>(0);
-  std::function<caf::actor()> restart = [&system, context, device, generation] {
-    return system.spawn(device_actor, context, device, ++*generation);
+  device_factory restart = [&system, context, device, generation] {
+    return system.spawn(kiln::device, context, device, ++*generation);
   };
   caf::anon_send(context.scheduler, register_atom::value, std::move(view), actor,
                  std::move(restart));

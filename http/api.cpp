@@ -7,8 +7,8 @@
 #include "http/router.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
-#include "http/actor_bridge.hpp"
 #include "base/logging.hpp"
+#include "http/actor_bridge.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -64,6 +64,10 @@ void reply_error(const call_ptr& c, const api_error& error) { c->reply(error_res
 
 void reply_error(const call_ptr& c, const caf::error& error) {
   reply_error(c, to_api_error(error));
+}
+
+const store_reader_actor& reader_for(const api_context& context, const std::string& account_id) {
+  return context.readers[std::hash<std::string>{}(account_id) % context.readers.size()];
 }
 
 void with_principal(const api_context& context, const call_ptr& c,

@@ -2,17 +2,19 @@
 // renders the answer. It never touches RocksDB or credit rules.
 #pragma once
 
-#include "http/message.hpp"
-#include "models/catalog.hpp"
 #include "base/clock.hpp"
 #include "base/faults.hpp"
-
-#include <caf/actor.hpp>
+#include "http/message.hpp"
+#include "models/catalog.hpp"
+#include "protocol/directory.hpp"
+#include "protocol/scheduler.hpp"
+#include "protocol/store.hpp"
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kiln {
 class bridge;
@@ -27,8 +29,9 @@ namespace kiln::http {
 
 struct api_context {
   kiln::bridge* actors = nullptr;
-  caf::actor directory;
-  caf::actor scheduler;
+  directory_actor directory;
+  scheduler_actor scheduler;
+  std::vector<store_reader_actor> readers;  ///< listings, ledger, usage, timelines
   const catalog* models = nullptr;
   const settings* config = nullptr;
   clock_ptr clock;
@@ -37,7 +40,7 @@ struct api_context {
   std::function<std::string()> metrics_text;  ///< store and runtime counters, Prometheus text
   outbound::resolver_pool* resolver = nullptr;  ///< looks up webhook_url hosts at submit
   faults_ptr faults;  ///< GET|PUT /admin/v1/faults
-  caf::actor writer;  ///< the store writer: POST /admin/v1/snapshots
+  store_writer_actor writer;  ///< POST /admin/v1/snapshots
 };
 
 class api {

@@ -8,7 +8,6 @@
 #include "models/crypto.hpp"
 #include "models/job_request.hpp"
 #include "persistence/output_files.hpp"
-#include "http/actor_bridge.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -92,7 +91,7 @@ void submit(const api_context& context, const call_ptr& c,
           auto wait_ms = preferred_wait_ms(c);
           if (wait_ms == 0) return reply(answer.record, false);
           // Created (and durable): now hold the answer until it ends or the wait runs out.
-          self->request(who.account, reply_timeout(wait_ms), get_job_atom::value,
+          self->request(who.jobs, reply_timeout(wait_ms), get_job_atom::value,
                         answer.record.id, wait_ms)
             .then([=](job& now) { reply(now, true); },
                   [=](caf::error&) { reply(answer.record, false); });
@@ -135,7 +134,7 @@ void estimate_job(const api_context& context, const call_ptr& c) {
 void get_job(const api_context& context, const call_ptr& c) {
   with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
     auto wait_ms = preferred_wait_ms(c);
-    self->request(who.account, reply_timeout(wait_ms), get_job_atom::value, c->params[0], wait_ms)
+    self->request(who.jobs, reply_timeout(wait_ms), get_job_atom::value, c->params[0], wait_ms)
       .then(
         [=, &context](job& found) {
           auto r = json_response(200, render_job(found, urls_for(context, c)));
@@ -148,32 +147,46 @@ void get_job(const api_context& context, const call_ptr& c) {
 }
 
 void list_job_events(const api_context& context, const call_ptr& c) {
-  answer_from_account<std::vector<job_event>>(context, c, 200, render_job_events,
-                                              events_atom::value, c->params[0]);
+  answer_with<std::vector<job_event>>(
+    context, c, 200,
+    [&context, c](auto* self, const principal& who) {
+      return self->request(reader_for(context, who.account_id), actor_reply_timeout,
+                           events_atom::value, who.account_id, c->params[0]);
+    },
+    render_job_events);
 }
 
 void cancel_job(const api_context& context, const call_ptr& c) {
-  answer_from_account<cancel_result>(context, c, 200, render_cancel, cancel_atom::value,
-                                     c->params[0]);
+  answer_with<cancel_result>(
+    context, c, 200,
+    [c](auto* self, const principal& who) {
+      return self->request(who.jobs, actor_reply_timeout, cancel_atom::value, c->params[0]);
+    },
+    render_cancel);
 }
 
 void list_jobs(const api_context& context, const call_ptr& c) {
   std::uint32_t limit = 0;
   std::string cursor;
   if (!read_page(c, limit, cursor)) return;
-  std::string status;
+  std::optional<job_status> status;
   if (const auto* text = c->query_value("status")) {
-    if (!parse_status(*text))
+    status = parse_status(*text);
+    if (!status)
       return reply_error(c, make_api_error(error_code::invalid_request,
                                            "status must be queued, processing, succeeded, failed "
                                            "or canceled", "status"));
-    status = *text;
   }
   auto render = [&context, c](const job_page& page) {
     return render_job_page(page, urls_for(context, c));
   };
-  answer_from_account<job_page>(context, c, 200, render, list_jobs_atom::value, limit, status,
-                                cursor);
+  answer_with<job_page>(
+    context, c, 200,
+    [&context, limit, status, cursor](auto* self, const principal& who) {
+      return self->request(reader_for(context, who.account_id), actor_reply_timeout,
+                           list_jobs_atom::value, job_query{who.account_id, limit, status, cursor});
+    },
+    render);
 }
 
 void get_file(const api_context& context, const call_ptr& c) {

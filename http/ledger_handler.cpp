@@ -5,7 +5,6 @@
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
 #include "models/crypto.hpp"
-#include "http/actor_bridge.hpp"
 
 #include <simdjson.h>
 
@@ -54,15 +53,25 @@ std::optional<grant_request> parse_grant(const call_ptr& c) {
 }  // namespace
 
 void get_balance(const api_context& context, const call_ptr& c) {
-  answer_from_account<balance>(context, c, 200, render_balance, balance_atom::value);
+  answer_with<balance>(
+    context, c, 200,
+    [](auto* self, const principal& who) {
+      return self->request(who.account, actor_reply_timeout, balance_atom::value);
+    },
+    render_balance);
 }
 
 void list_ledger(const api_context& context, const call_ptr& c) {
   std::uint32_t limit = 0;
   std::string cursor;
   if (!read_page(c, limit, cursor)) return;
-  answer_from_account<ledger_page>(context, c, 200, render_ledger_page, ledger_atom::value, limit,
-                                   cursor);
+  answer_with<ledger_page>(
+    context, c, 200,
+    [&context, limit, cursor](auto* self, const principal& who) {
+      return self->request(reader_for(context, who.account_id), actor_reply_timeout,
+                           ledger_atom::value, who.account_id, limit, cursor);
+    },
+    render_ledger_page);
 }
 
 void get_account_view(const api_context& context, const call_ptr& c) {
@@ -91,7 +100,13 @@ void get_usage(const api_context& context, const call_ptr& c) {
                                          "period must be 7d, 30d or 90d", "period"));
   auto from_ms = context.clock->now_ms() - std::int64_t{days} * 86'400'000;
   auto render = [name](const usage_report& report) { return render_usage(report, name); };
-  answer_from_account<usage_report>(context, c, 200, render, usage_atom::value, from_ms);
+  answer_with<usage_report>(
+    context, c, 200,
+    [&context, from_ms](auto* self, const principal& who) {
+      return self->request(reader_for(context, who.account_id), actor_reply_timeout,
+                           usage_atom::value, who.account_id, from_ms);
+    },
+    render);
 }
 
 void admin_grant(const api_context& context, const call_ptr& c) {

@@ -2,7 +2,8 @@
 // are rendered by models/job_json (webhook bodies use the same code).
 #include "http/render.hpp"
 
-#include "actors/protocol.hpp"
+#include "protocol/directory.hpp"
+#include "protocol/store.hpp"
 #include "config/settings.hpp"
 #include "config/limits.hpp"
 #include "models/job_json.hpp"
@@ -171,7 +172,8 @@ std::string render_devices(const devices_report& report) {
   json_writer w;
   w.begin_object().field("object", "list").field("queued", report.queued).key("data").begin_array();
   for (const auto& d : report.devices) {
-    w.begin_object().field("id", d.id).field("executor", d.executor).field("status", d.status)
+    w.begin_object().field("id", d.id).field("executor", d.executor)
+      .field("status", device_status_name(d.status))
       .field("slots", d.slots).field("busy", d.busy);
     w.key("models").begin_array();
     for (const auto& m : d.models) w.value(m);
@@ -179,7 +181,7 @@ std::string render_devices(const devices_report& report) {
     for (const auto& r : d.running) w.value(r);
     w.end_array().field("completed", d.completed).field("failed", d.failed)
       .field("crashes", d.crashes).field("consecutive_failures", d.consecutive_failures);
-    time_or_null(w, "probe_at", d.status == "down" ? d.down_until_ms : 0);
+    time_or_null(w, "probe_at", d.status == device_status::down ? d.down_until_ms : 0);
     if (!d.gpu_uuid.empty())
       w.key("gpu").begin_object().field("name", d.gpu_name).field("uuid", d.gpu_uuid)
         .field("memory_total_bytes", d.memory_total_bytes)

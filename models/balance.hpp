@@ -10,6 +10,7 @@ struct balance {
   std::int64_t held = 0;
   std::int64_t used = 0;
   std::int64_t granted = 0;  ///< = available + held + used
+  bool operator==(const balance&) const = default;
 };
 
 }  // namespace kiln

@@ -1,6 +1,7 @@
 // Credit movements, their undo, and replay from zero.
 #include "models/ledger.hpp"
 
+#include "base/assert.hpp"
 #include "models/crypto.hpp"
 
 #include <vector>
@@ -22,7 +23,9 @@ std::optional<ledger_kind> parse_ledger_kind(std::string_view name) {
 
 credit_ledger::credit_ledger(kiln::balance b, std::unordered_map<std::string, std::int64_t> holds,
                              std::uint64_t last_seq)
-  : balance_(b), holds_(std::move(holds)), last_seq_(last_seq) {}
+  : balance_(b), holds_(std::move(holds)), last_seq_(last_seq) {
+  for (const auto& [job, amount] : holds_) holds_total_ += amount;
+}
 
 ledger_entry credit_ledger::make_entry(ledger_kind kind, std::int64_t amount,
                                        const std::string& job_id, const std::string& model,
@@ -46,6 +49,7 @@ std::optional<ledger_entry> credit_ledger::hold(const std::string& job_id,
   balance_.available -= amount;
   balance_.held += amount;
   holds_.emplace(job_id, amount);
+  holds_total_ += amount;
   return make_entry(ledger_kind::hold, amount, job_id, model, now_ms);
 }
 
@@ -65,6 +69,7 @@ std::optional<ledger_entry> credit_ledger::settle(ledger_kind kind, const std::s
   if (it == holds_.end()) return std::nullopt;
   auto amount = it->second;
   holds_.erase(it);
+  holds_total_ -= amount;
   balance_.held -= amount;
   (kind == ledger_kind::capture ? balance_.used : balance_.available) += amount;
   return make_entry(kind, amount, job_id, model, now_ms);
@@ -80,26 +85,30 @@ ledger_entry credit_ledger::grant(std::int64_t amount, const std::string& reason
 }
 
 void credit_ledger::undo(const ledger_entry& entry) {
+  KILN_ASSERT_MSG(entry.seq == last_seq_, "movements are undone newest first");
   switch (entry.kind) {
     case ledger_kind::grant:
       balance_.granted -= entry.amount;
       balance_.available -= entry.amount;
       break;
-    case ledger_kind::hold:
-      holds_.erase(entry.job_id);
+    case ledger_kind::hold: {
+      auto it = holds_.find(entry.job_id);
+      KILN_ASSERT_MSG(it != holds_.end() && it->second == entry.amount, "an undone hold is open");
+      holds_.erase(it);
+      holds_total_ -= entry.amount;
       balance_.held -= entry.amount;
       balance_.available += entry.amount;
       break;
+    }
     case ledger_kind::capture:
-      holds_.emplace(entry.job_id, entry.amount);
-      balance_.used -= entry.amount;
+    case ledger_kind::release: {
+      auto [it, reopened] = holds_.emplace(entry.job_id, entry.amount);
+      KILN_ASSERT_MSG(reopened, "an undone settlement's hold is closed");
+      holds_total_ += entry.amount;
+      (entry.kind == ledger_kind::capture ? balance_.used : balance_.available) -= entry.amount;
       balance_.held += entry.amount;
       break;
-    case ledger_kind::release:
-      holds_.emplace(entry.job_id, entry.amount);
-      balance_.available -= entry.amount;
-      balance_.held += entry.amount;
-      break;
+    }
   }
   --last_seq_;
 }
@@ -110,10 +119,15 @@ std::int64_t credit_ledger::hold_of(const std::string& job_id) const {
 }
 
 bool credit_ledger::consistent() const {
-  std::int64_t sum = 0;
-  for (const auto& [job, amount] : holds_) sum += amount;
+  // The open holds are summed as they change (O(1) here); under verification they are summed
+  // again from scratch.
+  KILN_VERIFY(holds_total_ == [&] {
+    std::int64_t sum = 0;
+    for (const auto& [job, amount] : holds_) sum += amount;
+    return sum;
+  }());
   return balance_.granted == balance_.available + balance_.held + balance_.used &&
-         balance_.held == sum && balance_.available >= 0 && balance_.held >= 0 &&
+         balance_.held == holds_total_ && balance_.available >= 0 && balance_.held >= 0 &&
          balance_.used >= 0;
 }
 

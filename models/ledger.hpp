@@ -50,7 +50,7 @@ public:
                                       std::int64_t now_ms);
   /// Adds `amount` to granted and available.
   ledger_entry grant(std::int64_t amount, const std::string& reason, std::int64_t now_ms);
-  /// Reverts `entry`, which must be the latest movement not yet undone.
+  /// Reverts `entry`, which must be the latest movement not yet undone (asserted).
   void undo(const ledger_entry& entry);
 
   const kiln::balance& balance() const { return balance_; }
@@ -69,7 +69,15 @@ private:
                           const std::string& model, std::int64_t now_ms);
   kiln::balance balance_;
   std::unordered_map<std::string, std::int64_t> holds_;
+  std::int64_t holds_total_ = 0;  ///< the sum of holds_, kept as they change
   std::uint64_t last_seq_ = 0;
+};
+
+/// One page of ledger entries, newest first.
+struct ledger_page {
+  std::vector<ledger_entry> data;
+  bool has_more = false;
+  std::string next_cursor;
 };
 
 /// Replays entries from an empty balance; the result must equal the stored balance.

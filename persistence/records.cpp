@@ -361,6 +361,12 @@ std::string account_job_prefix(std::string_view account_id) {
   return std::string(account_id) + "/";
 }
 
+bool parse_seq(std::string_view digits, std::uint64_t& seq) {
+  if (digits.size() != 16) return false;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq, 16);
+  return ec == std::errc{} && end == digits.data() + digits.size();
+}
+
 std::string account_job_key(std::string_view account_id, std::uint64_t seq) {
   char digits[17];
   std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(seq));

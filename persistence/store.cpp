@@ -1,6 +1,10 @@
 // RocksDB behind the store interface, with the group-commit thread.
 #include "persistence/store.hpp"
 
+#include "base/assert.hpp"
+#include "base/logging.hpp"
+#include "models/error.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
@@ -15,6 +19,8 @@
 #include <shared_mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 namespace kiln {
 namespace {
 
@@ -25,6 +31,22 @@ const char* const family_names[] = {"default",      "accounts", "keys",
                                      "job_events"};
 constexpr std::size_t family_count = std::size(family_names);
 
+/// The error a failed store operation answers with: what failed, never RocksDB's text (which
+/// can name server paths); that goes to the log, once, here.
+caf::error store_failure(std::string_view operation, column family,
+                         const rocksdb::Status& status) {
+  logs::get("store")->error(R"("event":"store.{}_failed","family":"{}","status":"{}")",
+                            operation, column_name(family), logs::json_text(status.ToString()));
+  return make_error(error_code::unavailable,
+                    "storage " + std::string(operation) + " failed (" +
+                      std::string(column_name(family)) + ")");
+}
+
+caf::error injected_read_failure(column family) {
+  return make_error(error_code::unavailable,
+                    "storage read failed (" + std::string(column_name(family)) + ", injected)");
+}
+
 std::string upper_bound_of(std::string_view prefix) {
   std::string bound(prefix);
   while (!bound.empty() && static_cast<unsigned char>(bound.back()) == 0xFF) bound.pop_back();
@@ -33,6 +55,18 @@ std::string upper_bound_of(std::string_view prefix) {
 }
 
 }  // namespace
+
+std::string_view column_name(column family) {
+  auto index = static_cast<std::size_t>(family);
+  KILN_ASSERT(index < family_count);
+  return family_names[index];
+}
+
+std::optional<column> parse_column(std::string_view name) {
+  for (std::size_t i = 0; i < family_count; ++i)
+    if (family_names[i] == name || (i == 0 && name == "meta")) return static_cast<column>(i);
+  return std::nullopt;
+}
 
 struct store::impl {
   std::unique_ptr<rocksdb::DB> db;
@@ -108,17 +142,26 @@ struct store::impl {
         stats.batches += group.size();
         stats.failures += failed;
       }
-      const std::string error = status.ok() ? std::string{} : status.ToString();
+      caf::error failure;
+      if (!status.ok()) {
+        logs::get("store")->error(R"("event":"store.write_failed","batches":{},"status":"{}")",
+                                  group.size(), logs::json_text(status.ToString()));
+        failure = make_error(error_code::unavailable, "storage write failed");
+      }
       for (std::size_t i = 0; i < group.size(); ++i) {
-        if (dropped[i]) group[i].done(false, "an earlier batch it depends on failed");
-        else group[i].done(status.ok(), error);
+        if (dropped[i])
+          group[i].done(make_error(error_code::unavailable,
+                                   "storage write failed: an earlier write it depends on failed"));
+        else group[i].done(failure);
       }
       group.clear();
     }
   }
 };
 
-store::store(std::unique_ptr<impl> state) : impl_(std::move(state)) {
+store::store(std::unique_ptr<impl> state, faults_ptr faults)
+  : faults_(faults ? std::move(faults) : std::make_shared<runtime_faults>()),
+    impl_(std::move(state)) {
   impl_->committer = std::thread([this] { impl_->run(*this); });
 }
 
@@ -139,14 +182,13 @@ void store::close() {
   impl_->closed = true;
 }
 
-std::unique_ptr<store> store::open(const std::string& directory, durability_mode durability,
-                                   std::string& error) {
+caf::expected<std::unique_ptr<store>> store::open(const std::string& directory,
+                                                  durability_mode durability, faults_ptr faults) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
-  if (ec) {
-    error = "cannot create data directory " + directory + ": " + ec.message();
-    return nullptr;
-  }
+  if (ec)
+    return make_error(error_code::unavailable,
+                      "cannot create data directory " + directory + ": " + ec.message());
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -174,13 +216,12 @@ std::unique_ptr<store> store::open(const std::string& directory, durability_mode
   auto state = std::make_unique<impl>();
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(options, directory + "/db", descriptors, &state->families, &raw);
-  if (!status.ok()) {
-    error = "cannot open storage in " + directory + "/db: " + status.ToString();
-    return nullptr;
-  }
+  if (!status.ok())
+    return make_error(error_code::unavailable,
+                      "cannot open storage in " + directory + "/db: " + status.ToString());
   state->db.reset(raw);
   state->write_options.sync = durability == durability_mode::fsync;
-  return std::unique_ptr<store>(new store(std::move(state)));
+  return std::unique_ptr<store>(new store(std::move(state), std::move(faults)));
 }
 
 void store::commit_async(write_batch batch, commit_callback done) {
@@ -188,22 +229,21 @@ void store::commit_async(write_batch batch, commit_callback done) {
     std::unique_lock lock(impl_->mutex);
     if (impl_->stopping) {
       lock.unlock();
-      return done(false, "the store is closed");
+      return done(make_error(error_code::unavailable, "the store is closed"));
     }
     impl_->queue.push_back({std::move(batch), std::move(done)});
   }
   impl_->wake.notify_one();
 }
 
-bool store::commit(write_batch batch, std::string& error) {
+caf::error store::commit(write_batch batch) {
   std::mutex mutex;
   std::condition_variable finished;
   bool done = false;
-  bool result = false;
-  commit_async(std::move(batch), [&](bool ok, const std::string& message) {
+  caf::error result;
+  commit_async(std::move(batch), [&](const caf::error& failure) {
     std::lock_guard lock(mutex);
-    result = ok;
-    error = message;
+    result = failure;
     done = true;
     finished.notify_one();
   });
@@ -212,18 +252,28 @@ bool store::commit(write_batch batch, std::string& error) {
   return result;
 }
 
-std::optional<std::string> store::get(column family, std::string_view key) const {
-  std::shared_lock access(impl_->db_access);
-  if (impl_->closed) return std::nullopt;
-  std::string value;
-  auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->family(family), key, &value);
-  if (!status.ok()) return std::nullopt;
-  return value;
+bool store::read_fault() const {
+  auto left = faults_->store_read_failures.load();
+  while (left > 0)
+    if (faults_->store_read_failures.compare_exchange_weak(left, left - 1)) return true;
+  return false;
 }
 
-void store::scan(column family, std::string_view prefix, const visitor& visit) const {
+read_result store::get(column family, std::string_view key) const {
+  if (read_fault()) return injected_read_failure(family);
   std::shared_lock access(impl_->db_access);
-  if (impl_->closed) return;
+  if (impl_->closed) return make_error(error_code::unavailable, "the store is closed");
+  std::string value;
+  auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->family(family), key, &value);
+  if (status.IsNotFound()) return std::optional<std::string>{};
+  if (!status.ok()) return store_failure("read", family, status);
+  return std::optional<std::string>(std::move(value));
+}
+
+caf::error store::scan(column family, std::string_view prefix, const visitor& visit) const {
+  if (read_fault()) return injected_read_failure(family);
+  std::shared_lock access(impl_->db_access);
+  if (impl_->closed) return make_error(error_code::unavailable, "the store is closed");
   std::string bound = upper_bound_of(prefix);
   rocksdb::Slice bound_slice(bound);
   rocksdb::ReadOptions options;
@@ -234,14 +284,17 @@ void store::scan(column family, std::string_view prefix, const visitor& visit) c
     if (!key.starts_with(prefix)) break;
     if (!visit(std::string_view(key.data(), key.size()),
                std::string_view(it->value().data(), it->value().size())))
-      break;
+      return {};
   }
+  if (!it->status().ok()) return store_failure("scan", family, it->status());
+  return {};
 }
 
-void store::scan_reverse(column family, std::string_view prefix, std::string_view before,
-                         const visitor& visit) const {
+caf::error store::scan_reverse(column family, std::string_view prefix, std::string_view before,
+                               const visitor& visit) const {
+  if (read_fault()) return injected_read_failure(family);
   std::shared_lock access(impl_->db_access);
-  if (impl_->closed) return;
+  if (impl_->closed) return make_error(error_code::unavailable, "the store is closed");
   std::string bound = before.empty() ? upper_bound_of(prefix) : std::string(before);
   std::unique_ptr<rocksdb::Iterator> it(
     impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->family(family)));
@@ -255,8 +308,10 @@ void store::scan_reverse(column family, std::string_view prefix, std::string_vie
     if (!key.starts_with(prefix)) break;
     if (!visit(std::string_view(key.data(), key.size()),
                std::string_view(it->value().data(), it->value().size())))
-      break;
+      return {};
   }
+  if (!it->status().ok()) return store_failure("scan", family, it->status());
+  return {};
 }
 
 store_stats store::stats() const {
@@ -274,18 +329,19 @@ store_stats store::stats() const {
   return result;
 }
 
-bool store::checkpoint(const std::string& directory, std::string& error) {
+caf::error store::checkpoint(const std::string& directory) {
   std::shared_lock access(impl_->db_access);
-  if (impl_->closed) {
-    error = "the store is closed";
-    return false;
-  }
+  if (impl_->closed) return make_error(error_code::unavailable, "the store is closed");
   rocksdb::Checkpoint* raw = nullptr;
   auto status = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   if (status.ok()) status = checkpoint->CreateCheckpoint(directory);
-  if (!status.ok()) error = status.ToString();
-  return status.ok();
+  if (!status.ok()) {
+    logs::get("store")->error(R"("event":"store.snapshot_failed","status":"{}")",
+                              logs::json_text(status.ToString()));
+    return make_error(error_code::unavailable, "snapshot failed; the server log says why");
+  }
+  return {};
 }
 
 }  // namespace kiln

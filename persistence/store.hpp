@@ -2,9 +2,18 @@
 // Writers hand in batches; one committer thread joins every batch waiting at that moment into a
 // single synced RocksDB write, so many requests share one fsync and each callback runs only
 // once its writes are on disk. RocksDB headers stay inside store.cpp.
+//
+// Every operation says how it ended: a point read tells found, absent and failed apart, a scan
+// reports an iterator that stopped on an error, a commit reports its status. Failures are
+// caf::errors with code `unavailable` (models/error.hpp) whose message names the operation and
+// the family; RocksDB's own text, which can hold server paths, is logged, never returned.
 #pragma once
 
+#include "base/faults.hpp"
 #include "config/settings.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -30,6 +39,11 @@ enum class column : std::uint8_t {
   pending_deliveries,  ///< the same keys -> "": deliveries not yet delivered or given up
   job_events,          ///< "<job id>/<at ms, 16 hex>-<order, 16 hex>" -> one timeline event
 };
+
+/// The column family's name in RocksDB ("jobs"); "default" for meta.
+std::string_view column_name(column family);
+/// The family named `name`, if there is one.
+std::optional<column> parse_column(std::string_view name);
 
 struct write_op {
   column family = column::meta;
@@ -67,15 +81,21 @@ struct store_stats {
   std::uint64_t block_cache_bytes = 0;  ///< RocksDB block cache in use
 };
 
+/// What a point read found: the value, nullopt when the key is absent, or an error when the
+/// store could not answer (which is never "absent").
+using read_result = caf::expected<std::optional<std::string>>;
+
 class store {
 public:
-  using commit_callback = std::function<void(bool ok, const std::string& error)>;
+  /// Called with no error once the batch is durable, or with the failure (nothing written).
+  using commit_callback = std::function<void(const caf::error& failure)>;
   using visitor = std::function<bool(std::string_view key, std::string_view value)>;
 
-  /// Opens (creating if missing) the database under `directory`; nullptr and `error` on failure,
-  /// e.g. when another process holds the lock.
-  static std::unique_ptr<store> open(const std::string& directory, durability_mode durability,
-                                     std::string& error);
+  /// Opens (creating if missing) the database under `directory`, e.g. failing when another
+  /// process holds the lock. `faults` (optional) injects read and write failures at run time.
+  static caf::expected<std::unique_ptr<store>> open(const std::string& directory,
+                                                    durability_mode durability,
+                                                    faults_ptr faults = nullptr);
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -87,16 +107,17 @@ public:
   /// find nothing. Safe to call more than once.
   void close();
 
-  /// Commits and waits; for start-up and the admin command line.
-  bool commit(write_batch batch, std::string& error);
+  /// Commits and waits; for start-up and the admin command line. No error: durable.
+  caf::error commit(write_batch batch);
 
-  std::optional<std::string> get(column family, std::string_view key) const;
-  /// Visits keys starting with `prefix` in ascending order until `visit` returns false.
-  void scan(column family, std::string_view prefix, const visitor& visit) const;
+  read_result get(column family, std::string_view key) const;
+  /// Visits keys starting with `prefix` in ascending order until `visit` returns false. An
+  /// error when the iteration stopped because the store failed (not when `visit` stopped it).
+  caf::error scan(column family, std::string_view prefix, const visitor& visit) const;
   /// Visits keys starting with `prefix` that sort before `before` (all, if empty) in descending
-  /// order until `visit` returns false.
-  void scan_reverse(column family, std::string_view prefix, std::string_view before,
-                    const visitor& visit) const;
+  /// order until `visit` returns false; an error as for scan.
+  caf::error scan_reverse(column family, std::string_view prefix, std::string_view before,
+                          const visitor& visit) const;
 
   /// Test and fault injection: after `skip` more group writes succeed, the next `count` fail as
   /// if the disk did.
@@ -106,12 +127,18 @@ public:
   }
   store_stats stats() const;
 
+  /// Test and fault injection: the next `count` point reads and scans fail.
+  void fail_next_reads(std::uint32_t count) { faults_->store_read_failures = count; }
+
   /// A consistent on-line copy of the database in `directory` (which must not exist).
-  bool checkpoint(const std::string& directory, std::string& error);
+  caf::error checkpoint(const std::string& directory);
 
 private:
   struct impl;
-  explicit store(std::unique_ptr<impl> state);
+  store(std::unique_ptr<impl> state, faults_ptr faults);
+  /// Whether this read is to fail as injected (and counts it).
+  bool read_fault() const;
+  faults_ptr faults_;
   std::unique_ptr<impl> impl_;
   std::atomic<std::uint32_t> failures_to_inject_{0};
   std::atomic<std::uint32_t> writes_to_skip_{0};

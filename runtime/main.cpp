@@ -1,5 +1,7 @@
 // The `kiln` command line: `kiln serve` and `kiln admin ...`, each with --help.
+#include "config/limits.hpp"
 #include "config/settings.hpp"
+#include "runtime/admin.hpp"
 #include "runtime/node.hpp"
 
 #include <cstdio>
@@ -18,6 +20,7 @@ usage:
   kiln admin grant --account ID --amount N [--reason TEXT] [--config FILE] [--data-dir DIR]
   kiln admin snapshot --to DIR [--config FILE] [--data-dir DIR]
   kiln admin restore --from DIR [--config FILE] [--data-dir DIR]
+  kiln admin inspect --family NAME [--key KEY] [--limit N] [--config FILE] [--data-dir DIR]
   kiln devices
   kiln COMMAND --help
 
@@ -55,6 +58,12 @@ POST /admin/v1/snapshots for an on-line snapshot).
     --to DIR         where (required; must not exist)
   restore          makes a snapshot the data directory's database; the old one is moved aside
     --from DIR       the snapshot (required)
+  inspect          prints stored records as they are, and whether each decodes (for a record
+                   that stopped the server's start-up, which names its family and key)
+    --family NAME    accounts, keys, jobs, account_jobs, ledger, idempotency,
+                     idempotency_expiry, deliveries, pending_deliveries, job_events or meta
+    --key KEY        one record (default: the family's first records)
+    --limit N        how many records without --key (default 20)
   every command:
     --config FILE / --data-dir DIR   as for `kiln serve`
 )";
@@ -138,9 +147,10 @@ int main(int argc, char** argv) {
   if (command == "admin") {
     std::string sub = argc > 2 ? argv[2] : "";
     if (sub.empty() || sub == "--help" || sub == "-h") return std::printf("%s", admin_help), 0;
-    if (sub == "grant" || sub == "snapshot" || sub == "restore") {
+    if (sub == "grant" || sub == "snapshot" || sub == "restore" || sub == "inspect") {
       auto args = parse_options(argc, argv, 3, {"--account", "--amount", "--reason", "--to",
-                                                "--from", "--config", "--data-dir"});
+                                                "--from", "--family", "--key", "--limit",
+                                                "--config", "--data-dir"});
       if (args.help) return std::printf("%s", admin_help), 0;
       if (!args.error.empty()) return usage_error(args.error, admin_help);
       auto config = load(args);
@@ -154,11 +164,22 @@ int main(int argc, char** argv) {
         if (!need("--from")) return usage_error("--from is required", admin_help);
         return kiln::admin_restore(*config, args.options.at("--from"));
       }
+      if (sub == "inspect") {
+        if (!need("--family")) return usage_error("--family is required", admin_help);
+        char* end = nullptr;
+        auto limit_text = need("--limit") ? args.options.at("--limit") : std::string("20");
+        long long limit = std::strtoll(limit_text.c_str(), &end, 10);
+        if (*end != '\0' || limit < 1)
+          return usage_error("--limit must be a whole number >= 1", admin_help);
+        auto key = need("--key") ? args.options.at("--key") : std::string();
+        return kiln::admin_inspect(*config, args.options.at("--family"), key,
+                                   static_cast<std::size_t>(limit));
+      }
       if (!need("--account") || !need("--amount"))
         return usage_error("--account and --amount are required", admin_help);
       char* end = nullptr;
       long long amount = std::strtoll(args.options.at("--amount").c_str(), &end, 10);
-      if (*end != '\0' || amount < 1 || amount > 1'000'000'000'000LL)
+      if (*end != '\0' || amount < 1 || amount > kiln::limits::credits_grant_max)
         return usage_error("--amount must be a whole number from 1 to 10^12", admin_help);
       auto reason = need("--reason") ? args.options.at("--reason") : std::string("admin grant");
       return kiln::admin_grant(*config, args.options.at("--account"), amount, reason);

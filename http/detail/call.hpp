@@ -2,9 +2,12 @@
 // and the helpers every handler uses (JSON answers, errors, authentication through the bridge).
 #pragma once
 
-#include "actors/protocol.hpp"
 #include "http/api.hpp"
 #include "models/api_error.hpp"
+#include "protocol/directory.hpp"
+#include "protocol/store.hpp"
+
+#include <caf/event_based_actor.hpp>
 
 #include <chrono>
 #include <memory>
@@ -47,17 +50,21 @@ void with_admin(const api_context& context, const call_ptr& c,
 /// How long the front end waits for an actor's answer before 503.
 constexpr std::chrono::milliseconds actor_reply_timeout{15000};
 
-/// The shape of most account routes: authenticate, ask the caller's account actor `message...`,
-/// and answer `status` with `render(answer)` (an `Answer`), or with the error the account gave.
-template <class Answer, class Render, class... Message>
-void answer_from_account(const api_context& context, const call_ptr& c, int status,
-                         Render render, Message... message) {
+/// The shape of most authenticated routes: `ask(self, who)` sends one request (to the caller's
+/// account, its jobs or a store reader) and the answer, an `Answer`, is rendered with `render`
+/// under `status`; an error is answered as the contract's error.
+template <class Answer, class Ask, class Render>
+void answer_with(const api_context& context, const call_ptr& c, int status, Ask ask,
+                 Render render) {
   with_principal(context, c, [=](caf::event_based_actor* self, const principal& who) {
-    self->request(who.account, actor_reply_timeout, message...)
-      .then([=](Answer& answer) { c->reply(json_response(status, render(answer))); },
-            [=](caf::error& error) { reply_error(c, error); });
+    ask(self, who).then([=](Answer& answer) { c->reply(json_response(status, render(answer))); },
+                        [=](caf::error& error) { reply_error(c, error); });
   });
 }
+
+/// The store reader that answers `account_id`'s queries (one per account, so an account's
+/// queries queue behind each other, not behind every account's).
+const store_reader_actor& reader_for(const api_context& context, const std::string& account_id);
 
 // -- resource handlers, one function per route (jobs_, accounts_, ledger_, webhooks_handler) ---
 void create_job(const api_context& context, const call_ptr& c);

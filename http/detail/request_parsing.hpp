@@ -2,8 +2,8 @@
 // the `limit`/`cursor` parameters of list endpoints. Each answers the error itself on failure.
 #pragma once
 
-#include "actors/protocol.hpp"
 #include "http/detail/call.hpp"
+#include "protocol/account.hpp"
 
 #include <simdjson.h>
 

@@ -3,10 +3,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "devices/device_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/scheduler_actor.hpp"
+#include "actors/store_reader.hpp"
 #include "actors/store_writer.hpp"
+#include "devices/device_actor.hpp"
 #include "models/catalog.hpp"
 #include "models/crypto.hpp"
 #include "models/ledger.hpp"
@@ -39,10 +40,10 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
     root_dir = own_dir->path();
   }
   root = std::move(root_dir);
-  std::string error;
-  db = store::open((root / "data").string(), durability_mode::fsync, error);
-  INFO("store: " << error);
-  REQUIRE(db != nullptr);
+  auto opened = store::open((root / "data").string(), durability_mode::fsync);
+  INFO("store: " << (opened ? std::string() : describe(opened.error())));
+  REQUIRE(opened);
+  db = std::move(*opened);
   if (options.before_start) options.before_start(*db);
   config.devices = options.devices.empty() ? std::vector{sim_device("sim-0", 2, 0)}
                                            : options.devices;
@@ -60,15 +61,21 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
   context.clock = time;
   context.config = &config;
   context.models = &catalog::builtin();
-  context.files_dir = (root / "files").string();
-  std::filesystem::create_directories(context.files_dir);
   context.request_timeout = 10s;
-  for (const auto& device : config.devices) spawn_device(*system, context, device);
-  directory = spawn_directory(*system, context, recover(*db, {}));
+  devices = device_context{(root / "files").string(), &config, context.faults, context.scheduler};
+  std::filesystem::create_directories(devices.files_dir);
+  for (const auto& device : config.devices) spawn_device(*system, devices, device);
+  readers = spawn_store_readers(*system, db.get(), time, 1);
+  auto recovered = recover(*db, {});
+  INFO("recovery: " << (recovered ? std::string() : describe(recovered.error())));
+  REQUIRE(recovered);
+  directory = spawn_directory(*system, context, std::move(*recovered));
 }
 
 actor_node::~actor_node() {
   directory = nullptr;
+  readers.clear();
+  devices = device_context{};
   context = actor_context{};
   db->close();  // flushes pending commits while the actors can still receive their replies
   system.reset();
@@ -127,7 +134,7 @@ std::variant<cancel_result, caf::error> actor_node::cancel(const principal& who,
                                                            const std::string& id) {
   caf::scoped_actor self{*system};
   std::variant<cancel_result, caf::error> answer = caf::error{};
-  self->request(who.account, 10s, cancel_atom::value, id)
+  self->request(who.jobs, 10s, cancel_atom::value, id)
     .receive([&](cancel_result& value) { answer = std::move(value); },
              [&](caf::error& error) { answer = std::move(error); });
   return answer;
@@ -165,7 +172,7 @@ job actor_node::get_job(const principal& who, const std::string& id) {
   caf::scoped_actor self{*system};
   std::string failure;
   job found;
-  self->request(who.account, 10s, get_job_atom::value, id, std::uint32_t{0})
+  self->request(who.jobs, 10s, get_job_atom::value, id, std::uint32_t{0})
     .receive([&](job& value) { found = std::move(value); },
              [&](caf::error& error) { failure = "get job: " + system->render(error); });
   INFO(failure);
@@ -177,8 +184,8 @@ job_page actor_node::list_jobs(const principal& who) {
   caf::scoped_actor self{*system};
   std::string failure;
   job_page page;
-  self->request(who.account, 10s, list_jobs_atom::value, std::uint32_t{100}, std::string(),
-                std::string())
+  self->request(readers.front(), 10s, list_jobs_atom::value,
+                job_query{who.account_id, 100, std::nullopt, std::string()})
     .receive([&](job_page& value) { page = std::move(value); },
              [&](caf::error& error) { failure = "list jobs: " + system->render(error); });
   INFO(failure);
@@ -212,13 +219,21 @@ job_spec spec_from(const std::string& body) {
 
 // -- reading the store directly ---------------------------------------------------------------
 
+std::optional<std::string> stored(const store& db, column family, std::string_view key) {
+  auto bytes = db.get(family, key);
+  INFO("read " << column_name(family) << " " << key << ": "
+               << (bytes ? std::string() : describe(bytes.error())));
+  REQUIRE(bytes);
+  return *bytes;
+}
+
 std::optional<job> stored_job(const store& db, const std::string& id) {
-  auto bytes = db.get(column::jobs, id);
+  auto bytes = stored(db, column::jobs, id);
   return bytes ? records::decode_job(*bytes) : std::nullopt;
 }
 
 std::optional<account> stored_account(const store& db, const std::string& account_id) {
-  auto bytes = db.get(column::accounts, account_id);
+  auto bytes = stored(db, column::accounts, account_id);
   return bytes ? records::decode_account(*bytes) : std::nullopt;
 }
 
@@ -261,7 +276,7 @@ account_view read_account(const store& db, const std::string& account_id) {
                       last_entry = key;
                       return false;
                     });
-    return db.get(column::accounts, account_id).value_or("") + "\n" + last_entry;
+    return stored(db, column::accounts, account_id).value_or("") + "\n" + last_entry;
   };
   account_view view;
   bool stable = wait_for([&] {

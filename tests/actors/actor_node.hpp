@@ -5,12 +5,14 @@
 
 #include "tests/support/kiln_process.hpp"
 #include "actors/actor_context.hpp"
-#include "actors/protocol.hpp"
 #include "actors/scheduler_actor.hpp"
+#include "base/clock.hpp"
 #include "config/settings.hpp"
+#include "devices/device_actor.hpp"
 #include "models/job_request.hpp"
 #include "persistence/store.hpp"
-#include "base/clock.hpp"
+#include "protocol/directory.hpp"
+#include "protocol/store.hpp"
 
 #include <caf/all.hpp>
 
@@ -58,7 +60,9 @@ struct actor_node {
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> system;
   actor_context context;
-  caf::actor directory;
+  device_context devices;
+  std::vector<store_reader_actor> readers;
+  directory_actor directory;
   /// Time in these tests is the manual clock's: 2026-01-01T00:00:00Z until a test advances it.
   std::shared_ptr<manual_clock> time = std::make_shared<manual_clock>(1'767'225'600'000);
 
@@ -84,13 +88,17 @@ struct actor_node {
   job wait_until_terminal(const principal& who, const std::string& id);
 };
 
-/// Polls `done` every 5 ms until it holds or `limit` passed; whether it held.
+/// Polls `done` every 5 ms until it holds or `limit` passed; whether it held. For state that
+/// changes through the store or other actors without telling the test.
 bool wait_for(const std::function<bool()>& done,
               std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 job_spec spec_from(const std::string& body);
 
 // -- reading the store directly ---------------------------------------------------------------
+
+/// The record under `key` in `family`, nullopt when absent; a failed read fails the test.
+std::optional<std::string> stored(const store& db, column family, std::string_view key);
 
 std::optional<job> stored_job(const store& db, const std::string& id);
 std::optional<account> stored_account(const store& db, const std::string& account_id);

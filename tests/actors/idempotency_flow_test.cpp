@@ -25,10 +25,11 @@ idempotency_claim claim(const std::string& key, const char* body) {
 
 std::size_t rows(const store& db, column family, const std::string& prefix) {
   std::size_t count = 0;
-  db.scan(family, prefix, [&](std::string_view, std::string_view) {
+  auto failed = db.scan(family, prefix, [&](std::string_view, std::string_view) {
     ++count;
     return true;
   });
+  REQUIRE_FALSE(failed);
   return count;
 }
 
@@ -37,7 +38,9 @@ std::size_t rows(const store& db, column family, const std::string& prefix) {
 std::vector<std::variant<submitted, caf::error>> submit_all(
   actor_node& node, const principal& who, const std::vector<std::pair<const char*, std::string>>& requests) {
   caf::scoped_actor self{*node.system};
-  std::vector<caf::response_handle<caf::blocking_actor, caf::message, true>> handles;
+  using handle = decltype(self->request(who.account, 10s, submit_atom::value, job_spec{},
+                                        std::string(), idempotency_claim{}));
+  std::vector<handle> handles;
   for (const auto& [body, key] : requests)
     handles.push_back(self->request(who.account, 10s, submit_atom::value, spec_from(body),
                                     std::string("trace-idem"), claim(key, body)));

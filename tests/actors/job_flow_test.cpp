@@ -47,14 +47,14 @@ TEST_CASE("a submitted job runs on a sim device to success with real output file
   REQUIRE(done.outputs.size() == 2);
   for (const auto& output : done.outputs) {
     INFO("output " << output.file);
-    auto path = std::filesystem::path(output_files::path_of(node.context.files_dir, output.file));
+    auto path = std::filesystem::path(output_files::path_of(node.devices.files_dir, output.file));
     REQUIRE(std::filesystem::exists(path));
     CHECK(std::filesystem::file_size(path) == output.bytes);
     CHECK(output.bytes > 0);
     CHECK(output.content_type == "image/png");
   }
 
-  auto stored = node.db->get(column::jobs, queued.id);
+  auto stored = kiln::test::stored(*node.db, column::jobs, queued.id);
   REQUIRE(stored.has_value());
   auto record = records::decode_job(*stored);
   REQUIRE(record.has_value());

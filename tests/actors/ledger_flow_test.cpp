@@ -262,9 +262,9 @@ TEST_CASE("a refund still pending at a stop is written once when the node starts
   }  // stopped before the release landed
 
   {  // what the stop left behind
-    std::string error;
-    auto db = store::open((dir.path() / "data").string(), durability_mode::fsync, error);
-    REQUIRE(db != nullptr);
+    auto opened = store::open((dir.path() / "data").string(), durability_mode::fsync);
+    REQUIRE(opened);
+    auto& db = *opened;
     auto view = read_account(*db, account_id);
     auto job = stored_job(*db, second_id);
     REQUIRE(job.has_value());

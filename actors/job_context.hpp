@@ -1,0 +1,25 @@
+// What every job actor of one account shares: the node's actor context, the account's ledger
+// and router, and its plan's concurrency limit. One copy per account, held by shared pointer.
+#pragma once
+
+#include "actors/actor_context.hpp"
+#include "protocol/account.hpp"
+
+namespace kiln {
+
+struct job_context {
+  actor_context node;
+  account_actor ledger;
+  job_router_actor router;
+  std::uint32_t max_concurrent_jobs = 0;  ///< the account's plan's; 0 = none
+};
+
+/// The scheduler's ticket for `record`; its dispatch goes to `target`.
+inline job_ticket ticket_for(const job& record, const job_context& context,
+                             dispatch_target_actor target,
+                             std::vector<std::string> failed_on = {}) {
+  return job_ticket{record.id, record.account_id, record.spec.model, context.max_concurrent_jobs,
+                    std::move(target), std::move(failed_on)};
+}
+
+}  // namespace kiln

@@ -1,0 +1,58 @@
+// Devices: one actor per GPU (or simulated one) that runs jobs with its executor. A job sends
+// `run` and gets the outputs (already stored under files/) or an error; `cancel` stops a run,
+// which then answers with an error. Progress goes to the run's progress sink as it happens.
+#pragma once
+
+#include "protocol/common.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// Who hears a run's progress (the job actor).
+using progress_sink_actor = caf::typed_actor<caf::reacts_to<progress_atom, std::uint32_t>>;
+
+/// What a device needs to run a job.
+struct run_request {
+  std::string job_id;
+  std::string type;
+  std::string model;
+  std::string prompt;
+  std::uint32_t n = 1;
+  job_params params;
+  std::uint32_t attempt = 1;
+  std::string trace_id;
+  progress_sink_actor progress;  ///< told 0..99 while the run goes on; may be null
+};
+
+struct run_result {
+  std::vector<job_output> outputs;
+};
+
+/// What an executor running outside the actor system hands back for one run: files not yet
+/// stored, or why it failed.
+struct executor_outcome {
+  std::string error;  ///< empty on success
+  struct file {
+    std::string content_type;
+    std::string bytes;
+  };
+  std::vector<file> outputs;
+};
+
+using device_actor = caf::typed_actor<
+  caf::replies_to<run_atom, run_request>::with<run_result>,
+  /// Stops the job's run, if it has one here; its `run` then answers with an error.
+  caf::reacts_to<cancel_atom, std::string>,
+  /// Internal: an executor's outcome for run `token` (http executor).
+  caf::reacts_to<run_atom, std::uint64_t, executor_outcome>,
+  /// Internal: run `token`'s next quarter of latency passed (sim executor).
+  caf::reacts_to<tick_atom, std::uint64_t>>;
+
+}  // namespace kiln
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::run_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::run_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::executor_outcome)
