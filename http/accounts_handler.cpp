@@ -144,7 +144,8 @@ std::string render_faults(const runtime_faults& faults) {
   w.begin_object().field("object", "faults")
     .field("device_fail_rate", faults.device_fail_rate.load())
     .field("device_crash_rate", faults.device_crash_rate.load())
-    .field("webhook_drop_rate", faults.webhook_drop_rate.load()).end_object();
+    .field("webhook_drop_rate", faults.webhook_drop_rate.load())
+    .field("store_read_failures", faults.store_read_failures.load()).end_object();
   return w.take();
 }
 
@@ -157,29 +158,39 @@ void admin_get_faults(const api_context& context, const call_ptr& c) {
 }
 
 /// Changes fault injection at once, for every device and delivery: any of device_fail_rate,
-/// device_crash_rate and webhook_drop_rate, each 0..1; fields left out keep their value.
+/// device_crash_rate and webhook_drop_rate, each 0..1, and store_read_failures, the number of
+/// store reads still to fail (0..10^6); fields left out keep their value.
 void admin_put_faults(const api_context& context, const call_ptr& c) {
   with_admin(context, c, [&context, c](caf::event_based_actor*) {
     simdjson::dom::parser parser;
     auto object = read_object(c, parser, {"device_fail_rate", "device_crash_rate",
-                                          "webhook_drop_rate"});
+                                          "webhook_drop_rate", "store_read_failures"});
     if (!object) return;
-    std::vector<std::pair<std::atomic<double>*, double>> changes;
+    auto& faults = *context.faults;
+    std::vector<std::pair<std::atomic<double>*, double>> rates;
+    std::optional<std::uint32_t> read_failures;
     for (auto field : *object) {
+      std::string name(field.key);
+      if (name == "store_read_failures") {
+        std::uint64_t count = 0;
+        if (field.value.get_uint64().get(count) != simdjson::SUCCESS || count > 1'000'000)
+          return reply_error(c, make_api_error(error_code::invalid_request,
+                                               name + " must be an integer from 0 to 10^6", name));
+        read_failures = static_cast<std::uint32_t>(count);
+        continue;
+      }
       double rate = 0;
-      if (field.value.get_double().get(rate) != simdjson::SUCCESS || rate < 0 || rate > 1) {
-        std::string name(field.key);
+      if (field.value.get_double().get(rate) != simdjson::SUCCESS || rate < 0 || rate > 1)
         return reply_error(c, make_api_error(error_code::invalid_request,
                                              name + " must be a number from 0 to 1", name));
-      }
-      auto& faults = *context.faults;
-      changes.emplace_back(field.key == "device_fail_rate"    ? &faults.device_fail_rate
-                           : field.key == "device_crash_rate" ? &faults.device_crash_rate
-                                                              : &faults.webhook_drop_rate,
-                           rate);
+      rates.emplace_back(name == "device_fail_rate"    ? &faults.device_fail_rate
+                         : name == "device_crash_rate" ? &faults.device_crash_rate
+                                                       : &faults.webhook_drop_rate,
+                         rate);
     }
-    for (auto [target, rate] : changes) target->store(rate);
-    c->reply(json_response(200, render_faults(*context.faults)));
+    for (auto [target, rate] : rates) target->store(rate);
+    if (read_failures) faults.store_read_failures = *read_failures;
+    c->reply(json_response(200, render_faults(faults)));
   });
 }
 

@@ -24,12 +24,12 @@ url_context urls_for(const api_context& context, const call_ptr& c) {
 
 /// Parses and validates a create body on the HTTP thread; the outcome is reported only once the
 /// caller is authenticated, so a caller without a valid key learns nothing about validation.
-std::shared_ptr<const job_request_result> parse_spec(const api_context& context,
+std::shared_ptr<const caf::expected<job_spec>> parse_spec(const api_context& context,
                                                      const call_ptr& c) {
   std::uint64_t seed = 0;
   auto random = crypto::random_bytes(sizeof seed);
   std::memcpy(&seed, random.data(), sizeof seed);
-  return std::make_shared<const job_request_result>(
+  return std::make_shared<const caf::expected<job_spec>>(
     parse_job_request(c->req.body, *context.models, seed));
 }
 
@@ -62,12 +62,12 @@ bool plan_allows(const api_context& context, const principal& who, const std::st
 /// authentication, the webhook_url check or the plan check binds nothing, so the key may be used
 /// again.
 void submit(const api_context& context, const call_ptr& c,
-            std::shared_ptr<const job_request_result> parsed,
+            std::shared_ptr<const caf::expected<job_spec>> parsed,
             std::optional<std::string> webhook_refusal) {
   with_principal(context, c, [&context, c, parsed, webhook_refusal](
                                caf::event_based_actor* self, const principal& who) {
-    if (const auto* error = std::get_if<api_error>(parsed.get())) return reply_error(c, *error);
-    const auto& spec = std::get<job_spec>(*parsed);
+    if (!*parsed) return reply_error(c, parsed->error());
+    const auto& spec = **parsed;
     if (webhook_refusal)
       return reply_error(c, make_api_error(error_code::invalid_request,
                                            "webhook_url is refused: " + *webhook_refusal,
@@ -107,7 +107,7 @@ void submit(const api_context& context, const call_ptr& c,
 /// before the request goes on. The webhook client checks again when it connects.
 void create_job(const api_context& context, const call_ptr& c) {
   auto parsed = parse_spec(context, c);
-  const auto* spec = std::get_if<job_spec>(parsed.get());
+  const auto* spec = *parsed ? &**parsed : nullptr;
   if (!spec || spec->webhook_url.empty() || context.config->webhooks.allow_private_targets ||
       !context.resolver)
     return submit(context, c, std::move(parsed), std::nullopt);
@@ -121,9 +121,9 @@ void create_job(const api_context& context, const call_ptr& c) {
 void estimate_job(const api_context& context, const call_ptr& c) {
   with_principal(context, c, [c, parsed = parse_spec(context, c)](caf::event_based_actor* self,
                                                                   const principal& who) {
-    if (const auto* error = std::get_if<api_error>(parsed.get())) return reply_error(c, *error);
+    if (!*parsed) return reply_error(c, parsed->error());
     self->request(who.account, actor_reply_timeout, estimate_atom::value,
-                  std::get<job_spec>(*parsed).cost)
+                  (*parsed)->cost)
       .then([=](estimate& answer) { c->reply(json_response(200, render_estimate(answer))); },
             [=](caf::error& error) { reply_error(c, error); });
   });

@@ -1,6 +1,8 @@
 // Catalog parsing, validation and the built-in six-model catalog.
 #include "models/catalog.hpp"
 
+#include "base/assert.hpp"
+
 #include "models/json_writer.hpp"
 
 #include <simdjson.h>
@@ -113,49 +115,41 @@ std::string render(const std::vector<model_entry>& models) {
 
 }  // namespace
 
-std::optional<catalog> catalog::parse(std::string_view json, std::string& error) {
+caf::expected<catalog> catalog::parse(std::string_view json) {
+  auto invalid = [](std::string message) {
+    return make_error(error_code::invalid_request, "catalog: " + std::move(message));
+  };
   simdjson::dom::parser parser;
   simdjson::padded_string padded(json);
   simdjson::dom::element root;
-  if (auto failure = parser.parse(padded).get(root)) {
-    error = std::string("catalog: invalid JSON: ") + simdjson::error_message(failure);
-    return std::nullopt;
-  }
+  if (auto failure = parser.parse(padded).get(root))
+    return invalid(std::string("invalid JSON: ") + simdjson::error_message(failure));
   simdjson::dom::array entries;
-  if (root["models"].get_array().get(entries) != simdjson::SUCCESS) {
-    error = "catalog: expected an object with a 'models' array";
-    return std::nullopt;
-  }
+  if (root["models"].get_array().get(entries) != simdjson::SUCCESS)
+    return invalid("expected an object with a 'models' array");
   catalog result;
   std::size_t index = 0;
   for (auto element : entries) {
     simdjson::dom::object object;
-    if (element.get_object().get(object) != simdjson::SUCCESS) {
-      error = "catalog: models[" + std::to_string(index) + "] must be an object";
-      return std::nullopt;
-    }
+    if (element.get_object().get(object) != simdjson::SUCCESS)
+      return invalid("models[" + std::to_string(index) + "] must be an object");
     model_entry entry;
-    if (!read_entry(object, index, entry, error)) return std::nullopt;
-    if (result.find(entry.id)) {
-      error = "catalog: duplicate model id '" + entry.id + "'";
-      return std::nullopt;
-    }
+    std::string error;
+    if (!read_entry(object, index, entry, error)) return make_error(error_code::invalid_request, error);
+    if (result.find(entry.id)) return invalid("duplicate model id '" + entry.id + "'");
     result.models_.push_back(std::move(entry));
     ++index;
   }
-  if (result.models_.empty()) {
-    error = "catalog: no models";
-    return std::nullopt;
-  }
+  if (result.models_.empty()) return invalid("no models");
   result.json_ = render(result.models_);
   return result;
 }
 
 const catalog& catalog::builtin() {
   static const catalog instance = [] {
-    std::string error;
-    auto parsed = parse(builtin_catalog_json(), error);
-    return parsed ? *parsed : catalog{};
+    auto parsed = parse(builtin_catalog_json());
+    KILN_ASSERT_MSG(parsed, "the built-in catalog parses");
+    return std::move(*parsed);
   }();
   return instance;
 }

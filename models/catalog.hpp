@@ -2,6 +2,8 @@
 // Data loaded at start-up (the built-in JSON or a file), validated like the configuration.
 #pragma once
 
+#include "models/error.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,9 +28,9 @@ struct model_entry {
 
 class catalog {
 public:
-  /// Parses and validates catalog JSON `{"models": [...]}`; on failure returns nullopt and
-  /// sets `error` to a message naming the entry and field.
-  static std::optional<catalog> parse(std::string_view json, std::string& error);
+  /// Parses and validates catalog JSON `{"models": [...]}`; an invalid_request error naming the
+  /// entry and field when it is not a valid catalog.
+  static caf::expected<catalog> parse(std::string_view json);
   /// The contract's six models.
   static const catalog& builtin();
 

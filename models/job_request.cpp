@@ -8,11 +8,11 @@
 namespace kiln {
 namespace {
 
-api_error bad(std::string field, std::string message) {
-  return make_api_error(error_code::invalid_request, std::move(message), std::move(field));
+caf::error bad(std::string field, std::string message) {
+  return make_error(error_code::invalid_request, std::move(message), std::move(field));
 }
 
-std::optional<api_error> read_metadata(simdjson::dom::element value, job_spec& spec) {
+caf::error read_metadata(simdjson::dom::element value, job_spec& spec) {
   simdjson::dom::object object;
   if (value.get_object().get(object) != simdjson::SUCCESS)
     return bad("metadata", "metadata must be an object of strings");
@@ -31,10 +31,10 @@ std::optional<api_error> read_metadata(simdjson::dom::element value, job_spec& s
       if (existing.first == field.key) return bad(name, "duplicate metadata key");
     spec.metadata.emplace_back(std::string(field.key), std::string(text));
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<api_error> read_side(simdjson::dom::element value, const char* field,
+caf::error read_side(simdjson::dom::element value, const char* field,
                                    std::uint32_t& side) {
   std::uint64_t number = 0;
   std::string name = std::string("params.") + field;
@@ -44,10 +44,10 @@ std::optional<api_error> read_side(simdjson::dom::element value, const char* fie
       number > limits::image_side_max)
     return bad(name, name + " must be a multiple of 32 from 32 to 4096");
   side = static_cast<std::uint32_t>(number);
-  return std::nullopt;
+  return {};
 }
 
-std::optional<api_error> read_params(simdjson::dom::element value, bool video, job_spec& spec,
+caf::error read_params(simdjson::dom::element value, bool video, job_spec& spec,
                                      bool& seed_given) {
   simdjson::dom::object object;
   if (value.get_object().get(object) != simdjson::SUCCESS)
@@ -74,11 +74,11 @@ std::optional<api_error> read_params(simdjson::dom::element value, bool video, j
       return bad(name, "unknown field " + name + (video ? " for a video job" : " for an image job"));
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 /// Reads the top-level fields; model-dependent checks come after, in `check_against_model`.
-std::optional<api_error> read_fields(simdjson::dom::object object, job_spec& spec,
+caf::error read_fields(simdjson::dom::object object, job_spec& spec,
                                      simdjson::dom::element& params, bool& has_params) {
   for (auto field : object) {
     std::string_view key = field.key;
@@ -106,10 +106,10 @@ std::optional<api_error> read_fields(simdjson::dom::object object, job_spec& spe
       return bad(std::string(key), "unknown field '" + std::string(key) + "'");
     }
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<api_error> check_required(const job_spec& spec) {
+caf::error check_required(const job_spec& spec) {
   if (spec.type.empty()) return bad("type", "type is required: image or video");
   if (spec.type != "image" && spec.type != "video") return bad("type", "type must be image or video");
   if (spec.model.empty()) return bad("model", "model is required");
@@ -122,10 +122,10 @@ std::optional<api_error> check_required(const job_spec& spec) {
         !is_valid_webhook_url(spec.webhook_url))
       return bad("webhook_url", "webhook_url must be an absolute http(s) URL of at most 2048 bytes");
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<api_error> check_against_model(const model_entry& model, job_spec& spec) {
+caf::error check_against_model(const model_entry& model, job_spec& spec) {
   if (model.type != spec.type)
     return bad("type", "model " + model.id + " makes " + model.type + ", not " + spec.type);
   if (model.type == "image") {
@@ -136,7 +136,7 @@ std::optional<api_error> check_against_model(const model_entry& model, job_spec&
       return bad(spec.params.width >= spec.params.height ? "params.width" : "params.height",
                  "width x height must be at most 4 MP (4194304 pixels)");
     spec.cost = model.credits * spec.n;
-    return std::nullopt;
+    return {};
   }
   if (spec.params.duration_seconds == 0) spec.params.duration_seconds = model.durations_s.front();
   bool allowed = false;
@@ -148,7 +148,7 @@ std::optional<api_error> check_against_model(const model_entry& model, job_spec&
   }
   spec.cost = model.credits * spec.n *
               (model.unit == "second" ? std::int64_t{spec.params.duration_seconds} : 1);
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace
@@ -173,29 +173,29 @@ bool is_valid_webhook_url(std::string_view url) {
   return true;
 }
 
-job_request_result parse_job_request(std::string_view body, const catalog& models,
+caf::expected<job_spec> parse_job_request(std::string_view body, const catalog& models,
                                      std::uint64_t default_seed) {
   thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
   simdjson::dom::element root;
   if (parser.parse(padded).get(root) != simdjson::SUCCESS)
-    return make_api_error(error_code::invalid_json, "the body is not valid JSON");
+    return make_error(error_code::invalid_json, "the body is not valid JSON");
   simdjson::dom::object object;
   if (root.get_object().get(object) != simdjson::SUCCESS)
-    return make_api_error(error_code::invalid_json, "the body must be a JSON object");
+    return make_error(error_code::invalid_json, "the body must be a JSON object");
   job_spec spec;
   simdjson::dom::element params;
   bool has_params = false;
-  if (auto e = read_fields(object, spec, params, has_params)) return *e;
-  if (auto e = check_required(spec)) return *e;
+  if (auto e = read_fields(object, spec, params, has_params)) return e;
+  if (auto e = check_required(spec)) return e;
   const model_entry* model = models.find(spec.model);
   if (!model) return bad("model", "unknown model '" + spec.model + "'; see GET /v1/models");
   bool seed_given = false;
   if (has_params) {
-    if (auto e = read_params(params, spec.type == "video", spec, seed_given)) return *e;
+    if (auto e = read_params(params, spec.type == "video", spec, seed_given)) return e;
   }
   if (!seed_given) spec.params.seed = default_seed & static_cast<std::uint64_t>(INT64_MAX);
-  if (auto e = check_against_model(*model, spec)) return *e;
+  if (auto e = check_against_model(*model, spec)) return e;
   return spec;
 }
 

@@ -2,21 +2,19 @@
 // Pure: takes the bytes, the catalog and a seed to use when the client gives none.
 #pragma once
 
-#include "models/api_error.hpp"
 #include "models/catalog.hpp"
+#include "models/error.hpp"
 #include "models/job.hpp"
 
 #include <string>
 #include <string_view>
-#include <variant>
 
 namespace kiln {
 
-/// Either a valid spec (cost computed) or the contract's error naming the offending field.
-using job_request_result = std::variant<job_spec, api_error>;
-
-job_request_result parse_job_request(std::string_view body, const catalog& models,
-                                     std::uint64_t default_seed);
+/// A valid spec (cost computed), or the contract's error (invalid_json, invalid_request naming
+/// the offending field).
+caf::expected<job_spec> parse_job_request(std::string_view body, const catalog& models,
+                                          std::uint64_t default_seed);
 
 /// Number of Unicode code points in valid UTF-8 text.
 std::size_t utf8_length(std::string_view text);

@@ -43,6 +43,8 @@ caf::error store_failure(std::string_view operation, column family,
 }
 
 caf::error injected_read_failure(column family) {
+  logs::get("store")->error(R"("event":"store.read_failed","family":"{}","status":"injected")",
+                            column_name(family));
   return make_error(error_code::unavailable,
                     "storage read failed (" + std::string(column_name(family)) + ", injected)");
 }

@@ -57,10 +57,7 @@ caf::expected<catalog> load_catalog(const settings& config) {
     return make_error(error_code::invalid_request, "catalog: cannot read " + config.catalog_file);
   std::stringstream text;
   text << file.rdbuf();
-  std::string error;
-  auto parsed = catalog::parse(text.str(), error);
-  if (!parsed) return make_error(error_code::invalid_request, error);
-  return std::move(*parsed);
+  return catalog::parse(text.str());
 }
 
 /// Creates and prints the demo account on the first start of a data directory.
@@ -160,7 +157,8 @@ caf::expected<std::unique_ptr<outbound::http_client>> webhook_client(const setti
 
 /// Prints why the node cannot start and gives the exit code.
 int refuse_start(const caf::error& why, int code) {
-  std::fprintf(stderr, "kiln: %s\n", describe(why).c_str());
+  auto text = why.category() == kiln_error_category ? to_api_error(why).message : describe(why);
+  std::fprintf(stderr, "kiln: %s\n", text.c_str());
   return code;
 }
 

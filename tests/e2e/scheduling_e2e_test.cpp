@@ -127,7 +127,14 @@ TEST_CASE("With every device down jobs stay queued and succeed once a device is 
   }));
   auto devices = admin_devices(http)["data"];
   CHECK(devices[0]["consecutive_failures"].integer() >= 2);
-  std::this_thread::sleep_for(400ms);  // probes keep failing: nothing runs, nothing fails
+  auto failed_runs = [&] {
+    auto now = admin_devices(http)["data"];
+    return now[0]["failed"].integer() + now[1]["failed"].integer();
+  };
+  // Probes keep failing: wait until each device was probed and failed again, then nothing ran
+  // to success and no job failed.
+  auto before = failed_runs();
+  REQUIRE(eventually([&] { return failed_runs() >= before + 2; }));
   for (const auto& id : ids) {
     auto job = json::parse(http.get("/v1/jobs/" + id, account.key).body);
     CHECK(job["status"].str() != "failed");

@@ -3,6 +3,8 @@
 // (5xx, timeouts, refused connections, 4xx, Retry-After), delivery across a SIGKILL, redelivery,
 // secret rotation, the SSRF refusal, and a slow endpoint that must not delay a fast one.
 #include "tests/support/e2e.hpp"
+
+#include "persistence/store.hpp"
 #include "tests/support/ledger_e2e.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tests/support/webhook_listener.hpp"
@@ -252,9 +254,17 @@ TEST_CASE("A retry pending at a SIGKILL is delivered after the restart", "[e2e][
   REQUIRE(requests.size() == 2);
   CHECK(requests[0].header("webhook-id") == requests[1].header("webhook-id"));
   CHECK(requests[1].at - requests[0].at >= 1300ms);  // resumed at its place in the schedule
-  // Delivered means done: nothing more arrives.
-  std::this_thread::sleep_for(500ms);
+  // Delivered means done: nothing is pending, so no later start resumes anything (start-up
+  // resumes exactly the deliveries in the pending index).
+  CHECK(listing["pending"].size() == 0);
+  REQUIRE(server.process().terminate() == 0);
   CHECK(listener.requests().size() == 2);
+  auto db = kiln::store::open(server.data_dir(), kiln::durability_mode::fsync);
+  REQUIRE(db);
+  std::size_t pending = 0;
+  CHECK_FALSE((*db)->scan(kiln::column::pending_deliveries, "",
+                          [&](std::string_view, std::string_view) { return ++pending, true; }));
+  CHECK(pending == 0);
 }
 
 TEST_CASE("Redeliver sends the same event again as a new delivery, and a canceled job's event "

@@ -29,9 +29,9 @@ const std::vector<expected_model> contract_models{
 
 /// Parses `json` expecting failure; returns the error message.
 std::string parse_failure(const std::string& json) {
-  std::string error;
-  auto parsed = catalog::parse(json, error);
-  CHECK_FALSE(parsed.has_value());
+  auto parsed = catalog::parse(json);
+  REQUIRE_FALSE(parsed);
+  auto error = kiln::to_api_error(parsed.error()).message;
   CHECK_FALSE(error.empty());
   return error;
 }
@@ -80,13 +80,10 @@ TEST_CASE("find returns null for an unknown model id", "[models]") {
 }
 
 TEST_CASE("a valid custom catalog parses, defaulting min_plan to free", "[models]") {
-  std::string error;
   auto parsed = catalog::parse(
     R"({"models":[{"id":"a","type":"image","credits":2,"unit":"asset"},)"
-    R"({"id":"v","type":"video","credits":7,"unit":"second","min_plan":"starter","durations_s":[4,8]}]})",
-    error);
-  REQUIRE(parsed.has_value());
-  CHECK(error.empty());
+    R"({"id":"v","type":"video","credits":7,"unit":"second","min_plan":"starter","durations_s":[4,8]}]})");
+  REQUIRE(parsed);
   REQUIRE(parsed->models().size() == 2);
   CHECK(parsed->find("a")->min_plan == "free");
   CHECK(parsed->find("v")->min_plan == "starter");

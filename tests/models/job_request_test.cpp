@@ -6,6 +6,7 @@
 #include "models/job_request.hpp"
 
 #include <string>
+#include <variant>
 
 using kiln::api_error;
 using kiln::error_code;
@@ -15,8 +16,10 @@ namespace {
 
 constexpr std::uint64_t default_seed = 123456789;
 
-kiln::job_request_result parse(const std::string& body) {
-  return kiln::parse_job_request(body, kiln::catalog::builtin(), default_seed);
+std::variant<job_spec, api_error> parse(const std::string& body) {
+  auto parsed = kiln::parse_job_request(body, kiln::catalog::builtin(), default_seed);
+  if (!parsed) return kiln::to_api_error(parsed.error());
+  return std::move(*parsed);
 }
 
 job_spec parse_ok(const std::string& body) {

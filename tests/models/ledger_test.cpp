@@ -3,6 +3,8 @@
 // correct model (set KILN_TEST_SEED to replay a failing run).
 #include <catch2/catch.hpp>
 
+#include "tests/support/death.hpp"
+
 #include "models/ledger.hpp"
 
 #include <algorithm>
@@ -320,4 +322,24 @@ TEST_CASE("random movements, failed writes and restarts keep every ledger equal 
     for (const auto& e : log) ++kinds[e.kind];
   for (const auto& [kind, count] : kinds) CHECK(count > steps / 20);
   CHECK(kinds.size() == 4);
+}
+
+TEST_CASE("undoing a movement that is not the latest aborts", "[models]") {
+  auto died = kiln::test::run_to_death([] {
+    kiln::credit_ledger l;
+    auto first = l.grant(10, "a", 1);
+    l.grant(5, "b", 2);
+    l.undo(first);  // the second is still applied
+  });
+  CHECK(died.aborted);
+  CHECK(died.stderr_text.find("movements are undone newest first") != std::string::npos);
+  auto reopened = kiln::test::run_to_death([] {
+    kiln::credit_ledger l;
+    l.grant(10, "a", 1);
+    auto hold = l.hold("job_1", "m", 4, 2);
+    auto release = l.release("job_1", "m", 3);
+    l.undo(*release);
+    l.undo(*release);  // the hold is open again: a second undo of its release is a bug
+  });
+  CHECK(reopened.aborted);
 }

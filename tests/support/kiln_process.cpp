@@ -24,11 +24,13 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// This process's environment without KILN_* variables (the server would read them), plus `add`.
+/// This process's environment without KILN_* variables (the server would read them), with the
+/// expensive assertion checks on (KILN_VERIFY=1), plus `add`.
 std::vector<std::string> child_environment(const env_list& add) {
   std::vector<std::string> result;
   for (char** entry = environ; entry && *entry; ++entry)
     if (std::strncmp(*entry, "KILN_", 5) != 0) result.emplace_back(*entry);
+  result.emplace_back("KILN_VERIFY=1");
   for (const auto& [name, value] : add) result.push_back(name + "=" + value);
   return result;
 }
