@@ -30,9 +30,9 @@ struct account_state {
   actor_context context;
   std::optional<account_ledger> ledger;
   std::optional<idempotency_router> keys;
-  job_router_actor jobs;         ///< new jobs' tickets name it
+  job_router_actor jobs;                  ///< new jobs' tickets name it
   std::uint32_t max_concurrent_jobs = 0;  ///< the plan's, on every ticket
-  bool sweep_scheduled = false;  ///< a sweep of expired keys is due
+  bool sweep_scheduled = false;           ///< a sweep of expired keys is due
   static inline const char* name = "account";
 };
 
@@ -68,12 +68,18 @@ void answer(account_self self, landed_movement& landed) {
   switch (m.what) {
     case movement::kind::submit:
       self->send(st.context.scheduler, enqueue_atom::value,
-                 job_ticket{m.record.id, m.record.account_id, m.record.spec.model,
-                            st.max_concurrent_jobs, st.jobs, {}});
+                 job_ticket{m.record.id,
+                            m.record.account_id,
+                            m.record.spec.model,
+                            st.max_concurrent_jobs,
+                            st.jobs,
+                            {}});
       metrics::add(metrics::global().jobs_created);
       m.promise.deliver(submitted{std::move(m.record), false});
       break;
-    case movement::kind::settle: m.promise.deliver(caf::ok_atom::value); break;
+    case movement::kind::settle:
+      m.promise.deliver(caf::ok_atom::value);
+      break;
     case movement::kind::grant:
       KILN_ASSERT(entry);
       m.promise.deliver(grant_result{*entry, st.ledger->durable(), false});
@@ -238,7 +244,7 @@ credit_ledger recovered_ledger(const account_start& start) {
 }
 
 account_actor::behavior_type account_behavior(account_self self, actor_context context,
-                                             const account_start& start) {
+                                              const account_start& start) {
   auto& st = self->state;
   st.context = std::move(context);
   auto ledger = recovered_ledger(start);
@@ -284,8 +290,8 @@ account_actor::behavior_type account_behavior(account_self self, actor_context c
 account_handles spawn_account(caf::actor_system& system, const actor_context& context,
                               account_start start) {
   auto ledger = system.spawn(account_behavior, context, start);
-  auto jobs = spawn_job_router(system, context, ledger, start.record,
-                               std::move(start.live), std::move(start.refunds));
+  auto jobs = spawn_job_router(system, context, ledger, start.record, std::move(start.live),
+                               std::move(start.refunds));
   // Before anyone else knows either handle, so before any submit reaches the ledger.
   caf::anon_send(ledger, register_atom::value, jobs);
   return {ledger, jobs};

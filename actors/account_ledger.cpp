@@ -20,8 +20,11 @@ idempotency_record binding_of(const movement& m, const ledger_entry* entry,
 
 account_ledger::account_ledger(account record, credit_ledger ledger, std::uint64_t last_job_seq,
                                options opts)
-  : record_(std::move(record)), durable_(record_.balance), ledger_(std::move(ledger)),
-    options_(opts), next_seq_(last_job_seq + 1) {
+  : record_(std::move(record)),
+    durable_(record_.balance),
+    ledger_(std::move(ledger)),
+    options_(opts),
+    next_seq_(last_job_seq + 1) {
   KILN_ASSERT_MSG(ledger_.balance() == record_.balance, "the ledger starts at the stored balance");
 }
 

@@ -26,11 +26,11 @@ namespace kiln {
 /// A request that moves credits or rewrites the account, waiting for its group.
 struct movement {
   enum class kind : std::uint8_t { submit, settle, grant, rotate } what = kind::submit;
-  job record;               ///< submit: the new job (its seq is set in the group)
-  kiln::settlement settlement;  ///< settle: the hold to close and the job's own writes
-  std::int64_t amount = 0;  ///< grant
-  std::string reason;       ///< grant
-  idempotency_claim claim;  ///< submit and grant: the key it binds, if any
+  job record;                     ///< submit: the new job (its seq is set in the group)
+  kiln::settlement settlement;    ///< settle: the hold to close and the job's own writes
+  std::int64_t amount = 0;        ///< grant
+  std::string reason;             ///< grant
+  idempotency_claim claim;        ///< submit and grant: the key it binds, if any
   idempotency_owner_actor owner;  ///< the key's owner, told how the movement ended
   caf::response_promise promise;
 };
@@ -63,8 +63,7 @@ public:
 
   /// `ledger` holds the open holds of the account's unfinished jobs; `last_job_seq` is the seq
   /// of its newest job.
-  account_ledger(account record, credit_ledger ledger, std::uint64_t last_job_seq,
-                 options opts);
+  account_ledger(account record, credit_ledger ledger, std::uint64_t last_job_seq, options opts);
 
   /// Queues `m` for the next group.
   void add(movement m);
@@ -91,9 +90,9 @@ private:
     std::uint64_t id = 0;
     std::vector<movement> movements;
     std::vector<std::optional<ledger_entry>> entries;  ///< per movement
-    std::uint64_t seq_before = 0;  ///< next_seq_ before this group
-    account record_before;         ///< to undo a rotation
-    kiln::balance balance_after;   ///< the balance once this group is on disk
+    std::uint64_t seq_before = 0;                      ///< next_seq_ before this group
+    account record_before;                             ///< to undo a rotation
+    kiln::balance balance_after;                       ///< the balance once this group is on disk
   };
 
   /// Validates `m` against the ledger, applies it and adds its writes to `batch`; the error
@@ -109,7 +108,7 @@ private:
   options options_;
   std::uint64_t next_seq_ = 1;
   std::vector<movement> waiting_;
-  std::deque<group> in_flight_;  ///< sent to the store, oldest first
+  std::deque<group> in_flight_;               ///< sent to the store, oldest first
   std::shared_ptr<commit_token> last_token_;  ///< the newest group's; the next depends on it
   std::uint64_t next_group_id_ = 1;
 };

@@ -23,9 +23,9 @@ class http_client;
 
 struct actor_context {
   store* db = nullptr;
-  store_writer_actor writer;     ///< durable commits as request/response
-  scheduler_actor scheduler;     ///< queued jobs and device slots
-  deliveries_actor deliveries;   ///< webhook deliveries: told of each one once it is written
+  store_writer_actor writer;    ///< durable commits as request/response
+  scheduler_actor scheduler;    ///< queued jobs and device slots
+  deliveries_actor deliveries;  ///< webhook deliveries: told of each one once it is written
   clock_ptr clock;
   faults_ptr faults = std::make_shared<runtime_faults>();  ///< shared by the whole node
   const settings* config = nullptr;

@@ -51,7 +51,7 @@ struct small_random {
 };
 
 struct delivery_state {
-  delivery current;  ///< as last written
+  delivery current;                              ///< as last written
   std::shared_ptr<const actor_context> context;  ///< shared by every delivery actor
   small_random random;
   std::vector<job_event> events;  ///< the timeline events of the attempt being written
@@ -64,7 +64,8 @@ using delivery_self = delivery_actor::stateful_pointer<delivery_state>;
 
 void schedule(delivery_self self) {
   auto& st = self->state;
-  auto wait = std::max<std::int64_t>(st.current.next_attempt_at_ms - st.context->clock->now_ms(), 0);
+  auto wait =
+    std::max<std::int64_t>(st.current.next_attempt_at_ms - st.context->clock->now_ms(), 0);
   if (wait == 0) self->send(self, tick_atom::value);
   else self->delayed_send(self, std::chrono::milliseconds(wait), tick_atom::value);
 }
@@ -87,9 +88,9 @@ void write(delivery_self self) {
       },
       [=](caf::error& error) {
         auto& s = self->state;
-        logs::get("webhooks")->warn(
-          R"("event":"webhook.write_failed","delivery":"{}","trace_id":"{}","error":"{}")",
-          s.current.id, s.current.trace_id, logs::json_text(describe(error)));
+        logs::get("webhooks")
+          ->warn(R"("event":"webhook.write_failed","delivery":"{}","trace_id":"{}","error":"{}")",
+                 s.current.id, s.current.trace_id, logs::json_text(describe(error)));
         self->delayed_send(self, s.write_backoff.next(), write_atom::value);
       });
 }
@@ -104,9 +105,9 @@ void on_attempted(delivery_self self, const outbound::outbound_result& result) {
   a.status_code = result.status;
   a.error = result.error;
   a.duration_ms = result.duration_ms;
-  auto decision = decide_retry(st.context->config->webhooks.retry_schedule_ms, a.attempt,
-                               result.status, parse_retry_after(result.retry_after, now),
-                               0.9 + 0.2 * st.random.unit());
+  auto decision =
+    decide_retry(st.context->config->webhooks.retry_schedule_ms, a.attempt, result.status,
+                 parse_retry_after(result.retry_after, now), 0.9 + 0.2 * st.random.unit());
   d.status = decision.status;
   if (decision.status == delivery_status::pending) {
     d.next_attempt_at_ms = now + decision.delay_ms;
@@ -116,11 +117,12 @@ void on_attempted(delivery_self self, const outbound::outbound_result& result) {
   metrics::add(counters.webhook_attempts);
   if (d.status == delivery_status::delivered) metrics::add(counters.webhooks_delivered);
   if (d.status == delivery_status::failed) metrics::add(counters.webhooks_failed);
-  logs::get("webhooks")->info(
-    R"("event":"webhook.attempt","delivery":"{}","event_id":"{}","job":"{}","trace_id":"{}",)"
-    R"("attempt":{},"status_code":{},"error":"{}","duration_ms":{},"outcome":"{}","next_in_ms":{})",
-    d.id, d.event_id, d.job_id, d.trace_id, a.attempt, a.status_code, logs::json_text(a.error),
-    a.duration_ms, delivery_status_name(d.status), decision.delay_ms);
+  logs::get("webhooks")
+    ->info(
+      R"("event":"webhook.attempt","delivery":"{}","event_id":"{}","job":"{}","trace_id":"{}",)"
+      R"("attempt":{},"status_code":{},"error":"{}","duration_ms":{},"outcome":"{}","next_in_ms":{})",
+      d.id, d.event_id, d.job_id, d.trace_id, a.attempt, a.status_code, logs::json_text(a.error),
+      a.duration_ms, delivery_status_name(d.status), decision.delay_ms);
   json_writer details;
   details.begin_object().field("delivery_id", d.id).field("attempt", a.attempt);
   if (a.status_code) details.field("status_code", static_cast<std::int64_t>(a.status_code));
@@ -128,9 +130,9 @@ void on_attempted(delivery_self self, const outbound::outbound_result& result) {
   details.end_object();
   st.events.push_back(make_event("webhook.attempt", a.at_ms, d.trace_id, details.take()));
   if (d.status != delivery_status::pending)
-    st.events.push_back(make_event(d.status == delivery_status::delivered ? "webhook.delivered"
-                                                                          : "webhook.failed",
-                                   now, d.trace_id, R"({"delivery_id":")" + d.id + R"("})"));
+    st.events.push_back(
+      make_event(d.status == delivery_status::delivered ? "webhook.delivered" : "webhook.failed",
+                 now, d.trace_id, R"({"delivery_id":")" + d.id + R"("})"));
   d.attempts.push_back(std::move(a));
   write(self);
 }
@@ -156,14 +158,15 @@ void attempt(delivery_self self) {
   st.attempt_started_ms = now;
   auto subject = event_subject(*st.context->db, d);
   if (!subject) {  // the store failed: the attempt did not happen; try again later
-    logs::get("webhooks")->warn(R"("event":"webhook.read_failed","delivery":"{}","error":"{}")",
-                                d.id, logs::json_text(describe(subject.error())));
+    logs::get("webhooks")
+      ->warn(R"("event":"webhook.read_failed","delivery":"{}","error":"{}")", d.id,
+             logs::json_text(describe(subject.error())));
     self->delayed_send(self, st.write_backoff.next(), tick_atom::value);
     return;
   }
   if (!*subject) {  // cannot happen while the store is intact; retrying cannot help
-    logs::get("webhooks")->error(R"("event":"webhook.orphaned","delivery":"{}","job":"{}")",
-                                 d.id, d.job_id);
+    logs::get("webhooks")
+      ->error(R"("event":"webhook.orphaned","delivery":"{}","job":"{}")", d.id, d.job_id);
     d.status = delivery_status::failed;
     return write(self);
   }
@@ -181,8 +184,8 @@ void attempt(delivery_self self) {
   request.headers = {
     {"webhook-id", d.event_id},
     {"webhook-timestamp", std::to_string(timestamp)},
-    {"webhook-signature", webhooks::signature_header(signing_secrets(owner, now), d.event_id,
-                                                     timestamp, request.body)},
+    {"webhook-signature",
+     webhooks::signature_header(signing_secrets(owner, now), d.event_id, timestamp, request.body)},
   };
   if (auto parent = crypto::traceparent_for(d.trace_id); !parent.empty())
     request.headers.emplace_back("traceparent", std::move(parent));
@@ -218,8 +221,8 @@ struct deliveries_state {
   actor_context context;
   std::shared_ptr<const actor_context> shared;  ///< handed to every delivery actor
   std::size_t live = 0;
-  bool started = false;            ///< the server is listening and public_url is known
-  std::vector<delivery> waiting;   ///< deliveries that arrived before that
+  bool started = false;           ///< the server is listening and public_url is known
+  std::vector<delivery> waiting;  ///< deliveries that arrived before that
   static inline const char* name = "deliveries";
 };
 
@@ -276,8 +279,9 @@ deliveries_actor::behavior_type deliveries(deliveries_self self, actor_context c
   self->set_down_handler([=](caf::down_msg& down) {
     self->state.live -= 1;
     if (down.reason && down.reason != caf::exit_reason::normal)
-      logs::get("webhooks")->error(R"("event":"webhook.actor_crashed","reason":"{}")",
-                                   logs::json_text(caf::to_string(down.reason)));
+      logs::get("webhooks")
+        ->error(R"("event":"webhook.actor_crashed","reason":"{}")",
+                logs::json_text(caf::to_string(down.reason)));
   });
   self->state.waiting = std::move(pending);
   return {

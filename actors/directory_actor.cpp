@@ -57,10 +57,12 @@ void take_token(directory_state& st, principal& who, std::int64_t now) {
   if (bucket.tokens >= 1.0) bucket.tokens -= 1.0;
   else {
     who.rate_limited = true;
-    who.retry_after_s = static_cast<std::uint32_t>(std::ceil((1.0 - bucket.tokens) / per_ms / 1000.0));
+    who.retry_after_s =
+      static_cast<std::uint32_t>(std::ceil((1.0 - bucket.tokens) / per_ms / 1000.0));
   }
   who.rate_remaining = static_cast<std::uint32_t>(bucket.tokens);
-  who.rate_reset_s = static_cast<std::uint32_t>(std::ceil((capacity - bucket.tokens) / per_ms / 1000.0));
+  who.rate_reset_s =
+    static_cast<std::uint32_t>(std::ceil((capacity - bucket.tokens) / per_ms / 1000.0));
 }
 
 caf::result<principal> on_auth(directory_self self, const std::string& key_hash) {
@@ -90,9 +92,9 @@ caf::result<account_created> on_create_account(directory_self self, std::string&
   auto created = std::make_shared<account_created>(
     new_account(std::move(name), std::move(plan), credits, st.context.clock->now_ms()));
   auto promise = self->make_response_promise<account_created>();
-  self->request(st.context.writer, supervised_wait, commit_atom::value,
-                records::create_account_batch(created->account, created->key,
-                                              created->initial_grant))
+  self
+    ->request(st.context.writer, supervised_wait, commit_atom::value,
+              records::create_account_batch(created->account, created->key, created->initial_grant))
     .then(
       [=](caf::ok_atom) mutable {
         auto& s = self->state;
@@ -116,8 +118,8 @@ caf::result<key_created> on_create_key(directory_self self, const std::string& a
   if (entry->second.active_keys >= limits::api_keys_active_max)
     return make_error(error_code::key_limit, "an account has at most 25 active keys");
   entry->second.active_keys += 1;
-  auto created = std::make_shared<key_created>(
-    new_key(account_id, std::move(name), st.context.clock->now_ms()));
+  auto created =
+    std::make_shared<key_created>(new_key(account_id, std::move(name), st.context.clock->now_ms()));
   write_batch batch;
   batch.put(column::keys, created->key.hash, records::encode(created->key));
   auto promise = self->make_response_promise<key_created>();
@@ -148,8 +150,7 @@ caf::result<caf::ok_atom> on_revoke_key(directory_self self, const std::string& 
     write_batch batch;
     batch.put(column::keys, revoked.hash, records::encode(revoked));
     auto promise = self->make_response_promise<caf::ok_atom>();
-    self->request(st.context.writer, supervised_wait, commit_atom::value,
-                  std::move(batch))
+    self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(batch))
       .then([=](caf::ok_atom) mutable { promise.deliver(caf::ok_atom::value); },
             [=](caf::error& error) mutable {
               auto& s = self->state;  // not durable: the key stays usable, the caller retries
@@ -186,8 +187,8 @@ caf::result<grant_result> on_grant(directory_self self, const std::string& accou
   if (entry == self->state.accounts.end())
     return make_error(error_code::not_found, "no such account");
   auto promise = self->make_response_promise<grant_result>();
-  return promise.delegate(entry->second.actors.ledger, grant_atom::value, amount,
-                          std::move(reason), std::move(claim));
+  return promise.delegate(entry->second.actors.ledger, grant_atom::value, amount, std::move(reason),
+                          std::move(claim));
 }
 
 /// Spawns the actors of every recovered account and indexes its keys.
@@ -204,8 +205,7 @@ void recover_accounts(directory_self self, recovered_state& recovered) {
     start.record = record;
     auto id = record.id;
     st.accounts[id] = account_entry{std::move(record),
-                                    spawn_account(self->system(), st.context, std::move(start)),
-                                    0};
+                                    spawn_account(self->system(), st.context, std::move(start)), 0};
   }
   for (auto& key : recovered.keys) {
     auto entry = st.accounts.find(key.account_id);

@@ -34,8 +34,8 @@ idempotency_owner_actor idempotency_router::owner_of(const std::string& key) con
   return it == owners_.end() ? idempotency_owner_actor{} : it->second;
 }
 
-caf::expected<std::optional<idempotency_record>>
-idempotency_router::binding(const store& db, const std::string& key, std::int64_t now_ms) const {
+caf::expected<std::optional<idempotency_record>> idempotency_router::binding(
+  const store& db, const std::string& key, std::int64_t now_ms) const {
   auto bytes = db.get(column::idempotency, records::idempotency_key(account_id_, key));
   if (!bytes) return bytes.error();
   if (!*bytes) return std::optional<idempotency_record>{};

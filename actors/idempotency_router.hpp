@@ -30,8 +30,7 @@ public:
   /// The owner of `key` while its first request is in flight; null otherwise.
   idempotency_owner_actor owner_of(const std::string& key) const;
   /// The key's binding in the store unless it has expired; an error when the read failed.
-  caf::expected<std::optional<idempotency_record>> binding(const store& db,
-                                                           const std::string& key,
+  caf::expected<std::optional<idempotency_record>> binding(const store& db, const std::string& key,
                                                            std::int64_t now_ms) const;
   /// `owner` runs the key's first request.
   void own(const std::string& key, idempotency_owner_actor owner);

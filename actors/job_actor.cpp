@@ -36,7 +36,7 @@ struct job_state {
   job_phase before_cancel = job_phase::queued;  ///< where a failed cancel returns to
   device_actor device;  ///< the device whose slot this job holds, until it is released
   std::string device_id;
-  bool run_out = false;  ///< a run request is out on `device`
+  bool run_out = false;           ///< a run request is out on `device`
   bool dispatch_dropped = false;  ///< a dispatch was turned down while a cancel was written
   bool quit_on_release = false;   ///< told to stop while a canceled run still held its slot
   std::function<void()> retry;    ///< the write to try again at the next tick
@@ -80,8 +80,7 @@ void retry_later(job_self self, std::function<void()> action) {
 
 /// Commits a non-terminal `next` with the event that records it; on success makes it current
 /// and calls `then`. A failure is retried with backoff: the state it describes already happened.
-void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then,
-            job_event event) {
+void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then, job_event event) {
   auto batch = records::job_batch(*next, false);
   records::put_event(batch, next->id, event);
   self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
@@ -180,8 +179,8 @@ void on_dispatch(job_self self, const std::string& device_id, device_actor devic
   auto& st = self->state;
   if (st.phase != job_phase::queued) {  // canceled meanwhile: the slot goes back
     self->send(node(self).scheduler, release_atom::value, device_id, st.current->id, false);
-    st.dispatch_dropped = st.phase == job_phase::canceling &&
-                          st.current->status == job_status::queued;
+    st.dispatch_dropped =
+      st.phase == job_phase::canceling && st.current->status == job_status::queued;
     return;
   }
   enter(self, job_phase::starting);
@@ -193,15 +192,18 @@ void on_dispatch(job_self self, const std::string& device_id, device_actor devic
   next->attempts += 1;
   next->progress = 0;
   next->started_at_ms = now(self);
-  auto details = R"({"device":")" + device_id + R"(","attempt":)" +
-                 std::to_string(next->attempts) + "}";
-  commit(self, next, [=] {
-    // Still starting: run it. Canceling: the cancel's first write decides.
-    if (self->state.phase == job_phase::starting) {
-      enter(self, job_phase::running);
-      send_run(self);
-    }
-  }, make_event("job.started", next->started_at_ms, next->trace_id, std::move(details)));
+  auto details =
+    R"({"device":")" + device_id + R"(","attempt":)" + std::to_string(next->attempts) + "}";
+  commit(
+    self, next,
+    [=] {
+      // Still starting: run it. Canceling: the cancel's first write decides.
+      if (self->state.phase == job_phase::starting) {
+        enter(self, job_phase::running);
+        send_run(self);
+      }
+    },
+    make_event("job.started", next->started_at_ms, next->trace_id, std::move(details)));
 }
 
 /// Installed at the first run rather than at spawn: a queued job carries no handler.
@@ -230,9 +232,9 @@ void send_run(job_self self) {
   KILN_ASSERT(st.phase == job_phase::running && st.device && !st.run_out);
   st.run_out = true;
   const auto& j = *st.current;
-  run_request request{j.id, j.spec.type, j.spec.model, j.spec.prompt, j.spec.n,
-                      j.spec.params, j.attempts, j.trace_id,
-                      caf::actor_cast<progress_sink_actor>(self)};
+  run_request request{j.id,          j.spec.type, j.spec.model,
+                      j.spec.prompt, j.spec.n,    j.spec.params,
+                      j.attempts,    j.trace_id,  caf::actor_cast<progress_sink_actor>(self)};
   auto seq = ++st.run_seq;
   if (seq == 1) watch_devices(self);
   self->monitor(st.device);  // a device that dies ends the run
@@ -261,17 +263,23 @@ void on_attempt_failed(job_self self, std::shared_ptr<job> next, const caf::erro
                             next->id, next->attempts, logs::json_text(reason));
   if (next->attempts < node(self).config->jobs.max_attempts) {
     json_writer details;
-    details.begin_object().field("device", next->device).field("attempt", next->attempts)
-      .field("error", reason).end_object();
+    details.begin_object()
+      .field("device", next->device)
+      .field("attempt", next->attempts)
+      .field("error", reason)
+      .end_object();
     next->status = job_status::queued;
     next->device.clear();
     enter(self, job_phase::requeueing);
-    return commit(self, next, [=] {
-      auto& s = self->state;
-      if (s.phase == job_phase::requeueing) enter(self, job_phase::queued);
-      else s.before_cancel = job_phase::queued;  // canceling: a failed cancel finds it queued
-      enqueue(self);
-    }, make_event("job.attempt_failed", now(self), next->trace_id, details.take()));
+    return commit(
+      self, next,
+      [=] {
+        auto& s = self->state;
+        if (s.phase == job_phase::requeueing) enter(self, job_phase::queued);
+        else s.before_cancel = job_phase::queued;  // canceling: a failed cancel finds it queued
+        enqueue(self);
+      },
+      make_event("job.attempt_failed", now(self), next->trace_id, details.take()));
   }
   next->status = job_status::failed;
   next->error = job_error{"device_error", "the job failed on " + std::to_string(next->attempts) +
@@ -420,7 +428,7 @@ void on_stop(job_self self) {
 }
 
 job_actor::behavior_type job_behavior(job_self self, std::shared_ptr<const job_context> context,
-                                     job record) {
+                                      job record) {
   auto& st = self->state;
   st.context = std::move(context);
   bool lost_run = record.status == job_status::processing;

@@ -18,7 +18,8 @@ struct job_context {
 inline job_ticket ticket_for(const job& record, const job_context& context,
                              dispatch_target_actor target,
                              std::vector<std::string> failed_on = {}) {
-  return job_ticket{record.id, record.account_id, record.spec.model, context.max_concurrent_jobs,
+  return job_ticket{record.id,         record.account_id,
+                    record.spec.model, context.max_concurrent_jobs,
                     std::move(target), std::move(failed_on)};
 }
 

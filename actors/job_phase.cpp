@@ -34,8 +34,8 @@ constexpr std::array<std::array<bool, phase_count>, phase_count> allowed = [] {
 }  // namespace
 
 std::string_view job_phase_name(job_phase phase) {
-  constexpr std::string_view names[phase_count] = {
-    "queued", "starting", "running", "requeueing", "canceling", "settling", "finished"};
+  constexpr std::string_view names[phase_count] = {"queued",    "starting", "running", "requeueing",
+                                                   "canceling", "settling", "finished"};
   return names[at(phase)];
 }
 

@@ -204,8 +204,8 @@ job_router_actor::behavior_type job_router(router_self self, actor_context conte
 }  // namespace
 
 job_router_actor spawn_job_router(caf::actor_system& system, const actor_context& context,
-                                  account_actor ledger, const account& owner,
-                                  std::vector<job> live, std::vector<job> refunds) {
+                                  account_actor ledger, const account& owner, std::vector<job> live,
+                                  std::vector<job> refunds) {
   return system.spawn(job_router, context, std::move(ledger), owner, std::move(live),
                       std::move(refunds));
 }

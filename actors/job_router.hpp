@@ -17,7 +17,7 @@ namespace kiln {
 /// the stop (queued ones get a ticket, the others an actor that queues them again); `refunds`
 /// are canceled jobs whose refund was not yet written (each gets an actor that writes it).
 job_router_actor spawn_job_router(caf::actor_system& system, const actor_context& context,
-                                  account_actor ledger, const account& owner,
-                                  std::vector<job> live, std::vector<job> refunds);
+                                  account_actor ledger, const account& owner, std::vector<job> live,
+                                  std::vector<job> refunds);
 
 }  // namespace kiln

@@ -83,8 +83,7 @@ bool may_run(const scheduler_state& st, const device_slots& device, const job_ti
   if (!failed_on(ticket, device.view.id)) return true;
   for (const auto& other : st.devices)
     if (&other != &device && other.view.status != device_status::down &&
-        other.serves(ticket.model) &&
-        !failed_on(ticket, other.view.id))
+        other.serves(ticket.model) && !failed_on(ticket, other.view.id))
       return false;
   return true;
 }
@@ -169,9 +168,9 @@ void record_outcome(scheduler_self self, device_slots& device, bool failed) {
     return;
   }
   view.consecutive_failures += 1;
-  bool trips = view.status == device_status::probing ||
-               (view.status == device_status::up &&
-                view.consecutive_failures >= st.options.breaker_failures);
+  bool trips =
+    view.status == device_status::probing ||
+    (view.status == device_status::up && view.consecutive_failures >= st.options.breaker_failures);
   if (!trips) return;
   device.cooldown = device.cooldown.count() == 0
                       ? st.options.breaker_cooldown

@@ -63,29 +63,30 @@ caf::expected<job_page> list_jobs(const store& db, const job_query& q) {
   scan_budget budget(limits::query_scan_keys_max, limits::query_scan_time_max);
   std::string last_visited;
   caf::error failure;
-  auto scanned = db.scan_reverse(
-    column::account_jobs, prefix, before, [&](std::string_view key, std::string_view job_id) {
-      if (!budget.take()) {
-        page.has_more = true;
-        page.next_cursor = last_visited;
-        return false;
-      }
-      last_visited = std::string(key.substr(prefix.size()));
-      auto record = owned_job(db, q.account_id, std::string(job_id));
-      if (!record) {
-        if (has_code(record.error(), error_code::not_found)) return true;
-        failure = record.error();
-        return false;
-      }
-      if (q.status && record->status != *q.status) return true;
-      if (page.data.size() == q.limit) {
-        page.has_more = true;
-        return false;
-      }
-      page.next_cursor = last_visited;
-      page.data.push_back(std::move(*record));
-      return true;
-    });
+  auto scanned = db.scan_reverse(column::account_jobs, prefix, before,
+                                 [&](std::string_view key, std::string_view job_id) {
+                                   if (!budget.take()) {
+                                     page.has_more = true;
+                                     page.next_cursor = last_visited;
+                                     return false;
+                                   }
+                                   last_visited = std::string(key.substr(prefix.size()));
+                                   auto record = owned_job(db, q.account_id, std::string(job_id));
+                                   if (!record) {
+                                     if (has_code(record.error(), error_code::not_found))
+                                       return true;
+                                     failure = record.error();
+                                     return false;
+                                   }
+                                   if (q.status && record->status != *q.status) return true;
+                                   if (page.data.size() == q.limit) {
+                                     page.has_more = true;
+                                     return false;
+                                   }
+                                   page.next_cursor = last_visited;
+                                   page.data.push_back(std::move(*record));
+                                   return true;
+                                 });
   if (scanned) return scanned;
   if (failure) return failure;
   if (!page.has_more) page.next_cursor.clear();
@@ -153,11 +154,11 @@ caf::expected<std::vector<job_event>> events(const store& db, const std::string&
   auto record = owned_job(db, account_id, job_id);
   if (!record) return record.error();
   std::vector<job_event> stored;
-  auto scanned = db.scan(column::job_events, job_id + "/",
-                         [&](std::string_view, std::string_view value) {
-                           if (auto e = records::decode_event(value)) stored.push_back(std::move(*e));
-                           return true;
-                         });
+  auto scanned =
+    db.scan(column::job_events, job_id + "/", [&](std::string_view, std::string_view value) {
+      if (auto e = records::decode_event(value)) stored.push_back(std::move(*e));
+      return true;
+    });
   if (scanned) return scanned;
   return job_timeline(*record, std::move(stored));
 }
@@ -167,11 +168,11 @@ caf::expected<std::vector<delivery>> deliveries(const store& db, const std::stri
   auto record = owned_job(db, account_id, job_id);
   if (!record) return record.error();
   std::vector<delivery> found;
-  auto scanned = db.scan(column::deliveries, job_id + "/",
-                         [&](std::string_view, std::string_view value) {
-                           if (auto d = records::decode_delivery(value)) found.push_back(std::move(*d));
-                           return true;
-                         });
+  auto scanned =
+    db.scan(column::deliveries, job_id + "/", [&](std::string_view, std::string_view value) {
+      if (auto d = records::decode_delivery(value)) found.push_back(std::move(*d));
+      return true;
+    });
   if (scanned) return scanned;
   return found;
 }

@@ -28,7 +28,8 @@ using writer_self = store_writer_actor::stateful_pointer<store_writer_state>;
 
 caf::result<caf::ok_atom> on_commit(writer_self self, store* db, write_batch& batch) {
   auto promise = self->make_response_promise<caf::ok_atom>();
-  if (static_cast<caf::response_promise&>(promise).async()) {  // a plain send: nobody waits, so only a failure is worth a line
+  if (static_cast<caf::response_promise&>(promise)
+        .async()) {  // a plain send: nobody waits, so only a failure is worth a line
     db->commit_async(std::move(batch), [](const caf::error& failure) {
       if (failure)
         logs::get("store")->warn(R"("event":"store.unawaited_write_failed","error":"{}")",

@@ -20,22 +20,22 @@ void set_verify(bool on);
 
 }  // namespace kiln::assertion
 
-#define KILN_ASSERT(condition)                                                                \
-  do {                                                                                        \
-    if (!(condition)) [[unlikely]]                                                            \
-      ::kiln::assertion::fail(#condition, __FILE__, __LINE__);                                \
+#define KILN_ASSERT(condition)                                 \
+  do {                                                         \
+    if (!(condition)) [[unlikely]]                             \
+      ::kiln::assertion::fail(#condition, __FILE__, __LINE__); \
   } while (false)
 
 /// KILN_ASSERT with a short note saying what the condition protects.
-#define KILN_ASSERT_MSG(condition, detail)                                                    \
-  do {                                                                                        \
-    if (!(condition)) [[unlikely]]                                                            \
-      ::kiln::assertion::fail(#condition, __FILE__, __LINE__, detail);                        \
+#define KILN_ASSERT_MSG(condition, detail)                             \
+  do {                                                                 \
+    if (!(condition)) [[unlikely]]                                     \
+      ::kiln::assertion::fail(#condition, __FILE__, __LINE__, detail); \
   } while (false)
 
 /// An expensive check: evaluated only while verification is on.
-#define KILN_VERIFY(condition)                                                                \
-  do {                                                                                        \
-    if (::kiln::assertion::verify_enabled() && !(condition)) [[unlikely]]                     \
-      ::kiln::assertion::fail(#condition, __FILE__, __LINE__, "verification");                \
+#define KILN_VERIFY(condition)                                                 \
+  do {                                                                         \
+    if (::kiln::assertion::verify_enabled() && !(condition)) [[unlikely]]      \
+      ::kiln::assertion::fail(#condition, __FILE__, __LINE__, "verification"); \
   } while (false)

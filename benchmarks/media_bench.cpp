@@ -40,8 +40,9 @@ int main(int argc, char** argv) {
     if (flag == "--rounds" && i + 1 < argc) {
       rounds = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::printf("usage: media_bench [--rounds N]\n"
-                  "Times the builtin executor's PNG and GIF renders; prints RESULT lines.\n");
+      std::printf(
+        "usage: media_bench [--rounds N]\n"
+        "Times the builtin executor's PNG and GIF renders; prints RESULT lines.\n");
       return flag == "--help" || flag == "-h" ? 0 : 2;
     }
   }

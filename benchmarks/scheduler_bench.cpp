@@ -20,8 +20,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace kiln;
@@ -31,7 +31,7 @@ namespace {
 
 struct shared_state {
   std::vector<std::atomic<std::int64_t>> last_release;  ///< per device, ns since start
-  std::vector<std::int64_t> latencies_ns;                ///< written by one actor at a time
+  std::vector<std::int64_t> latencies_ns;               ///< written by one actor at a time
   std::atomic<std::size_t> dispatched{0};
   steady::time_point start = steady::now();
   explicit shared_state(std::size_t devices) : last_release(devices) {}
@@ -87,8 +87,9 @@ int main(int argc, char** argv) {
     else if (flag == "--devices") devices = value;
   }
   if (argc % 2 == 0) {
-    std::printf("usage: scheduler_bench [--jobs N] [--accounts N] [--devices N]\n"
-                "Times the scheduler's dispatches with N jobs queued over N accounts.\n");
+    std::printf(
+      "usage: scheduler_bench [--jobs N] [--accounts N] [--devices N]\n"
+      "Times the scheduler's dispatches with N jobs queued over N accounts.\n");
     return 2;
   }
   caf::actor_system_config config;
@@ -106,8 +107,8 @@ int main(int argc, char** argv) {
     account_actors.push_back(system.spawn(bench_account, scheduler, &shared));
   for (std::size_t i = 0; i < jobs; ++i) {
     auto id = "job_" + std::to_string(i);
-    job_ticket ticket{id, "acct_" + std::to_string(i % accounts), "flux2-turbo", 0,
-                      account_actors[i % accounts], {}};
+    job_ticket ticket{id, "acct_" + std::to_string(i % accounts), "flux2-turbo",
+                      0,  account_actors[i % accounts],           {}};
     caf::anon_send(scheduler, enqueue_atom::value, std::move(ticket));
   }
   {  // wait until every ticket is queued
@@ -143,14 +144,15 @@ int main(int argc, char** argv) {
     } else if (steady::now() - last_change > std::chrono::seconds(5)) {
       caf::scoped_actor self{system};
       self->request(scheduler, std::chrono::seconds(5), devices_atom::value)
-        .receive([&](devices_report& r) {
-                   std::fprintf(stderr, "stalled at %zu: queued %llu\n", done,
-                                static_cast<unsigned long long>(r.queued));
-                   for (auto& d : r.devices)
-                     std::fprintf(stderr, "  %s %s busy %u\n", d.id.c_str(),
-                                  std::string(device_status_name(d.status)).c_str(), d.busy);
-                 },
-                 [](caf::error&) {});
+        .receive(
+          [&](devices_report& r) {
+            std::fprintf(stderr, "stalled at %zu: queued %llu\n", done,
+                         static_cast<unsigned long long>(r.queued));
+            for (auto& d : r.devices)
+              std::fprintf(stderr, "  %s %s busy %u\n", d.id.c_str(),
+                           std::string(device_status_name(d.status)).c_str(), d.busy);
+          },
+          [](caf::error&) {});
       std::_Exit(1);
     }
   }
@@ -161,13 +163,16 @@ int main(int argc, char** argv) {
   std::sort(latencies.begin(), latencies.end());
   auto percentile = [&](double p) {
     if (latencies.empty()) return 0.0;
-    return latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))] / 1e3;
+    return latencies[std::min(latencies.size() - 1,
+                              static_cast<std::size_t>(p * latencies.size()))] /
+           1e3;
   };
-  std::printf("RESULT scheduler jobs=%zu accounts=%zu devices=%zu dispatches_per_s=%.0f "
-              "p50_us=%.1f p99_us=%.1f max_us=%.1f rss_queued_kib=%ld bytes_per_queued_job=%ld\n",
-              jobs, accounts, devices, jobs / seconds, percentile(0.50), percentile(0.99),
-              latencies.empty() ? 0.0 : latencies.back() / 1e3, rss_queued,
-              static_cast<long>((rss_queued - rss_before) * 1024 / static_cast<long>(jobs)));
+  std::printf(
+    "RESULT scheduler jobs=%zu accounts=%zu devices=%zu dispatches_per_s=%.0f "
+    "p50_us=%.1f p99_us=%.1f max_us=%.1f rss_queued_kib=%ld bytes_per_queued_job=%ld\n",
+    jobs, accounts, devices, jobs / seconds, percentile(0.50), percentile(0.99),
+    latencies.empty() ? 0.0 : latencies.back() / 1e3, rss_queued,
+    static_cast<long>((rss_queued - rss_before) * 1024 / static_cast<long>(jobs)));
   std::fflush(stdout);
   std::_Exit(0);  // the scheduler holds no state worth tearing down
 }

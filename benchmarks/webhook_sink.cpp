@@ -54,8 +54,9 @@ int main(int argc, char** argv) {
     if (arg == "--port" && i + 1 < argc) port = std::atoi(argv[++i]);
     else if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else {
-      std::printf("usage: webhook_sink [--port N] [--threads N]\n"
-                  "Answers every request with 204 on 127.0.0.1; prints the count at exit.\n");
+      std::printf(
+        "usage: webhook_sink [--port N] [--threads N]\n"
+        "Answers every request with 204 on 127.0.0.1; prints the count at exit.\n");
       return arg == "--help" || arg == "-h" ? 0 : 2;
     }
   }

@@ -1,6 +1,6 @@
-// Loads Kiln's settings: defaults, then the JSON file, then KILN_* environment variables, then flags.
-// One table per object (settings, device, plan) lists every key with its kind, range and field; the
-// file, environment and flag paths all go through it (see config/detail/fields.hpp).
+// Loads Kiln's settings: defaults, then the JSON file, then KILN_* environment variables, then
+// flags. One table per object (settings, device, plan) lists every key with its kind, range and
+// field; the file, environment and flag paths all go through it (see config/detail/fields.hpp).
 #include "config/settings.hpp"
 
 #include <unistd.h>  // environ
@@ -20,7 +20,8 @@ using namespace config_detail;
 
 constexpr std::uint64_t max_u64 = std::numeric_limits<std::uint64_t>::max();
 constexpr std::size_t retry_schedule_max_entries = 20;
-constexpr std::uint64_t retry_delay_ms_max = 31'536'000'000;  // one year: keeps time arithmetic safe
+constexpr std::uint64_t retry_delay_ms_max =
+  31'536'000'000;  // one year: keeps time arithmetic safe
 
 constexpr std::string_view durability_names[] = {"fsync", "none"};  // order of durability_mode
 constexpr std::string_view executor_names[] = {"builtin", "sim", "http"};
@@ -37,8 +38,7 @@ std::optional<host_port> split_listen(std::string_view text) {
   std::string_view host = text.substr(0, colon), port_text = text.substr(colon + 1);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
-  else if (host.find(':') != std::string_view::npos)
-    return std::nullopt;
+  else if (host.find(':') != std::string_view::npos) return std::nullopt;
   if (host.empty() || host.find_first_of(" \t\r\n[]") != std::string_view::npos)
     return std::nullopt;
   std::uint64_t port = 0;
@@ -56,9 +56,9 @@ std::string_view check_non_empty(std::string_view text) {
 }
 
 std::string_view check_public_url(std::string_view text) {
-  bool ok = text.empty() || ((text.starts_with("http://") || text.starts_with("https://")) &&
-                             text.find_first_of(" ?#") == std::string_view::npos &&
-                             !text.ends_with("/"));
+  bool ok =
+    text.empty() || ((text.starts_with("http://") || text.starts_with("https://")) &&
+                     text.find_first_of(" ?#") == std::string_view::npos && !text.ends_with("/"));
   return ok ? "" : "an http(s) base URL without a trailing slash, query or fragment";
 }
 
@@ -80,21 +80,21 @@ using device_text = text_field<device_settings>;
 using device_u32 = int_field<device_settings, std::uint32_t>;
 
 constexpr key_spec<device_settings> device_keys[] = {
-    {"id", device_text{&member<&device_settings::id>, {}, &check_non_empty}},
-    {"executor", device_text{&member<&device_settings::executor>, executor_names}},
-    {"slots", device_u32{&member<&device_settings::slots>, 1, 256}},
-    {"latency_ms", device_u32{&member<&device_settings::latency_ms>, 0, 3'600'000}},
-    {"models", json_field<device_settings>{&apply_models}},
-    {"url", device_text{&member<&device_settings::url>}},
+  {"id", device_text{&member<&device_settings::id>, {}, &check_non_empty}},
+  {"executor", device_text{&member<&device_settings::executor>, executor_names}},
+  {"slots", device_u32{&member<&device_settings::slots>, 1, 256}},
+  {"latency_ms", device_u32{&member<&device_settings::latency_ms>, 0, 3'600'000}},
+  {"models", json_field<device_settings>{&apply_models}},
+  {"url", device_text{&member<&device_settings::url>}},
 };
 
 using plan_u32 = int_field<plan_settings, std::uint32_t>;
 
 constexpr key_spec<plan_settings> plan_keys[] = {
-    {"name", text_field<plan_settings>{&member<&plan_settings::name>, {}, &check_non_empty}},
-    {"rank", plan_u32{&member<&plan_settings::rank>, 0, 1000}},
-    {"requests_per_minute", plan_u32{&member<&plan_settings::requests_per_minute>, 1, 10'000'000}},
-    {"max_concurrent_jobs", plan_u32{&member<&plan_settings::max_concurrent_jobs>, 1, 100'000}},
+  {"name", text_field<plan_settings>{&member<&plan_settings::name>, {}, &check_non_empty}},
+  {"rank", plan_u32{&member<&plan_settings::rank>, 0, 1000}},
+  {"requests_per_minute", plan_u32{&member<&plan_settings::requests_per_minute>, 1, 10'000'000}},
+  {"max_concurrent_jobs", plan_u32{&member<&plan_settings::max_concurrent_jobs>, 1, 100'000}},
 };
 
 problem check_device(const device_settings& device, const location& at) {
@@ -121,8 +121,8 @@ problem apply_devices(dom::element value, settings& s, const location& at) {
 }
 
 problem apply_plans(dom::element value, settings& s, const location& at) {
-  return read_named_list<plan_settings>(value, at, plan_keys, &plan_settings::name, "name",
-                                        nullptr, s.plans);
+  return read_named_list<plan_settings>(value, at, plan_keys, &plan_settings::name, "name", nullptr,
+                                        s.plans);
 }
 
 problem apply_retry_schedule(dom::element value, settings& s, const location& at) {
@@ -135,7 +135,7 @@ problem apply_retry_schedule(dom::element value, settings& s, const location& at
     std::uint64_t delay = 0;
     if (!read(element, delay) || delay > retry_delay_ms_max)
       return at.item(delays.size())
-          .must_be("an integer from 0 to " + std::to_string(retry_delay_ms_max));
+        .must_be("an integer from 0 to " + std::to_string(retry_delay_ms_max));
     delays.push_back(delay);
   }
   s.webhooks.retry_schedule_ms = std::move(delays);
@@ -151,47 +151,46 @@ using json = json_field<settings>;
 
 /// Every key of the file. Its environment variable and flag names are derived from the path.
 constexpr key_spec<settings> settings_keys[] = {
-    {"listen", text{&member<&settings::listen>, {}, &check_listen}},
-    {"data_dir", text{&member<&settings::data_dir>, {}, &check_non_empty}},
-    {"admin_token", text{&member<&settings::admin_token>, {}, &check_non_empty}},
-    {"durability", enum_field<settings, durability_mode>{&member<&settings::durability>,
-                                                         durability_names}},
-    {"actor_threads", u32{&member<&settings::actor_threads>, 1, 64}},
-    {"catalog_file", text{&member<&settings::catalog_file>}},
-    {"public_url", text{&member<&settings::public_url>, {}, &check_public_url}},
-    {"demo_account", flag{&member<&settings::demo_account>}},
-    {"http.threads", u32{&member<&settings::http, &http_settings::threads>, 1, 64}},
-    {"http.idle_timeout_ms",
-     u32{&member<&settings::http, &http_settings::idle_timeout_ms>, 100, 3'600'000}},
-    {"webhooks.timeout_ms",
-     u32{&member<&settings::webhooks, &webhook_settings::timeout_ms>, 1, 600'000}},
-    {"webhooks.retry_schedule_ms", json{&apply_retry_schedule}},
-    {"webhooks.allow_private_targets",
-     flag{&member<&settings::webhooks, &webhook_settings::allow_private_targets>}},
-    {"webhooks.secret_rotation_window_s",
-     u64{&member<&settings::webhooks, &webhook_settings::secret_rotation_window_s>, 0,
-         31'536'000}},
-    {"webhooks.max_in_flight",
-     u32{&member<&settings::webhooks, &webhook_settings::max_in_flight>, 1, 65'536}},
-    {"webhooks.max_per_endpoint",
-     u32{&member<&settings::webhooks, &webhook_settings::max_per_endpoint>, 1, 1024}},
-    {"webhooks.ca_file", text{&member<&settings::webhooks, &webhook_settings::ca_file>}},
-    {"jobs.max_attempts", u32{&member<&settings::jobs, &job_settings::max_attempts>, 1, 100}},
-    {"scheduler.breaker_failures",
-     u32{&member<&settings::scheduler, &scheduler_settings::breaker_failures>, 1, 1000}},
-    {"scheduler.breaker_cooldown_ms",
-     u32{&member<&settings::scheduler, &scheduler_settings::breaker_cooldown_ms>, 1, 3'600'000}},
-    {"jobs.idempotency_ttl_s",
-     u64{&member<&settings::jobs, &job_settings::idempotency_ttl_s>, 1, 31'536'000}},
-    {"devices", json{&apply_devices}},
-    {"plans", json{&apply_plans}},
-    {"faults.seed", u64{&member<&settings::faults, &fault_settings::seed>, 0, max_u64}},
-    {"faults.device_fail_rate",
-     rate{&member<&settings::faults, &fault_settings::device_fail_rate>, 0, 1}},
-    {"faults.device_crash_rate",
-     rate{&member<&settings::faults, &fault_settings::device_crash_rate>, 0, 1}},
-    {"faults.webhook_drop_rate",
-     rate{&member<&settings::faults, &fault_settings::webhook_drop_rate>, 0, 1}},
+  {"listen", text{&member<&settings::listen>, {}, &check_listen}},
+  {"data_dir", text{&member<&settings::data_dir>, {}, &check_non_empty}},
+  {"admin_token", text{&member<&settings::admin_token>, {}, &check_non_empty}},
+  {"durability",
+   enum_field<settings, durability_mode>{&member<&settings::durability>, durability_names}},
+  {"actor_threads", u32{&member<&settings::actor_threads>, 1, 64}},
+  {"catalog_file", text{&member<&settings::catalog_file>}},
+  {"public_url", text{&member<&settings::public_url>, {}, &check_public_url}},
+  {"demo_account", flag{&member<&settings::demo_account>}},
+  {"http.threads", u32{&member<&settings::http, &http_settings::threads>, 1, 64}},
+  {"http.idle_timeout_ms",
+   u32{&member<&settings::http, &http_settings::idle_timeout_ms>, 100, 3'600'000}},
+  {"webhooks.timeout_ms",
+   u32{&member<&settings::webhooks, &webhook_settings::timeout_ms>, 1, 600'000}},
+  {"webhooks.retry_schedule_ms", json{&apply_retry_schedule}},
+  {"webhooks.allow_private_targets",
+   flag{&member<&settings::webhooks, &webhook_settings::allow_private_targets>}},
+  {"webhooks.secret_rotation_window_s",
+   u64{&member<&settings::webhooks, &webhook_settings::secret_rotation_window_s>, 0, 31'536'000}},
+  {"webhooks.max_in_flight",
+   u32{&member<&settings::webhooks, &webhook_settings::max_in_flight>, 1, 65'536}},
+  {"webhooks.max_per_endpoint",
+   u32{&member<&settings::webhooks, &webhook_settings::max_per_endpoint>, 1, 1024}},
+  {"webhooks.ca_file", text{&member<&settings::webhooks, &webhook_settings::ca_file>}},
+  {"jobs.max_attempts", u32{&member<&settings::jobs, &job_settings::max_attempts>, 1, 100}},
+  {"scheduler.breaker_failures",
+   u32{&member<&settings::scheduler, &scheduler_settings::breaker_failures>, 1, 1000}},
+  {"scheduler.breaker_cooldown_ms",
+   u32{&member<&settings::scheduler, &scheduler_settings::breaker_cooldown_ms>, 1, 3'600'000}},
+  {"jobs.idempotency_ttl_s",
+   u64{&member<&settings::jobs, &job_settings::idempotency_ttl_s>, 1, 31'536'000}},
+  {"devices", json{&apply_devices}},
+  {"plans", json{&apply_plans}},
+  {"faults.seed", u64{&member<&settings::faults, &fault_settings::seed>, 0, max_u64}},
+  {"faults.device_fail_rate",
+   rate{&member<&settings::faults, &fault_settings::device_fail_rate>, 0, 1}},
+  {"faults.device_crash_rate",
+   rate{&member<&settings::faults, &fault_settings::device_crash_rate>, 0, 1}},
+  {"faults.webhook_drop_rate",
+   rate{&member<&settings::faults, &fault_settings::webhook_drop_rate>, 0, 1}},
 };
 constexpr std::span<const key_spec<settings>> settings_table{settings_keys};
 
@@ -267,18 +266,22 @@ const plan_settings* settings::find_plan(const std::string& name) const {
 settings default_settings() {
   settings s;
   s.devices = {
-      device_settings{.id = "gpu-0", .executor = "builtin", .slots = 1, .latency_ms = 0,
-                      .models = {"*"}, .url = ""},
-      device_settings{.id = "gpu-1", .executor = "sim", .slots = 4, .latency_ms = 50,
-                      .models = {"*"}, .url = ""},
+    device_settings{.id = "gpu-0",
+                    .executor = "builtin",
+                    .slots = 1,
+                    .latency_ms = 0,
+                    .models = {"*"},
+                    .url = ""},
+    device_settings{
+      .id = "gpu-1", .executor = "sim", .slots = 4, .latency_ms = 50, .models = {"*"}, .url = ""},
   };
   s.plans = {
-      plan_settings{.name = "free", .rank = 0, .requests_per_minute = 60, .max_concurrent_jobs = 1},
-      plan_settings{
-          .name = "starter", .rank = 1, .requests_per_minute = 300, .max_concurrent_jobs = 2},
-      plan_settings{.name = "pro", .rank = 2, .requests_per_minute = 1200, .max_concurrent_jobs = 8},
-      plan_settings{
-          .name = "enterprise", .rank = 3, .requests_per_minute = 6000, .max_concurrent_jobs = 32},
+    plan_settings{.name = "free", .rank = 0, .requests_per_minute = 60, .max_concurrent_jobs = 1},
+    plan_settings{
+      .name = "starter", .rank = 1, .requests_per_minute = 300, .max_concurrent_jobs = 2},
+    plan_settings{.name = "pro", .rank = 2, .requests_per_minute = 1200, .max_concurrent_jobs = 8},
+    plan_settings{
+      .name = "enterprise", .rank = 3, .requests_per_minute = 6000, .max_concurrent_jobs = 32},
   };
   return s;
 }

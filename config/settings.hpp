@@ -37,13 +37,13 @@ struct webhook_settings {
   std::vector<std::uint64_t> retry_schedule_ms{0, 30000, 120000, 600000, 1800000, 7200000};
   bool allow_private_targets = false;
   std::uint64_t secret_rotation_window_s = 86400;  ///< the old secret still signs this long
-  std::uint32_t max_in_flight = 256;     ///< attempts at once, over all endpoints
-  std::uint32_t max_per_endpoint = 8;    ///< attempts at once to one scheme://host:port
-  std::string ca_file;                   ///< extra trusted CAs (PEM) besides the system store
+  std::uint32_t max_in_flight = 256;               ///< attempts at once, over all endpoints
+  std::uint32_t max_per_endpoint = 8;              ///< attempts at once to one scheme://host:port
+  std::string ca_file;  ///< extra trusted CAs (PEM) besides the system store
 };
 
 struct scheduler_settings {
-  std::uint32_t breaker_failures = 3;       ///< failed runs in a row that take a device down
+  std::uint32_t breaker_failures = 3;        ///< failed runs in a row that take a device down
   std::uint32_t breaker_cooldown_ms = 5000;  ///< first down period, doubling while probes fail
 };
 
@@ -60,7 +60,7 @@ struct fault_settings {
 };
 
 struct http_settings {
-  std::uint32_t threads = 2;             ///< io threads for the HTTP server, 1..64
+  std::uint32_t threads = 2;              ///< io threads for the HTTP server, 1..64
   std::uint32_t idle_timeout_ms = 30000;  ///< keep-alive idle limit and per-read deadline
 };
 
@@ -69,12 +69,12 @@ struct settings {
   std::string data_dir = "./data";
   std::string admin_token = "change-me";
   durability_mode durability = durability_mode::fsync;
-  std::uint32_t actor_threads = 2;         ///< CAF scheduler workers, 1..64
-  std::string catalog_file;                ///< empty = the built-in catalog
+  std::uint32_t actor_threads = 2;  ///< CAF scheduler workers, 1..64
+  std::string catalog_file;         ///< empty = the built-in catalog
   /// Where output links in webhook events point ("https://api.example.com"); empty: the listen
   /// address over http.
   std::string public_url;
-  bool demo_account = true;                ///< create and print a demo account on first start
+  bool demo_account = true;  ///< create and print a demo account on first start
   http_settings http;
   webhook_settings webhooks;
   job_settings jobs;
@@ -82,8 +82,8 @@ struct settings {
   /// "devices": "auto": one device per NVIDIA GPU found through NVML (the builtin executor runs
   /// on each); the configured `devices` when no driver is found.
   bool devices_auto = false;
-  std::vector<device_settings> devices;    ///< default: gpu-0 builtin 1 slot, gpu-1 sim 4 slots
-  std::vector<plan_settings> plans;        ///< default: free, starter, pro, enterprise
+  std::vector<device_settings> devices;  ///< default: gpu-0 builtin 1 slot, gpu-1 sim 4 slots
+  std::vector<plan_settings> plans;      ///< default: free, starter, pro, enterprise
   fault_settings faults;
 
   /// The listen address split into host and port (validated by load_settings).

@@ -79,11 +79,10 @@ render_worker_actor::behavior_type render_worker(render_worker_actor::pointer se
                                                  std::string files_dir) {
   return {[=](run_atom, const run_request& request,
               const cancel_flag& canceled) -> caf::result<run_result> {
-    auto result = render_outputs(files_dir, request, false, canceled.get(),
-                                 [&](std::uint32_t percent) {
-                                   if (request.progress)
-                                     self->send(request.progress, progress_atom::value, percent);
-                                 });
+    auto result =
+      render_outputs(files_dir, request, false, canceled.get(), [&](std::uint32_t percent) {
+        if (request.progress) self->send(request.progress, progress_atom::value, percent);
+      });
     if (!result) return std::move(result.error());
     return std::move(*result);
   }};
@@ -168,9 +167,16 @@ caf::result<run_result> run_http(device_self self, run_request& request) {
   auto progress = request.progress;
   auto promise = self->make_response_promise<run_result>();
   auto token = st.next_token++;
-  http_run_request call{request.job_id, request.type, request.model, request.prompt, request.n,
-                        request.params.width, request.params.height,
-                        request.params.duration_seconds, request.params.seed, request.attempt,
+  http_run_request call{request.job_id,
+                        request.type,
+                        request.model,
+                        request.prompt,
+                        request.n,
+                        request.params.width,
+                        request.params.height,
+                        request.params.duration_seconds,
+                        request.params.seed,
+                        request.attempt,
                         request.trace_id};
   st.remote.emplace(token, std::make_pair(promise, std::move(request)));
   auto device = caf::actor_cast<device_actor>(self);
@@ -195,8 +201,8 @@ void on_http_done(device_self self, std::uint64_t token, executor_outcome& resul
   auto [promise, request] = std::move(it->second);
   st.remote.erase(it);
   if (!result.error.empty()) {
-    promise.deliver(make_error(error_code::unavailable, "device " + st.settings.id + ": " +
-                                                          result.error));
+    promise.deliver(
+      make_error(error_code::unavailable, "device " + st.settings.id + ": " + result.error));
     return;
   }
   run_result stored;
@@ -248,7 +254,7 @@ device_actor::behavior_type device(device_self self, device_context context,
     [=](cancel_atom, const std::string& job_id) {
       auto& st = self->state;
       if (auto flag = st.cancel_flags.find(job_id); flag != st.cancel_flags.end())
-        flag->second->store(true);  // the worker stops before its next output and answers
+        flag->second->store(true);           // the worker stops before its next output and answers
       if (st.http) st.http->cancel(job_id);  // answers "canceled" at once; DELETE to the server
       for (auto it = st.sleeping.begin(); it != st.sleeping.end(); ++it) {
         if (it->second.request.job_id != job_id) continue;

@@ -14,8 +14,7 @@ using telemetry_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
 constexpr std::chrono::seconds telemetry_interval{2};
 
 telemetry_actor::behavior_type gpu_telemetry(telemetry_actor::pointer self,
-                                             const nvml::library* gpus,
-                                             scheduler_actor scheduler) {
+                                             const nvml::library* gpus, scheduler_actor scheduler) {
   self->send(self, tick_atom::value);
   return {[=](tick_atom) {
     std::string error;

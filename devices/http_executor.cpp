@@ -6,10 +6,10 @@
 // once and sends a DELETE, also for a run whose id arrives after the cancel.
 #include "devices/http_executor.hpp"
 
-#include "outbound/http_client.hpp"
-#include "outbound/target.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
+#include "outbound/http_client.hpp"
+#include "outbound/target.hpp"
 
 #include <simdjson.h>
 
@@ -148,14 +148,14 @@ struct http_executor::impl {
     http_run_request request;
     std::function<void(std::uint32_t)> on_progress;
     std::function<void(http_run_result)> done;
-    std::string run_id;             ///< the server's id, once created
-    std::uint32_t tries = 0;        ///< of the current call (create, or the current poll)
+    std::string run_id;       ///< the server's id, once created
+    std::uint32_t tries = 0;  ///< of the current call (create, or the current poll)
     bool create_in_flight = false;
     int last_progress = -1;
   };
 
   explicit impl(options o)
-      : opts(std::move(o)), base(checked_base(opts.base_url)), client(client_options_for(opts)) {}
+    : opts(std::move(o)), base(checked_base(opts.base_url)), client(client_options_for(opts)) {}
 
   // ----- loop (any thread may enqueue; only the loop thread runs) -----
 
@@ -224,9 +224,7 @@ struct http_executor::impl {
   // ----- runs (loop thread only) -----
 
   std::string runs_url() const { return base + "/v1/runs"; }
-  std::string run_url(const std::string& id) const {
-    return runs_url() + "/" + percent_encode(id);
-  }
+  std::string run_url(const std::string& id) const { return runs_url() + "/" + percent_encode(id); }
 
   outbound::outbound_request call(std::string method, std::string url) const {
     outbound::outbound_request r;
@@ -396,8 +394,9 @@ struct http_executor::impl {
       return fail(token, call_error(sent, cause(r), run.tries));
     }
     if (r.status == 404)
-      return fail(token, call_error(sent, "the inference server no longer knows run " +
-                                            printable(run.run_id) + " (" + cause(r) + ")",
+      return fail(token, call_error(sent,
+                                    "the inference server no longer knows run " +
+                                      printable(run.run_id) + " (" + cause(r) + ")",
                                     run.tries));
     if (r.status < 200 || r.status >= 300 || r.body_too_large)
       return fail(token, call_error(sent, cause(r), run.tries));

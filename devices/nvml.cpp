@@ -14,7 +14,7 @@ namespace kiln::nvml {
 namespace abi {
 
 using nvmlReturn_t = int;  // an enum in nvml.h; 0 is NVML_SUCCESS
-struct nvmlDevice_st;  // opaque
+struct nvmlDevice_st;      // opaque
 using nvmlDevice_t = nvmlDevice_st*;
 struct nvmlMemory_t {  // v1 layout, what nvmlDeviceGetMemoryInfo fills
   unsigned long long total;
@@ -100,17 +100,16 @@ std::unique_ptr<library> library::open(std::string& error) {
   }
 
   auto nvml = std::make_unique<functions>();
-  bool resolved = resolve(handle, "nvmlInit_v2", nvml->init, error) &&
-                  resolve(handle, "nvmlShutdown", nvml->shutdown, error) &&
-                  resolve(handle, "nvmlErrorString", nvml->error_string, error) &&
-                  resolve(handle, "nvmlDeviceGetCount_v2", nvml->get_count, error) &&
-                  resolve(handle, "nvmlDeviceGetHandleByIndex_v2", nvml->get_handle_by_index,
-                          error) &&
-                  resolve(handle, "nvmlDeviceGetName", nvml->get_name, error) &&
-                  resolve(handle, "nvmlDeviceGetUUID", nvml->get_uuid, error) &&
-                  resolve(handle, "nvmlDeviceGetMemoryInfo", nvml->get_memory_info, error) &&
-                  resolve(handle, "nvmlDeviceGetUtilizationRates", nvml->get_utilization_rates,
-                          error);
+  bool resolved =
+    resolve(handle, "nvmlInit_v2", nvml->init, error) &&
+    resolve(handle, "nvmlShutdown", nvml->shutdown, error) &&
+    resolve(handle, "nvmlErrorString", nvml->error_string, error) &&
+    resolve(handle, "nvmlDeviceGetCount_v2", nvml->get_count, error) &&
+    resolve(handle, "nvmlDeviceGetHandleByIndex_v2", nvml->get_handle_by_index, error) &&
+    resolve(handle, "nvmlDeviceGetName", nvml->get_name, error) &&
+    resolve(handle, "nvmlDeviceGetUUID", nvml->get_uuid, error) &&
+    resolve(handle, "nvmlDeviceGetMemoryInfo", nvml->get_memory_info, error) &&
+    resolve(handle, "nvmlDeviceGetUtilizationRates", nvml->get_utilization_rates, error);
   if (!resolved) {
     ::dlclose(handle);
     return nullptr;
@@ -163,10 +162,8 @@ std::optional<gpu> library::query(std::uint32_t index, std::string& error) const
   // MIG-enabled GPUs do not report utilization; the GPU is still usable, so report 0.
   nvmlUtilization_t utilization{};
   auto code = nvml_->get_utilization_rates(device, &utilization);
-  if (code == NVML_SUCCESS)
-    out.utilization_percent = utilization.gpu;
-  else if (code != NVML_ERROR_NOT_SUPPORTED)
-    return failed("nvmlDeviceGetUtilizationRates", code);
+  if (code == NVML_SUCCESS) out.utilization_percent = utilization.gpu;
+  else if (code != NVML_ERROR_NOT_SUPPORTED) return failed("nvmlDeviceGetUtilizationRates", code);
 
   error.clear();
   return out;
@@ -182,10 +179,8 @@ std::vector<gpu> library::list(std::string& error) const {
   }
   std::string failure;
   for (std::uint32_t index = 0; index < n; ++index) {
-    if (auto found = query(index, failure))
-      gpus.push_back(std::move(*found));
-    else if (error.empty())
-      error = failure;
+    if (auto found = query(index, failure)) gpus.push_back(std::move(*found));
+    else if (error.empty()) error = failure;
   }
   return gpus;
 }

@@ -1,13 +1,13 @@
 // Accounts, keys, devices and operations endpoints.
+#include "base/faults.hpp"
 #include "config/limits.hpp"
 #include "config/settings.hpp"
+#include "http/actor_bridge.hpp"
 #include "http/detail/call.hpp"
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
-#include "base/faults.hpp"
-#include "http/actor_bridge.hpp"
 
 #include <simdjson.h>
 
@@ -51,8 +51,8 @@ std::optional<account_request> parse_account_request(const api_context& context,
     std::string_view text;
     if (plan.get_string().get(text) != simdjson::SUCCESS ||
         !context.config->find_plan(std::string(text))) {
-      reply_error(c, make_api_error(error_code::invalid_request, "plan must be a configured plan",
-                                    "plan"));
+      reply_error(
+        c, make_api_error(error_code::invalid_request, "plan must be a configured plan", "plan"));
       return std::nullopt;
     }
     result.plan = std::string(text);
@@ -78,12 +78,14 @@ void create_key(const api_context& context, const call_ptr& c) {
     if (!object) return;
     auto name = read_name(c, *object, "unnamed");
     if (!name) return;
-    self->request(context.directory, actor_reply_timeout, create_key_atom::value, who.account_id,
-                  *name)
-      .then([=](key_created& created) {
-              c->reply(json_response(201, render_key(created.key, &created.plain)));
-            },
-            [=](caf::error& error) { reply_error(c, error); });
+    self
+      ->request(context.directory, actor_reply_timeout, create_key_atom::value, who.account_id,
+                *name)
+      .then(
+        [=](key_created& created) {
+          c->reply(json_response(201, render_key(created.key, &created.plain)));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
   });
 }
 
@@ -97,12 +99,13 @@ void list_keys(const api_context& context, const call_ptr& c) {
 
 void revoke_key(const api_context& context, const call_ptr& c) {
   with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
-    self->request(context.directory, actor_reply_timeout, revoke_key_atom::value, who.account_id,
-                  c->params[0])
+    self
+      ->request(context.directory, actor_reply_timeout, revoke_key_atom::value, who.account_id,
+                c->params[0])
       .then(
         [=](caf::ok_atom) {
-          c->reply(json_response(200, R"({"id":")" + c->params[0] +
-                                        R"(","object":"api_key","deleted":true})"));
+          c->reply(json_response(
+            200, R"({"id":")" + c->params[0] + R"(","object":"api_key","deleted":true})"));
         },
         [=](caf::error& error) { reply_error(c, error); });
   });
@@ -112,12 +115,14 @@ void admin_create_account(const api_context& context, const call_ptr& c) {
   with_admin(context, c, [&context, c](caf::event_based_actor* self) {
     auto request = parse_account_request(context, c);
     if (!request) return;
-    self->request(context.directory, actor_reply_timeout, create_account_atom::value,
-                  request->name, request->plan, request->credits)
-      .then([=](account_created& created) {
-              c->reply(json_response(201, render_account_created(created)));
-            },
-            [=](caf::error& error) { reply_error(c, error); });
+    self
+      ->request(context.directory, actor_reply_timeout, create_account_atom::value, request->name,
+                request->plan, request->credits)
+      .then(
+        [=](account_created& created) {
+          c->reply(json_response(201, render_account_created(created)));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
   });
 }
 
@@ -141,11 +146,13 @@ namespace {
 
 std::string render_faults(const runtime_faults& faults) {
   json_writer w;
-  w.begin_object().field("object", "faults")
+  w.begin_object()
+    .field("object", "faults")
     .field("device_fail_rate", faults.device_fail_rate.load())
     .field("device_crash_rate", faults.device_crash_rate.load())
     .field("webhook_drop_rate", faults.webhook_drop_rate.load())
-    .field("store_read_failures", faults.store_read_failures.load()).end_object();
+    .field("store_read_failures", faults.store_read_failures.load())
+    .end_object();
   return w.take();
 }
 
@@ -163,8 +170,9 @@ void admin_get_faults(const api_context& context, const call_ptr& c) {
 void admin_put_faults(const api_context& context, const call_ptr& c) {
   with_admin(context, c, [&context, c](caf::event_based_actor*) {
     simdjson::dom::parser parser;
-    auto object = read_object(c, parser, {"device_fail_rate", "device_crash_rate",
-                                          "webhook_drop_rate", "store_read_failures"});
+    auto object = read_object(
+      c, parser,
+      {"device_fail_rate", "device_crash_rate", "webhook_drop_rate", "store_read_failures"});
     if (!object) return;
     auto& faults = *context.faults;
     std::vector<std::pair<std::atomic<double>*, double>> rates;
@@ -207,8 +215,12 @@ void admin_snapshot(const api_context& context, const call_ptr& c) {
       .then(
         [=](caf::ok_atom) {
           json_writer w;
-          w.begin_object().field("object", "snapshot").field("id", id).field("path", path)
-            .field("created_at", format_time_ms(now)).end_object();
+          w.begin_object()
+            .field("object", "snapshot")
+            .field("id", id)
+            .field("path", path)
+            .field("created_at", format_time_ms(now))
+            .end_object();
           c->reply(json_response(201, w.take()));
         },
         [=](caf::error& error) { reply_error(c, error); });
@@ -226,10 +238,10 @@ void readyz(const api_context& context, const call_ptr& c) {
         [=, &context](devices_report& report) {
           auto expected = context.config->devices.size();
           bool ready = report.devices.size() == expected;
-          c->reply(json_response(ready ? 200 : 503,
-                                 std::string(R"({"status":")") + (ready ? "ready" : "starting") +
-                                   R"(","storage":"open","devices":)" +
-                                   std::to_string(report.devices.size()) + "}"));
+          c->reply(json_response(ready ? 200 : 503, std::string(R"({"status":")") +
+                                                      (ready ? "ready" : "starting") +
+                                                      R"(","storage":"open","devices":)" +
+                                                      std::to_string(report.devices.size()) + "}"));
         },
         [=](caf::error& error) { reply_error(c, error); });
   });

@@ -1,6 +1,7 @@
 // The bridge from non-actor threads (Beast's io threads) into the actor system. A caller posts a
-// closure; a bridge actor runs it with itself as `self`, so the closure can `request(...).then(...)`
-// like any actor and hand the answer back through a callback. No thread ever blocks on an actor.
+// closure; a bridge actor runs it with itself as `self`, so the closure can
+// `request(...).then(...)` like any actor and hand the answer back through a callback. No thread
+// ever blocks on an actor.
 #pragma once
 
 #include <caf/fwd.hpp>

@@ -2,13 +2,13 @@
 // resource handler shares.
 #include "http/api.hpp"
 
+#include "base/logging.hpp"
 #include "config/settings.hpp"
+#include "http/actor_bridge.hpp"
 #include "http/detail/call.hpp"
 #include "http/router.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
-#include "base/logging.hpp"
-#include "http/actor_bridge.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -53,9 +53,13 @@ response json_response(int status, std::string body) {
 
 response error_response(const api_error& error) {
   json_writer w;
-  w.begin_object().key("error").begin_object().field("code", error_name(error.code))
+  w.begin_object()
+    .key("error")
+    .begin_object()
+    .field("code", error_name(error.code))
     .field("message", error.message);
-  if (!error.field.empty()) w.key("details").begin_object().field("field", error.field).end_object();
+  if (!error.field.empty())
+    w.key("details").begin_object().field("field", error.field).end_object();
   w.end_object().end_object();
   return json_response(http_status(error.code), w.take());
 }
@@ -74,38 +78,39 @@ void with_principal(const api_context& context, const call_ptr& c,
                     std::function<void(caf::event_based_actor*, const principal&)> next) {
   std::string_view key = c->req.header("x-api-key");
   auto authorization = c->req.header("authorization");
-  if (key.empty() && authorization.size() > 7 && strncasecmp(authorization.data(), "bearer ", 7) == 0)
+  if (key.empty() && authorization.size() > 7 &&
+      strncasecmp(authorization.data(), "bearer ", 7) == 0)
     key = authorization.substr(7);
   if (key.empty())
     return reply_error(c, make_api_error(error_code::unauthorized,
                                          "send your API key as Authorization: Bearer <key>"));
   auto hash = crypto::sha256_hex(key);
-  context.actors->post([directory = context.directory, hash, c, next](caf::event_based_actor* self) {
-    self->request(directory, supervised_wait, auth_atom::value, hash)
-      .then(
-        [=](principal& who) {
-          // Every authenticated answer carries the key's budget; an empty bucket is 429.
-          std::vector<std::pair<std::string, std::string>> rate{
-            {"X-RateLimit-Limit", std::to_string(who.rate_limit)},
-            {"X-RateLimit-Remaining", std::to_string(who.rate_remaining)},
-            {"X-RateLimit-Reset", std::to_string(who.rate_reset_s)}};
-          c->reply = [rate, reply = std::move(c->reply)](response r) {
-            r.headers.insert(r.headers.end(), rate.begin(), rate.end());
-            reply(std::move(r));
-          };
-          if (who.rate_limited) {
-            auto r = error_response(make_api_error(
-              error_code::rate_limited, "this key is over its plan's " +
-                                          std::to_string(who.rate_limit) +
-                                          " requests per minute; retry after " +
-                                          std::to_string(who.retry_after_s) + " s"));
-            r.headers.emplace_back("Retry-After", std::to_string(who.retry_after_s));
-            return c->reply(std::move(r));
-          }
-          next(self, who);
-        },
-        [=](caf::error& error) { reply_error(c, error); });
-  });
+  context.actors->post(
+    [directory = context.directory, hash, c, next](caf::event_based_actor* self) {
+      self->request(directory, supervised_wait, auth_atom::value, hash)
+        .then(
+          [=](principal& who) {
+            // Every authenticated answer carries the key's budget; an empty bucket is 429.
+            std::vector<std::pair<std::string, std::string>> rate{
+              {"X-RateLimit-Limit", std::to_string(who.rate_limit)},
+              {"X-RateLimit-Remaining", std::to_string(who.rate_remaining)},
+              {"X-RateLimit-Reset", std::to_string(who.rate_reset_s)}};
+            c->reply = [rate, reply = std::move(c->reply)](response r) {
+              r.headers.insert(r.headers.end(), rate.begin(), rate.end());
+              reply(std::move(r));
+            };
+            if (who.rate_limited) {
+              auto r = error_response(make_api_error(
+                error_code::rate_limited,
+                "this key is over its plan's " + std::to_string(who.rate_limit) +
+                  " requests per minute; retry after " + std::to_string(who.retry_after_s) + " s"));
+              r.headers.emplace_back("Retry-After", std::to_string(who.retry_after_s));
+              return c->reply(std::move(r));
+            }
+            next(self, who);
+          },
+          [=](caf::error& error) { reply_error(c, error); });
+    });
 }
 
 void with_admin(const api_context& context, const call_ptr& c,
@@ -114,8 +119,9 @@ void with_admin(const api_context& context, const call_ptr& c,
   std::string_view token;
   if (authorization.size() > 7 && strncasecmp(authorization.data(), "bearer ", 7) == 0)
     token = authorization.substr(7);
-  if (token.empty() || !crypto::constant_time_equal(crypto::sha256_hex(token),
-                                                    crypto::sha256_hex(context.config->admin_token)))
+  if (token.empty() ||
+      !crypto::constant_time_equal(crypto::sha256_hex(token),
+                                   crypto::sha256_hex(context.config->admin_token)))
     return reply_error(c, make_api_error(error_code::unauthorized, "admin token required"));
   context.actors->post(std::move(next));
 }
@@ -184,10 +190,13 @@ void api::handle(request&& message, responder reply) {
               path = c->path, started = c->started, reply = std::move(reply)](response r) {
     r.headers.emplace_back("X-Request-Id", request_id);
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - started).count();
-    auto level = r.status >= 500 ? spdlog::level::err
-                 : r.status >= 400 ? spdlog::level::info : spdlog::level::debug;
-    logs::get("http")->log(level,
+                    std::chrono::steady_clock::now() - started)
+                    .count();
+    auto level = r.status >= 500   ? spdlog::level::err
+                 : r.status >= 400 ? spdlog::level::info
+                                   : spdlog::level::debug;
+    logs::get("http")->log(
+      level,
       R"("event":"http.request","request_id":"{}","trace_id":"{}","method":"{}","path":"{}","status":{},"duration_us":{})",
       request_id, trace_id, method, logs::json_text(path), r.status, micros);
     reply(std::move(r));

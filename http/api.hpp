@@ -19,7 +19,7 @@
 namespace kiln {
 class bridge;
 struct settings;
-}
+}  // namespace kiln
 
 namespace kiln::outbound {
 class resolver_pool;
@@ -37,10 +37,10 @@ struct api_context {
   clock_ptr clock;
   std::string url_signing_key;  ///< HMAC key of signed file URLs
   std::string files_dir;
-  std::function<std::string()> metrics_text;  ///< store and runtime counters, Prometheus text
+  std::function<std::string()> metrics_text;    ///< store and runtime counters, Prometheus text
   outbound::resolver_pool* resolver = nullptr;  ///< looks up webhook_url hosts at submit
-  faults_ptr faults;  ///< GET|PUT /admin/v1/faults
-  store_writer_actor writer;  ///< POST /admin/v1/snapshots
+  faults_ptr faults;                            ///< GET|PUT /admin/v1/faults
+  store_writer_actor writer;                    ///< POST /admin/v1/snapshots
 };
 
 class api {

@@ -4,9 +4,9 @@
 #include "http/detail/call.hpp"
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
-#include "outbound/target.hpp"
 #include "models/crypto.hpp"
 #include "models/job_request.hpp"
+#include "outbound/target.hpp"
 #include "persistence/output_files.hpp"
 
 #include <algorithm>
@@ -25,7 +25,7 @@ url_context urls_for(const api_context& context, const call_ptr& c) {
 /// Parses and validates a create body on the HTTP thread; the outcome is reported only once the
 /// caller is authenticated, so a caller without a valid key learns nothing about validation.
 std::shared_ptr<const caf::expected<job_spec>> parse_spec(const api_context& context,
-                                                     const call_ptr& c) {
+                                                          const call_ptr& c) {
   std::uint64_t seed = 0;
   auto random = crypto::random_bytes(sizeof seed);
   std::memcpy(&seed, random.data(), sizeof seed);
@@ -64,40 +64,43 @@ bool plan_allows(const api_context& context, const principal& who, const std::st
 void submit(const api_context& context, const call_ptr& c,
             std::shared_ptr<const caf::expected<job_spec>> parsed,
             std::optional<std::string> webhook_refusal) {
-  with_principal(context, c, [&context, c, parsed, webhook_refusal](
-                               caf::event_based_actor* self, const principal& who) {
-    if (!*parsed) return reply_error(c, parsed->error());
-    const auto& spec = **parsed;
-    if (webhook_refusal)
-      return reply_error(c, make_api_error(error_code::invalid_request,
-                                           "webhook_url is refused: " + *webhook_refusal,
-                                           "webhook_url"));
-    if (!plan_allows(context, who, spec.model))
-      return reply_error(c, make_api_error(error_code::plan_required,
-                                           "model " + spec.model + " needs a higher plan"));
-    auto claim = read_idempotency_claim(c);
-    if (!claim) return;
-    self->request(who.account, actor_reply_timeout, submit_atom::value, spec, c->trace_id,
+  with_principal(
+    context, c,
+    [&context, c, parsed, webhook_refusal](caf::event_based_actor* self, const principal& who) {
+      if (!*parsed) return reply_error(c, parsed->error());
+      const auto& spec = **parsed;
+      if (webhook_refusal)
+        return reply_error(
+          c, make_api_error(error_code::invalid_request,
+                            "webhook_url is refused: " + *webhook_refusal, "webhook_url"));
+      if (!plan_allows(context, who, spec.model))
+        return reply_error(c, make_api_error(error_code::plan_required,
+                                             "model " + spec.model + " needs a higher plan"));
+      auto claim = read_idempotency_claim(c);
+      if (!claim) return;
+      self
+        ->request(who.account, actor_reply_timeout, submit_atom::value, spec, c->trace_id,
                   std::move(*claim))
-      .then(
-        [=, &context](submitted& answer) {
-          auto reply = [=, &context](const job& shown, bool waited) {
-            auto r = json_response(201, render_job(shown, urls_for(context, c)));
-            r.headers.emplace_back("Location", "/v1/jobs/" + shown.id);
-            if (answer.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
-            if (waited) r.headers.emplace_back("Preference-Applied", "wait");
-            c->reply(std::move(r));
-          };
-          auto wait_ms = preferred_wait_ms(c);
-          if (wait_ms == 0) return reply(answer.record, false);
-          // Created (and durable): now hold the answer until it ends or the wait runs out.
-          self->request(who.jobs, reply_timeout(wait_ms), get_job_atom::value,
-                        answer.record.id, wait_ms)
-            .then([=](job& now) { reply(now, true); },
-                  [=](caf::error&) { reply(answer.record, false); });
-        },
-        [=](caf::error& error) { reply_error(c, error); });
-  });
+        .then(
+          [=, &context](submitted& answer) {
+            auto reply = [=, &context](const job& shown, bool waited) {
+              auto r = json_response(201, render_job(shown, urls_for(context, c)));
+              r.headers.emplace_back("Location", "/v1/jobs/" + shown.id);
+              if (answer.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+              if (waited) r.headers.emplace_back("Preference-Applied", "wait");
+              c->reply(std::move(r));
+            };
+            auto wait_ms = preferred_wait_ms(c);
+            if (wait_ms == 0) return reply(answer.record, false);
+            // Created (and durable): now hold the answer until it ends or the wait runs out.
+            self
+              ->request(who.jobs, reply_timeout(wait_ms), get_job_atom::value, answer.record.id,
+                        wait_ms)
+              .then([=](job& now) { reply(now, true); },
+                    [=](caf::error&) { reply(answer.record, false); });
+          },
+          [=](caf::error& error) { reply_error(c, error); });
+    });
 }
 
 }  // namespace
@@ -113,20 +116,20 @@ void create_job(const api_context& context, const call_ptr& c) {
     return submit(context, c, std::move(parsed), std::nullopt);
   auto url = spec->webhook_url;
   outbound::check_target(*context.resolver, url, false,
-               [&context, c, parsed](std::optional<std::string> refusal) {
-                 submit(context, c, parsed, std::move(refusal));
-               });
+                         [&context, c, parsed](std::optional<std::string> refusal) {
+                           submit(context, c, parsed, std::move(refusal));
+                         });
 }
 
 void estimate_job(const api_context& context, const call_ptr& c) {
-  with_principal(context, c, [c, parsed = parse_spec(context, c)](caf::event_based_actor* self,
-                                                                  const principal& who) {
-    if (!*parsed) return reply_error(c, parsed->error());
-    self->request(who.account, actor_reply_timeout, estimate_atom::value,
-                  (*parsed)->cost)
-      .then([=](estimate& answer) { c->reply(json_response(200, render_estimate(answer))); },
-            [=](caf::error& error) { reply_error(c, error); });
-  });
+  with_principal(
+    context, c,
+    [c, parsed = parse_spec(context, c)](caf::event_based_actor* self, const principal& who) {
+      if (!*parsed) return reply_error(c, parsed->error());
+      self->request(who.account, actor_reply_timeout, estimate_atom::value, (*parsed)->cost)
+        .then([=](estimate& answer) { c->reply(json_response(200, render_estimate(answer))); },
+              [=](caf::error& error) { reply_error(c, error); });
+    });
 }
 
 /// With `Prefer: wait=N` the job actor holds the answer (a response promise, no thread) until
@@ -175,7 +178,8 @@ void list_jobs(const api_context& context, const call_ptr& c) {
     if (!status)
       return reply_error(c, make_api_error(error_code::invalid_request,
                                            "status must be queued, processing, succeeded, failed "
-                                           "or canceled", "status"));
+                                           "or canceled",
+                                           "status"));
   }
   auto render = [&context, c](const job_page& page) {
     return render_job_page(page, urls_for(context, c));

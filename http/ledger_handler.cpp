@@ -8,7 +8,6 @@
 
 #include <simdjson.h>
 
-
 namespace kiln::http {
 namespace {
 
@@ -96,8 +95,8 @@ void get_usage(const api_context& context, const call_ptr& c) {
   std::string name = period ? *period : "30d";
   int days = name == "7d" ? 7 : name == "30d" ? 30 : name == "90d" ? 90 : 0;
   if (days == 0)
-    return reply_error(c, make_api_error(error_code::invalid_request,
-                                         "period must be 7d, 30d or 90d", "period"));
+    return reply_error(
+      c, make_api_error(error_code::invalid_request, "period must be 7d, 30d or 90d", "period"));
   auto from_ms = context.clock->now_ms() - std::int64_t{days} * 86'400'000;
   auto render = [name](const usage_report& report) { return render_usage(report, name); };
   answer_with<usage_report>(
@@ -115,8 +114,9 @@ void admin_grant(const api_context& context, const call_ptr& c) {
     if (!claim) return;
     auto request = parse_grant(c);
     if (!request) return;
-    self->request(context.directory, actor_reply_timeout, grant_atom::value, c->params[0],
-                  request->amount, request->reason, *claim)
+    self
+      ->request(context.directory, actor_reply_timeout, grant_atom::value, c->params[0],
+                request->amount, request->reason, *claim)
       .then(
         [=](grant_result& result) {
           auto r = json_response(201, render_ledger_entry(result.entry));

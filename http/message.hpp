@@ -10,8 +10,8 @@
 namespace kiln::http {
 
 struct request {
-  std::string method;  ///< "GET", "POST", ...
-  std::string target;  ///< path and query as sent
+  std::string method;                                        ///< "GET", "POST", ...
+  std::string target;                                        ///< path and query as sent
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-case
   std::string body;
   std::string remote;  ///< peer address, for logs

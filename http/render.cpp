@@ -2,23 +2,26 @@
 // are rendered by models/job_json (webhook bodies use the same code).
 #include "http/render.hpp"
 
-#include "protocol/directory.hpp"
-#include "protocol/store.hpp"
-#include "config/settings.hpp"
 #include "config/limits.hpp"
+#include "config/settings.hpp"
 #include "models/job_json.hpp"
 #include "models/json_writer.hpp"
+#include "protocol/directory.hpp"
+#include "protocol/store.hpp"
 
 namespace kiln::http {
 namespace {
 
-
-
 using json::time_or_null;
 
 void write_balance(json_writer& w, const balance& b) {
-  w.begin_object().field("object", "balance").field("available", b.available)
-    .field("held", b.held).field("used", b.used).field("granted", b.granted).end_object();
+  w.begin_object()
+    .field("object", "balance")
+    .field("available", b.available)
+    .field("held", b.held)
+    .field("used", b.used)
+    .field("granted", b.granted)
+    .end_object();
 }
 
 void write_account_fields(json_writer& w, const account& v) {
@@ -35,9 +38,13 @@ void write_account(json_writer& w, const account& v) {
 }
 
 void write_entry(json_writer& w, const ledger_entry& e) {
-  w.begin_object().field("id", e.id).field("object", "ledger_entry")
-    .field("at", format_time_ms(e.at_ms)).field("kind", ledger_kind_name(e.kind))
-    .field("amount", e.amount).key("job_id");
+  w.begin_object()
+    .field("id", e.id)
+    .field("object", "ledger_entry")
+    .field("at", format_time_ms(e.at_ms))
+    .field("kind", ledger_kind_name(e.kind))
+    .field("amount", e.amount)
+    .key("job_id");
   if (e.job_id.empty()) w.null();
   else w.value(e.job_id);
   if (!e.model.empty()) w.field("model", e.model);
@@ -49,14 +56,21 @@ void write_usage_rows(json_writer& w, std::string_view name, std::string_view ke
                       const std::vector<usage_report::row>& rows) {
   w.key(name).begin_array();
   for (const auto& row : rows)
-    w.begin_object().field(key_name, row.key).field("credits", row.credits)
-      .field("jobs", row.jobs).end_object();
+    w.begin_object()
+      .field(key_name, row.key)
+      .field("credits", row.credits)
+      .field("jobs", row.jobs)
+      .end_object();
   w.end_array();
 }
 
 void write_key(json_writer& w, const api_key& v, const std::string* plain) {
-  w.begin_object().field("id", v.id).field("object", "api_key").field("name", v.name)
-    .field("prefix", v.prefix).field("created_at", format_time_ms(v.created_at_ms));
+  w.begin_object()
+    .field("id", v.id)
+    .field("object", "api_key")
+    .field("name", v.name)
+    .field("prefix", v.prefix)
+    .field("created_at", format_time_ms(v.created_at_ms));
   time_or_null(w, "last_used_at", v.last_used_at_ms);
   if (plain) w.field("key", *plain);
   w.end_object();
@@ -64,23 +78,29 @@ void write_key(json_writer& w, const api_key& v, const std::string* plain) {
 
 }  // namespace
 
-
 std::string render_job_events(const std::vector<job_event>& events) {
   json_writer w;
   w.begin_object().field("object", "list").key("data").begin_array();
   for (const auto& e : events)
-    w.begin_object().field("at", format_time_ms(e.at_ms)).field("type", e.type)
-      .field("trace_id", e.trace_id).key("details").raw(e.details_json).end_object();
+    w.begin_object()
+      .field("at", format_time_ms(e.at_ms))
+      .field("type", e.type)
+      .field("trace_id", e.trace_id)
+      .key("details")
+      .raw(e.details_json)
+      .end_object();
   w.end_array().end_object();
   return w.take();
 }
 
-
 namespace {
 
 void write_delivery_head(json_writer& w, const delivery& d) {
-  w.field("delivery_id", d.id).field("event_id", d.event_id).field("event", d.event)
-    .field("url", d.url).field("delivery_status", delivery_status_name(d.status));
+  w.field("delivery_id", d.id)
+    .field("event_id", d.event_id)
+    .field("event", d.event)
+    .field("url", d.url)
+    .field("delivery_status", delivery_status_name(d.status));
 }
 
 }  // namespace
@@ -106,7 +126,8 @@ std::string render_deliveries(const std::vector<delivery>& deliveries) {
     w.begin_object().field("object", "webhook_delivery");
     write_delivery_head(w, d);
     w.field("attempts", static_cast<std::uint64_t>(d.attempts.size()))
-      .field("next_attempt_at", format_time_ms(d.next_attempt_at_ms)).end_object();
+      .field("next_attempt_at", format_time_ms(d.next_attempt_at_ms))
+      .end_object();
   }
   w.end_array().end_object();
   return w.take();
@@ -117,7 +138,8 @@ std::string render_delivery(const delivery& d) {
   w.begin_object().field("object", "webhook_delivery");
   write_delivery_head(w, d);
   w.field("attempts", static_cast<std::uint64_t>(d.attempts.size()))
-    .field("next_attempt_at", format_time_ms(d.next_attempt_at_ms)).end_object();
+    .field("next_attempt_at", format_time_ms(d.next_attempt_at_ms))
+    .end_object();
   return w.take();
 }
 
@@ -131,7 +153,6 @@ std::string render_webhook_secret(const webhook_secret_view& view) {
   return w.take();
 }
 
-
 std::string render_account(const account& value) {
   json_writer w;
   write_account(w, value);
@@ -142,7 +163,8 @@ std::string render_account_created(const account_created& value) {
   json_writer w;
   w.begin_object().key("account");
   write_account(w, value.account);
-  w.field("api_key", value.api_key_plain).field("webhook_secret", value.account.webhook_secret)
+  w.field("api_key", value.api_key_plain)
+    .field("webhook_secret", value.account.webhook_secret)
     .end_object();
   return w.take();
 }
@@ -163,8 +185,11 @@ std::string render_keys(const std::vector<api_key>& keys) {
 
 std::string render_estimate(const estimate& value) {
   json_writer w;
-  w.begin_object().field("credits", value.credits).field("available", value.available)
-    .field("sufficient", value.sufficient).end_object();
+  w.begin_object()
+    .field("credits", value.credits)
+    .field("available", value.available)
+    .field("sufficient", value.sufficient)
+    .end_object();
   return w.take();
 }
 
@@ -172,21 +197,31 @@ std::string render_devices(const devices_report& report) {
   json_writer w;
   w.begin_object().field("object", "list").field("queued", report.queued).key("data").begin_array();
   for (const auto& d : report.devices) {
-    w.begin_object().field("id", d.id).field("executor", d.executor)
+    w.begin_object()
+      .field("id", d.id)
+      .field("executor", d.executor)
       .field("status", device_status_name(d.status))
-      .field("slots", d.slots).field("busy", d.busy);
+      .field("slots", d.slots)
+      .field("busy", d.busy);
     w.key("models").begin_array();
     for (const auto& m : d.models) w.value(m);
     w.end_array().key("running").begin_array();
     for (const auto& r : d.running) w.value(r);
-    w.end_array().field("completed", d.completed).field("failed", d.failed)
-      .field("crashes", d.crashes).field("consecutive_failures", d.consecutive_failures);
+    w.end_array()
+      .field("completed", d.completed)
+      .field("failed", d.failed)
+      .field("crashes", d.crashes)
+      .field("consecutive_failures", d.consecutive_failures);
     time_or_null(w, "probe_at", d.status == device_status::down ? d.down_until_ms : 0);
     if (!d.gpu_uuid.empty())
-      w.key("gpu").begin_object().field("name", d.gpu_name).field("uuid", d.gpu_uuid)
+      w.key("gpu")
+        .begin_object()
+        .field("name", d.gpu_name)
+        .field("uuid", d.gpu_uuid)
         .field("memory_total_bytes", d.memory_total_bytes)
         .field("memory_used_bytes", d.memory_used_bytes)
-        .field("utilization_percent", d.utilization_percent).end_object();
+        .field("utilization_percent", d.utilization_percent)
+        .end_object();
     w.end_object();
   }
   w.end_array().end_object();
@@ -195,9 +230,13 @@ std::string render_devices(const devices_report& report) {
 
 std::string render_cancel(const cancel_result& value) {
   json_writer w;
-  w.begin_object().field("id", value.job_id).field("object", "job").field("status", "canceled")
+  w.begin_object()
+    .field("id", value.job_id)
+    .field("object", "job")
+    .field("status", "canceled")
     .field("credits_refunded", value.credits_refunded)
-    .field("refund_pending", value.refund_pending).end_object();
+    .field("refund_pending", value.refund_pending)
+    .end_object();
   return w.take();
 }
 
@@ -241,16 +280,20 @@ std::string render_account_view(const account& value, const plan_settings* plan,
 
 std::string render_usage(const usage_report& report, std::string_view period) {
   json_writer w;
-  w.begin_object().field("object", "usage").field("period", period)
-    .field("from", format_time_ms(report.from_ms)).field("to", format_time_ms(report.to_ms));
-  w.key("total").begin_object().field("credits", report.credits).field("jobs", report.jobs)
+  w.begin_object()
+    .field("object", "usage")
+    .field("period", period)
+    .field("from", format_time_ms(report.from_ms))
+    .field("to", format_time_ms(report.to_ms));
+  w.key("total")
+    .begin_object()
+    .field("credits", report.credits)
+    .field("jobs", report.jobs)
     .end_object();
   write_usage_rows(w, "by_model", "model", report.by_model);
   write_usage_rows(w, "by_day", "date", report.by_day);
   w.end_object();
   return w.take();
 }
-
-
 
 }  // namespace kiln::http

@@ -3,8 +3,8 @@
 
 #include "models/account.hpp"
 #include "models/job.hpp"
-#include "models/job_json.hpp"
 #include "models/job_event.hpp"
+#include "models/job_json.hpp"
 
 #include <cstdint>
 #include <string>
@@ -20,7 +20,7 @@ struct usage_report;
 struct plan_settings;
 struct delivery;
 struct webhook_secret_view;
-}
+}  // namespace kiln
 
 namespace kiln::http {
 

@@ -21,7 +21,8 @@ std::optional<simdjson::dom::object> read_object(const call_ptr& c, simdjson::do
   for (auto field : object) {
     if (std::find(allowed.begin(), allowed.end(), field.key) == allowed.end()) {
       std::string key(field.key);
-      reply_error(c, make_api_error(error_code::invalid_request, "unknown field '" + key + "'", key));
+      reply_error(c,
+                  make_api_error(error_code::invalid_request, "unknown field '" + key + "'", key));
       return std::nullopt;
     }
   }

@@ -33,7 +33,8 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
     if (!part.empty()) {
       auto eq = part.find('=');
       if (eq == std::string_view::npos) pairs.emplace_back(percent_decode(part), "");
-      else pairs.emplace_back(percent_decode(part.substr(0, eq)), percent_decode(part.substr(eq + 1)));
+      else
+        pairs.emplace_back(percent_decode(part.substr(0, eq)), percent_decode(part.substr(eq + 1)));
     }
     start = end + 1;
   }

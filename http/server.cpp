@@ -155,7 +155,8 @@ std::uint16_t server::start(std::string& error) {
   auto& acceptor = impl_->acceptor.emplace(impl_->io);
   if (!acceptor.open(endpoint.protocol(), ec) &&
       !acceptor.set_option(net::socket_base::reuse_address(true), ec) &&
-      !acceptor.bind(endpoint, ec) && !acceptor.listen(net::socket_base::max_listen_connections, ec)) {
+      !acceptor.bind(endpoint, ec) &&
+      !acceptor.listen(net::socket_base::max_listen_connections, ec)) {
     impl_->accepting = true;
     impl_->do_accept();
     for (std::uint32_t i = 0; i < impl_->options.threads; ++i)

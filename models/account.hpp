@@ -12,9 +12,9 @@
 namespace kiln {
 
 struct account {
-  std::string id;    ///< "acct_..."
+  std::string id;  ///< "acct_..."
   std::string name;
-  std::string plan;  ///< a plan name from the settings
+  std::string plan;            ///< a plan name from the settings
   std::string webhook_secret;  ///< "whsec_..."
   /// The secret before the last rotation, which still signs until `previous_secret_until_ms`.
   std::string previous_webhook_secret;
@@ -28,10 +28,10 @@ struct account {
 std::vector<std::string> signing_secrets(const account& a, std::int64_t now_ms);
 
 struct api_key {
-  std::string id;          ///< "key_..."
+  std::string id;  ///< "key_..."
   std::string account_id;
-  std::string hash;        ///< hex SHA-256 of the full key
-  std::string prefix;      ///< first 12 characters, shown in listings
+  std::string hash;    ///< hex SHA-256 of the full key
+  std::string prefix;  ///< first 12 characters, shown in listings
   std::string name;
   std::int64_t created_at_ms = 0;
   std::int64_t last_used_at_ms = 0;  ///< 0 = never

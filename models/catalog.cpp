@@ -135,7 +135,8 @@ caf::expected<catalog> catalog::parse(std::string_view json) {
       return invalid("models[" + std::to_string(index) + "] must be an object");
     model_entry entry;
     std::string error;
-    if (!read_entry(object, index, entry, error)) return make_error(error_code::invalid_request, error);
+    if (!read_entry(object, index, entry, error))
+      return make_error(error_code::invalid_request, error);
     if (result.find(entry.id)) return invalid("duplicate model id '" + entry.id + "'");
     result.models_.push_back(std::move(entry));
     ++index;

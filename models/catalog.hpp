@@ -14,7 +14,7 @@ namespace kiln {
 
 struct model_entry {
   std::string id;
-  std::string type;      ///< "image" | "video"
+  std::string type;  ///< "image" | "video"
   std::int64_t credits = 0;
   std::string unit;      ///< "asset" | "second"
   std::string min_plan;  ///< plan name

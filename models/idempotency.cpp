@@ -50,12 +50,16 @@ void write_canonical(std::string& out, simdjson::dom::element value) {
       json_escape(out, std::string_view(value));
       out += '"';
       return;
-    case element_type::INT64: out += std::to_string(std::int64_t(value)); return;
-    case element_type::UINT64: out += std::to_string(std::uint64_t(value)); return;
+    case element_type::INT64:
+      out += std::to_string(std::int64_t(value));
+      return;
+    case element_type::UINT64:
+      out += std::to_string(std::uint64_t(value));
+      return;
     case element_type::DOUBLE: {
       double number = double(value);
-      if (number == static_cast<double>(static_cast<std::int64_t>(number)) &&
-          number > -9.0e15 && number < 9.0e15) {
+      if (number == static_cast<double>(static_cast<std::int64_t>(number)) && number > -9.0e15 &&
+          number < 9.0e15) {
         out += std::to_string(static_cast<std::int64_t>(number));  // 2.0 is the value 2
         return;
       }
@@ -64,8 +68,12 @@ void write_canonical(std::string& out, simdjson::dom::element value) {
       out.append(buffer, end);
       return;
     }
-    case element_type::BOOL: out += bool(value) ? "true" : "false"; return;
-    case element_type::NULL_VALUE: out += "null"; return;
+    case element_type::BOOL:
+      out += bool(value) ? "true" : "false";
+      return;
+    case element_type::NULL_VALUE:
+      out += "null";
+      return;
   }
 }
 

@@ -15,7 +15,7 @@ namespace kiln {
 
 /// What an (account, key) pair is bound to once its first request succeeded.
 struct idempotency_record {
-  std::string fingerprint;       ///< of the request that bound the key
+  std::string fingerprint;  ///< of the request that bound the key
   std::int64_t expires_at_ms = 0;
   std::optional<job> created;           ///< POST /v1/jobs: the job as first answered
   std::optional<ledger_entry> granted;  ///< admin grant: the entry as first answered

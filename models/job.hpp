@@ -29,7 +29,7 @@ struct job_params {
 
 /// What a client asked for, validated against the catalog (see job_request.hpp).
 struct job_spec {
-  std::string type;   ///< "image" | "video"
+  std::string type;  ///< "image" | "video"
   std::string model;
   std::string prompt;
   std::uint32_t n = 1;
@@ -67,9 +67,9 @@ struct job {
   std::optional<job_error> error;
   std::string trace_id;
   std::int64_t created_at_ms = 0;
-  std::int64_t started_at_ms = 0;    ///< 0 = not yet
-  std::int64_t completed_at_ms = 0;  ///< 0 = not yet
-  std::int64_t canceled_at_ms = 0;   ///< 0 = not yet
+  std::int64_t started_at_ms = 0;               ///< 0 = not yet
+  std::int64_t completed_at_ms = 0;             ///< 0 = not yet
+  std::int64_t canceled_at_ms = 0;              ///< 0 = not yet
   std::optional<std::uint64_t> queue_position;  ///< live only, never stored
 };
 

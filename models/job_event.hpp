@@ -11,7 +11,7 @@ namespace kiln {
 
 struct job_event {
   std::int64_t at_ms = 0;
-  std::string type;          ///< "job.queued", "hold.placed", "job.started", ...
+  std::string type;  ///< "job.queued", "hold.placed", "job.started", ...
   std::string trace_id;
   std::string details_json;  ///< a JSON object, "{}" when there is nothing to add
   std::uint64_t order = 0;   ///< breaks ties between events of the same millisecond

@@ -19,8 +19,13 @@ void time_or_null(json_writer& w, std::string_view name, std::int64_t ms) {
 }
 
 void write_job(json_writer& w, const job& v, const url_context& urls) {
-  w.begin_object().field("id", v.id).field("object", "job").field("status", status_name(v.status))
-    .field("type", v.spec.type).field("model", v.spec.model).field("prompt", v.spec.prompt)
+  w.begin_object()
+    .field("id", v.id)
+    .field("object", "job")
+    .field("status", status_name(v.status))
+    .field("type", v.spec.type)
+    .field("model", v.spec.model)
+    .field("prompt", v.spec.prompt)
     .field("n", v.spec.n);
   w.key("params").begin_object();
   if (v.spec.type == "video") w.field("duration_seconds", v.spec.params.duration_seconds);
@@ -32,8 +37,10 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   w.key("webhook_url");
   if (v.spec.webhook_url.empty()) w.null();
   else w.value(v.spec.webhook_url);
-  w.field("credits_held", v.credits_held).field("credits_used", v.credits_used)
-    .field("credits_refunded", v.credits_refunded).field("progress", v.progress);
+  w.field("credits_held", v.credits_held)
+    .field("credits_used", v.credits_used)
+    .field("credits_refunded", v.credits_refunded)
+    .field("progress", v.progress);
   if (v.status == job_status::queued && v.queue_position)
     w.field("queue_position", *v.queue_position);
   if (v.attempts > 0) {
@@ -47,13 +54,17 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   else {
     w.begin_array();
     for (const auto& o : v.outputs)
-      w.begin_object().field("url", urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms))
-        .field("content_type", o.content_type).field("bytes", o.bytes).end_object();
+      w.begin_object()
+        .field("url", urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms))
+        .field("content_type", o.content_type)
+        .field("bytes", o.bytes)
+        .end_object();
     w.end_array();
   }
   w.key("error");
   if (!v.error) w.null();
-  else w.begin_object().field("code", v.error->code).field("message", v.error->message).end_object();
+  else
+    w.begin_object().field("code", v.error->code).field("message", v.error->message).end_object();
   w.field("trace_id", v.trace_id);
   time_or_null(w, "created_at", v.created_at_ms);
   time_or_null(w, "started_at", v.started_at_ms);
@@ -83,8 +94,11 @@ std::string render_job_page(const job_page& page, const url_context& urls) {
 
 std::string render_webhook_event(const delivery& d, const job& value, const url_context& urls) {
   json_writer w;
-  w.begin_object().field("id", d.event_id).field("event", d.event)
-    .field("created_at", format_time_ms(d.created_at_ms)).key("job");
+  w.begin_object()
+    .field("id", d.event_id)
+    .field("event", d.event)
+    .field("created_at", format_time_ms(d.created_at_ms))
+    .key("job");
   json::write_job(w, value, urls);
   w.end_object();
   return w.take();
@@ -101,7 +115,8 @@ bool verify_file_signature(std::string_view file, std::string_view expires,
   std::int64_t expires_s = 0;
   auto parsed = std::from_chars(expires.data(), expires.data() + expires.size(), expires_s);
   if (parsed.ec != std::errc{} || parsed.ptr != expires.data() + expires.size()) return false;
-  auto expected = crypto::hex(crypto::hmac_sha256(key, std::string(file) + "\n" + std::string(expires)));
+  auto expected =
+    crypto::hex(crypto::hmac_sha256(key, std::string(file) + "\n" + std::string(expires)));
   return crypto::constant_time_equal(expected, signature) && expires_s >= now_ms / 1000;
 }
 

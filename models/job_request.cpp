@@ -34,21 +34,18 @@ caf::error read_metadata(simdjson::dom::element value, job_spec& spec) {
   return {};
 }
 
-caf::error read_side(simdjson::dom::element value, const char* field,
-                                   std::uint32_t& side) {
+caf::error read_side(simdjson::dom::element value, const char* field, std::uint32_t& side) {
   std::uint64_t number = 0;
   std::string name = std::string("params.") + field;
   if (value.get_uint64().get(number) != simdjson::SUCCESS)
     return bad(name, name + " must be a positive integer");
-  if (number == 0 || number % limits::image_side_multiple != 0 ||
-      number > limits::image_side_max)
+  if (number == 0 || number % limits::image_side_multiple != 0 || number > limits::image_side_max)
     return bad(name, name + " must be a multiple of 32 from 32 to 4096");
   side = static_cast<std::uint32_t>(number);
   return {};
 }
 
-caf::error read_params(simdjson::dom::element value, bool video, job_spec& spec,
-                                     bool& seed_given) {
+caf::error read_params(simdjson::dom::element value, bool video, job_spec& spec, bool& seed_given) {
   simdjson::dom::object object;
   if (value.get_object().get(object) != simdjson::SUCCESS)
     return bad("params", "params must be an object");
@@ -71,15 +68,16 @@ caf::error read_params(simdjson::dom::element value, bool video, job_spec& spec,
         return bad(name, "params.duration_seconds must be a positive integer");
       spec.params.duration_seconds = static_cast<std::uint32_t>(seconds);
     } else {
-      return bad(name, "unknown field " + name + (video ? " for a video job" : " for an image job"));
+      return bad(name,
+                 "unknown field " + name + (video ? " for a video job" : " for an image job"));
     }
   }
   return {};
 }
 
 /// Reads the top-level fields; model-dependent checks come after, in `check_against_model`.
-caf::error read_fields(simdjson::dom::object object, job_spec& spec,
-                                     simdjson::dom::element& params, bool& has_params) {
+caf::error read_fields(simdjson::dom::object object, job_spec& spec, simdjson::dom::element& params,
+                       bool& has_params) {
   for (auto field : object) {
     std::string_view key = field.key;
     std::string_view text;
@@ -111,7 +109,8 @@ caf::error read_fields(simdjson::dom::object object, job_spec& spec,
 
 caf::error check_required(const job_spec& spec) {
   if (spec.type.empty()) return bad("type", "type is required: image or video");
-  if (spec.type != "image" && spec.type != "video") return bad("type", "type must be image or video");
+  if (spec.type != "image" && spec.type != "video")
+    return bad("type", "type must be image or video");
   if (spec.model.empty()) return bad("model", "model is required");
   std::size_t prompt_chars = utf8_length(spec.prompt);
   if (prompt_chars == 0) return bad("prompt", "prompt is required (1..4000 characters)");
@@ -120,7 +119,8 @@ caf::error check_required(const job_spec& spec) {
   if (!spec.webhook_url.empty()) {
     if (spec.webhook_url.size() > limits::webhook_url_bytes_max ||
         !is_valid_webhook_url(spec.webhook_url))
-      return bad("webhook_url", "webhook_url must be an absolute http(s) URL of at most 2048 bytes");
+      return bad("webhook_url",
+                 "webhook_url must be an absolute http(s) URL of at most 2048 bytes");
   }
   return {};
 }
@@ -174,7 +174,7 @@ bool is_valid_webhook_url(std::string_view url) {
 }
 
 caf::expected<job_spec> parse_job_request(std::string_view body, const catalog& models,
-                                     std::uint64_t default_seed) {
+                                          std::uint64_t default_seed) {
   thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
   simdjson::dom::element root;

@@ -10,9 +10,7 @@
 namespace kiln {
 namespace {
 
-std::string amount(std::int64_t credits) {
-  return R"({"amount":)" + std::to_string(credits) + "}";
-}
+std::string amount(std::int64_t credits) { return R"({"amount":)" + std::to_string(credits) + "}"; }
 
 /// Orders events that share a millisecond: creation, runs and cancel, the end, then webhooks.
 int phase(const job_event& e) {
@@ -26,19 +24,19 @@ int phase(const job_event& e) {
 }  // namespace
 
 std::vector<job_event> job_timeline(const job& j, std::vector<job_event> stored) {
-  std::vector<job_event> events{make_event("job.queued", j.created_at_ms, j.trace_id),
-                                make_event("hold.placed", j.created_at_ms, j.trace_id,
-                                           amount(j.credits_held))};
+  std::vector<job_event> events{
+    make_event("job.queued", j.created_at_ms, j.trace_id),
+    make_event("hold.placed", j.created_at_ms, j.trace_id, amount(j.credits_held))};
   for (auto& e : stored) events.push_back(std::move(e));
   if (j.status == job_status::succeeded || j.status == job_status::failed)
     events.push_back(make_event(event_name(j.status), j.completed_at_ms, j.trace_id,
                                 j.error ? R"({"code":")" + j.error->code + R"("})" : "{}"));
   if (j.status == job_status::succeeded && j.credits_used > 0)
-    events.push_back(make_event("hold.captured", j.completed_at_ms, j.trace_id,
-                                amount(j.credits_used)));
+    events.push_back(
+      make_event("hold.captured", j.completed_at_ms, j.trace_id, amount(j.credits_used)));
   if (j.credits_refunded > 0)
-    events.push_back(make_event("hold.released", j.completed_at_ms, j.trace_id,
-                                amount(j.credits_refunded)));
+    events.push_back(
+      make_event("hold.released", j.completed_at_ms, j.trace_id, amount(j.credits_refunded)));
   std::stable_sort(events.begin(), events.end(), [](const job_event& a, const job_event& b) {
     return std::pair(a.at_ms, phase(a)) < std::pair(b.at_ms, phase(b));
   });

@@ -42,9 +42,8 @@ ledger_entry credit_ledger::make_entry(ledger_kind kind, std::int64_t amount,
   return entry;
 }
 
-std::optional<ledger_entry> credit_ledger::hold(const std::string& job_id,
-                                                const std::string& model, std::int64_t amount,
-                                                std::int64_t now_ms) {
+std::optional<ledger_entry> credit_ledger::hold(const std::string& job_id, const std::string& model,
+                                                std::int64_t amount, std::int64_t now_ms) {
   if (amount <= 0 || balance_.available < amount || holds_.count(job_id)) return std::nullopt;
   balance_.available -= amount;
   balance_.held += amount;
@@ -135,10 +134,22 @@ kiln::balance replay(const std::vector<ledger_entry>& entries) {
   kiln::balance b;
   for (const auto& e : entries) {
     switch (e.kind) {
-      case ledger_kind::grant: b.granted += e.amount; b.available += e.amount; break;
-      case ledger_kind::hold: b.available -= e.amount; b.held += e.amount; break;
-      case ledger_kind::capture: b.held -= e.amount; b.used += e.amount; break;
-      case ledger_kind::release: b.held -= e.amount; b.available += e.amount; break;
+      case ledger_kind::grant:
+        b.granted += e.amount;
+        b.available += e.amount;
+        break;
+      case ledger_kind::hold:
+        b.available -= e.amount;
+        b.held += e.amount;
+        break;
+      case ledger_kind::capture:
+        b.held -= e.amount;
+        b.used += e.amount;
+        break;
+      case ledger_kind::release:
+        b.held -= e.amount;
+        b.available += e.amount;
+        break;
     }
   }
   return b;

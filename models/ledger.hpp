@@ -21,7 +21,7 @@ std::string_view ledger_kind_name(ledger_kind kind);
 std::optional<ledger_kind> parse_ledger_kind(std::string_view name);
 
 struct ledger_entry {
-  std::string id;  ///< "led_..."
+  std::string id;         ///< "led_..."
   std::uint64_t seq = 0;  ///< per-account order; the storage key
   std::int64_t at_ms = 0;
   ledger_kind kind = ledger_kind::grant;

@@ -12,9 +12,12 @@ namespace kiln {
 
 std::string_view delivery_status_name(delivery_status status) {
   switch (status) {
-    case delivery_status::pending: return "pending";
-    case delivery_status::delivered: return "delivered";
-    case delivery_status::failed: return "failed";
+    case delivery_status::pending:
+      return "pending";
+    case delivery_status::delivered:
+      return "delivered";
+    case delivery_status::failed:
+      return "failed";
   }
   return "pending";
 }
@@ -27,10 +30,14 @@ std::optional<delivery_status> parse_delivery_status(std::string_view name) {
 
 std::string event_name(job_status status) {
   switch (status) {
-    case job_status::succeeded: return "job.succeeded";
-    case job_status::failed: return "job.failed";
-    case job_status::canceled: return "job.canceled";
-    default: return {};
+    case job_status::succeeded:
+      return "job.succeeded";
+    case job_status::failed:
+      return "job.failed";
+    case job_status::canceled:
+      return "job.canceled";
+    default:
+      return {};
   }
 }
 
@@ -61,8 +68,8 @@ retry_decision decide_retry(const std::vector<std::uint64_t>& schedule_ms, std::
   auto step = static_cast<double>(schedule_ms[attempt]);
   auto delay = static_cast<std::int64_t>(std::llround(step * jitter));
   if (retry_after_s >= 0 && (status_code == 429 || status_code == 503)) {
-    auto cap = static_cast<std::int64_t>(schedule_ms[std::min<std::size_t>(attempt + 1,
-                                                                           schedule_ms.size() - 1)]);
+    auto cap = static_cast<std::int64_t>(
+      schedule_ms[std::min<std::size_t>(attempt + 1, schedule_ms.size() - 1)]);
     delay = std::min(retry_after_s * 1000, std::max(cap, static_cast<std::int64_t>(step)));
   }
   return {delivery_status::pending, std::max<std::int64_t>(delay, 0)};

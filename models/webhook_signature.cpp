@@ -50,9 +50,8 @@ std::string sign(std::string_view key_bytes, std::string_view msg_id, std::int64
   return "v1," + crypto::base64(crypto::hmac_sha256(key_bytes, content));
 }
 
-std::string signature_header(const std::vector<std::string>& whsec_secrets,
-                             std::string_view msg_id, std::int64_t timestamp,
-                             std::string_view body) {
+std::string signature_header(const std::vector<std::string>& whsec_secrets, std::string_view msg_id,
+                             std::int64_t timestamp, std::string_view body) {
   std::string out;
   for (const auto& secret : whsec_secrets) {
     auto key = decode_secret(secret);

@@ -23,8 +23,7 @@ std::string sign(std::string_view key_bytes, std::string_view msg_id, std::int64
 /// One `v1,` signature per secret, in the order given, joined by single spaces (during a
 /// rotation: the new secret and the old one). Secrets that do not decode are skipped, so the
 /// result is "" when none does; the caller decides whether to send unsigned.
-std::string signature_header(const std::vector<std::string>& whsec_secrets,
-                             std::string_view msg_id, std::int64_t timestamp,
-                             std::string_view body);
+std::string signature_header(const std::vector<std::string>& whsec_secrets, std::string_view msg_id,
+                             std::int64_t timestamp, std::string_view body);
 
 }  // namespace kiln::webhooks

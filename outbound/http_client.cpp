@@ -74,8 +74,7 @@ bool is_token(std::string_view text) {
 }
 
 bool valid_header(const std::string& name, const std::string& value) {
-  return is_token(name) &&
-         value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
+  return is_token(name) && value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
 }
 
 bool is_reserved_header(std::string_view name) {
@@ -120,7 +119,7 @@ struct http_client::impl {
   };
 
   explicit impl(client_options opts)
-      : options(std::move(opts)), resolvers(options.resolver_lanes) {}
+    : options(std::move(opts)), resolvers(options.resolver_lanes) {}
 
   /// Moves waiting posts into free slots, endpoints taking turns. Caller holds `mutex`.
   void fill(std::vector<std::shared_ptr<attempt>>& to_start);
@@ -153,11 +152,11 @@ struct http_client::impl {
 class attempt : public std::enable_shared_from_this<attempt> {
 public:
   attempt(http_client::impl& owner, std::string key, pending job)
-      : owner_(owner),
-        key_(std::move(key)),
-        job_(std::move(job)),
-        strand_(net::make_strand(owner.io)),
-        deadline_(strand_) {}
+    : owner_(owner),
+      key_(std::move(key)),
+      job_(std::move(job)),
+      strand_(net::make_strand(owner.io)),
+      deadline_(strand_) {}
 
   void start() {
     net::post(strand_, [self = shared_from_this()] { self->begin(); });
@@ -165,9 +164,8 @@ public:
 
   /// Ends the attempt at once with `error` (stop()).
   void abort(std::string error) {
-    net::post(strand_, [self = shared_from_this(), error = std::move(error)] {
-      self->fail(error);
-    });
+    net::post(strand_,
+              [self = shared_from_this(), error = std::move(error)] { self->fail(error); });
   }
 
 private:
@@ -180,12 +178,10 @@ private:
     });
     const auto& host = job_.parsed.host;
     if (is_ip_literal(host)) return on_resolve({{host}, {}});
-    owner_.resolvers.resolve(host, owner_.options.timeout,
-                             [self = shared_from_this()](resolve_result found) {
-                               net::post(self->strand_, [self, found = std::move(found)] {
-                                 self->on_resolve(found);
-                               });
-                             });
+    owner_.resolvers.resolve(
+      host, owner_.options.timeout, [self = shared_from_this()](resolve_result found) {
+        net::post(self->strand_, [self, found = std::move(found)] { self->on_resolve(found); });
+      });
   }
 
   void on_resolve(const resolve_result& found) {
@@ -213,10 +209,10 @@ private:
     } else {
       plain_.emplace(strand_);
     }
-    lowest().async_connect(endpoints, [self = shared_from_this()](const beast::error_code& ec,
-                                                                  const tcp::endpoint&) {
-      self->on_connect(ec);
-    });
+    lowest().async_connect(
+      endpoints, [self = shared_from_this()](const beast::error_code& ec, const tcp::endpoint&) {
+        self->on_connect(ec);
+      });
   }
 
   /// SNI for names (never for IP literals, RFC 6066), and the name or IP address the
@@ -237,10 +233,9 @@ private:
     beast::error_code ignored;
     lowest().socket().set_option(tcp::no_delay(true), ignored);
     if (!tls_) return write();
-    tls_->async_handshake(ssl::stream_base::client,
-                          [self = shared_from_this()](const beast::error_code& ec) {
-                            self->on_handshake(ec);
-                          });
+    tls_->async_handshake(
+      ssl::stream_base::client,
+      [self = shared_from_this()](const beast::error_code& ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(const beast::error_code& ec) {
@@ -389,9 +384,8 @@ void http_client::impl::fill(std::vector<std::shared_ptr<attempt>>& to_start) {
   }
 }
 
-void http_client::impl::complete(const std::string& key, attempt* finished,
-                                    outbound_result result,
-                                    std::function<void(outbound_result)> done) {
+void http_client::impl::complete(const std::string& key, attempt* finished, outbound_result result,
+                                 std::function<void(outbound_result)> done) {
   std::vector<std::shared_ptr<attempt>> to_start;
   {
     std::lock_guard lock(mutex);
@@ -413,7 +407,7 @@ void http_client::impl::complete(const std::string& key, attempt* finished,
 }
 
 void http_client::impl::answer_later(std::function<void(outbound_result)> done,
-                                        outbound_result result) {
+                                     outbound_result result) {
   {
     std::lock_guard lock(mutex);
     if (!stopped) {  // queued before stop() releases the io threads, so it runs
@@ -503,9 +497,8 @@ void http_client::stop() {
   }
   // Everything below is queued while the work guard still holds the io threads, so it runs.
   for (auto& job : dropped)
-    net::post(state.io, [done = std::move(job.done)]() mutable {
-      call_done(done, failure("stopped"));
-    });
+    net::post(state.io,
+              [done = std::move(job.done)]() mutable { call_done(done, failure("stopped")); });
   for (auto& each : running) each->abort("stopped");
   running.clear();
   state.resolvers.stop();  // lookups in progress answer "stopped"; their attempts already ended

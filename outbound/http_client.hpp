@@ -37,7 +37,7 @@ struct client_options {
 };
 
 struct outbound_request {
-  std::string url;   ///< absolute http(s) URL, see parse_url()
+  std::string url;  ///< absolute http(s) URL, see parse_url()
   /// Any HTTP token ("GET", "DELETE", ...); one that is not fails with "invalid method".
   std::string method = "POST";
   /// Sent as it is, with Content-Type: application/json. Without a body, a method other than
@@ -63,7 +63,7 @@ struct outbound_result {
   /// "tls: <detail>" (e.g. "tls: certificate verify failed: unable to get local issuer
   /// certificate"), "invalid response: <detail>", or the system's message for anything else.
   std::string error;
-  std::string retry_after;    ///< the raw Retry-After header, "" when absent
+  std::string retry_after;       ///< the raw Retry-After header, "" when absent
   std::int64_t duration_ms = 0;  ///< from the start of the attempt (not of the queue wait)
   /// The whole response body, only when the request asked for it (keep_body) and it fit in
   /// max_response_body; empty otherwise.

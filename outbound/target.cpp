@@ -71,8 +71,8 @@ bool valid_host_name(std::string_view host) {
   std::string_view last;
   while (true) {
     auto dot = name.find('.', start);
-    auto label = name.substr(start, dot == std::string_view::npos ? std::string_view::npos
-                                                                  : dot - start);
+    auto label =
+      name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (label.empty() || label.size() > 63) return false;
     for (char c : label)
       if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '_') return false;
@@ -110,8 +110,8 @@ std::optional<target> parse_url(std::string_view url) {
   auto rest = url.substr(separator + 3);
   auto authority_end = rest.find_first_of("/?");
   auto authority = rest.substr(0, authority_end);
-  auto path = authority_end == std::string_view::npos ? std::string_view{}
-                                                      : rest.substr(authority_end);
+  auto path =
+    authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
   if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
 
   std::string_view port_text;
@@ -167,7 +167,8 @@ std::optional<target> parse_url(std::string_view url) {
 std::string host_header(const target& t) {
   bool v6 = t.host.find(':') != std::string::npos;
   std::string out = v6 ? "[" + t.host + "]" : t.host;
-  bool default_port = (t.scheme == "http" && t.port == 80) || (t.scheme == "https" && t.port == 443);
+  bool default_port =
+    (t.scheme == "http" && t.port == 80) || (t.scheme == "https" && t.port == 443);
   if (!default_port) out += ":" + std::to_string(t.port);
   return out;
 }
@@ -306,7 +307,7 @@ struct lane;
 /// One lookup in progress; lives on its lane's thread only.
 struct lookup : std::enable_shared_from_this<lookup> {
   lookup(lane& owner, net::io_context& io, std::function<void(resolve_result)> done)
-      : owner(owner), resolver(io), timer(io), done(std::move(done)) {}
+    : owner(owner), resolver(io), timer(io), done(std::move(done)) {}
 
   void finish(resolve_result result);
 
@@ -466,8 +467,8 @@ void check_target(resolver_pool& pool, const std::string& url, bool allow_privat
       for (const auto& address : found.addresses) {
         auto reason = forbidden_reason(address);
         if (!reason.empty())
-          return done("webhook_url host " + host + " resolves to a forbidden address: " +
-                      address + " (" + reason + ")");
+          return done("webhook_url host " + host + " resolves to a forbidden address: " + address +
+                      " (" + reason + ")");
       }
     }
     done(std::nullopt);

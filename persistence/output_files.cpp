@@ -74,9 +74,9 @@ struct media_kind {
   std::string_view content_type;
 };
 
-constexpr media_kind media_kinds[] = {
-  {".png", "image/png"}, {".gif", "image/gif"}, {".jpg", "image/jpeg"}, {".webp", "image/webp"},
-  {".mp4", "video/mp4"}, {".webm", "video/webm"}};
+constexpr media_kind media_kinds[] = {{".png", "image/png"},  {".gif", "image/gif"},
+                                      {".jpg", "image/jpeg"}, {".webp", "image/webp"},
+                                      {".mp4", "video/mp4"},  {".webm", "video/webm"}};
 
 }  // namespace
 

@@ -37,32 +37,54 @@ std::optional<element> parse(std::string_view bytes) {
 }
 
 void write_balance(json_writer& w, const balance& b) {
-  w.key("balance").begin_object().field("available", b.available).field("held", b.held)
-    .field("used", b.used).field("granted", b.granted).end_object();
+  w.key("balance")
+    .begin_object()
+    .field("available", b.available)
+    .field("held", b.held)
+    .field("used", b.used)
+    .field("granted", b.granted)
+    .end_object();
 }
 
 }  // namespace
 
 std::string encode_record(const job& v) {
   json_writer w;
-  w.begin_object().field("id", v.id).field("account_id", v.account_id).field("seq", v.seq)
-    .field("type", v.spec.type).field("model", v.spec.model).field("prompt", v.spec.prompt)
-    .field("n", v.spec.n).field("width", v.spec.params.width).field("height", v.spec.params.height)
-    .field("duration_seconds", v.spec.params.duration_seconds).field("seed", v.spec.params.seed)
-    .field("webhook_url", v.spec.webhook_url).field("cost", v.spec.cost);
+  w.begin_object()
+    .field("id", v.id)
+    .field("account_id", v.account_id)
+    .field("seq", v.seq)
+    .field("type", v.spec.type)
+    .field("model", v.spec.model)
+    .field("prompt", v.spec.prompt)
+    .field("n", v.spec.n)
+    .field("width", v.spec.params.width)
+    .field("height", v.spec.params.height)
+    .field("duration_seconds", v.spec.params.duration_seconds)
+    .field("seed", v.spec.params.seed)
+    .field("webhook_url", v.spec.webhook_url)
+    .field("cost", v.spec.cost);
   w.key("metadata").begin_array();
   for (const auto& [k, value] : v.spec.metadata) w.begin_array().value(k).value(value).end_array();
   w.end_array();
-  w.field("status", status_name(v.status)).field("credits_held", v.credits_held)
-    .field("credits_used", v.credits_used).field("credits_refunded", v.credits_refunded)
-    .field("progress", v.progress).field("device", v.device).field("attempts", v.attempts).field("trace_id", v.trace_id)
-    .field("created_at", v.created_at_ms).field("started_at", v.started_at_ms)
-    .field("completed_at", v.completed_at_ms).field("canceled_at", v.canceled_at_ms);
+  w.field("status", status_name(v.status))
+    .field("credits_held", v.credits_held)
+    .field("credits_used", v.credits_used)
+    .field("credits_refunded", v.credits_refunded)
+    .field("progress", v.progress)
+    .field("device", v.device)
+    .field("attempts", v.attempts)
+    .field("trace_id", v.trace_id)
+    .field("created_at", v.created_at_ms)
+    .field("started_at", v.started_at_ms)
+    .field("completed_at", v.completed_at_ms)
+    .field("canceled_at", v.canceled_at_ms);
   w.key("outputs").begin_array();
   for (const auto& o : v.outputs)
     w.begin_array().value(o.file).value(o.content_type).value(o.bytes).end_array();
   w.end_array();
-  if (v.error) w.key("error").begin_array().value(v.error->code).value(v.error->message).end_array();
+  if (v.error)
+    w.key("error").begin_array().value(v.error->code).value(v.error->message).end_array();
   w.end_object();
   return w.take();
 }
@@ -129,8 +151,12 @@ std::optional<job> decode_job(std::string_view bytes) {
 
 std::string encode_record(const account& v) {
   json_writer w;
-  w.begin_object().field("id", v.id).field("name", v.name).field("plan", v.plan)
-    .field("webhook_secret", v.webhook_secret).field("created_at", v.created_at_ms);
+  w.begin_object()
+    .field("id", v.id)
+    .field("name", v.name)
+    .field("plan", v.plan)
+    .field("webhook_secret", v.webhook_secret)
+    .field("created_at", v.created_at_ms);
   if (!v.previous_webhook_secret.empty())
     w.field("previous_webhook_secret", v.previous_webhook_secret)
       .field("previous_secret_until", v.previous_secret_until_ms);
@@ -164,9 +190,16 @@ std::optional<account> decode_account(std::string_view bytes) {
 
 std::string encode_record(const api_key& v) {
   json_writer w;
-  w.begin_object().field("id", v.id).field("account_id", v.account_id).field("hash", v.hash)
-    .field("prefix", v.prefix).field("name", v.name).field("created_at", v.created_at_ms)
-    .field("last_used_at", v.last_used_at_ms).field("revoked_at", v.revoked_at_ms).end_object();
+  w.begin_object()
+    .field("id", v.id)
+    .field("account_id", v.account_id)
+    .field("hash", v.hash)
+    .field("prefix", v.prefix)
+    .field("name", v.name)
+    .field("created_at", v.created_at_ms)
+    .field("last_used_at", v.last_used_at_ms)
+    .field("revoked_at", v.revoked_at_ms)
+    .end_object();
   return w.take();
 }
 
@@ -189,9 +222,16 @@ std::optional<api_key> decode_key(std::string_view bytes) {
 
 std::string encode_record(const ledger_entry& v) {
   json_writer w;
-  w.begin_object().field("id", v.id).field("seq", v.seq).field("at", v.at_ms)
-    .field("kind", ledger_kind_name(v.kind)).field("amount", v.amount).field("job_id", v.job_id)
-    .field("model", v.model).field("reason", v.reason).field("available_after", v.available_after)
+  w.begin_object()
+    .field("id", v.id)
+    .field("seq", v.seq)
+    .field("at", v.at_ms)
+    .field("kind", ledger_kind_name(v.kind))
+    .field("amount", v.amount)
+    .field("job_id", v.job_id)
+    .field("model", v.model)
+    .field("reason", v.reason)
+    .field("available_after", v.available_after)
     .end_object();
   return w.take();
 }
@@ -222,15 +262,27 @@ std::string ledger_key(std::string_view account_id, std::uint64_t seq) {
 
 std::string encode_record(const delivery& v) {
   json_writer w;
-  w.begin_object().field("id", v.id).field("event_id", v.event_id).field("event", v.event)
-    .field("job_id", v.job_id).field("account_id", v.account_id).field("url", v.url)
-    .field("trace_id", v.trace_id).field("created_at", v.created_at_ms)
-    .field("status", delivery_status_name(v.status)).field("next_attempt_at", v.next_attempt_at_ms);
+  w.begin_object()
+    .field("id", v.id)
+    .field("event_id", v.event_id)
+    .field("event", v.event)
+    .field("job_id", v.job_id)
+    .field("account_id", v.account_id)
+    .field("url", v.url)
+    .field("trace_id", v.trace_id)
+    .field("created_at", v.created_at_ms)
+    .field("status", delivery_status_name(v.status))
+    .field("next_attempt_at", v.next_attempt_at_ms);
   w.key("attempts").begin_array();
   for (const auto& a : v.attempts)
-    w.begin_object().field("attempt", a.attempt).field("at", a.at_ms)
-      .field("status_code", static_cast<std::int64_t>(a.status_code)).field("error", a.error)
-      .field("duration_ms", a.duration_ms).field("next_retry_at", a.next_retry_at_ms).end_object();
+    w.begin_object()
+      .field("attempt", a.attempt)
+      .field("at", a.at_ms)
+      .field("status_code", static_cast<std::int64_t>(a.status_code))
+      .field("error", a.error)
+      .field("duration_ms", a.duration_ms)
+      .field("next_retry_at", a.next_retry_at_ms)
+      .end_object();
   w.end_array().end_object();
   return w.take();
 }
@@ -269,11 +321,17 @@ std::optional<delivery> decode_delivery(std::string_view bytes) {
 
 void put_event(write_batch& batch, std::string_view job_id, const job_event& event) {
   char suffix[40];
-  std::snprintf(suffix, sizeof suffix, "/%016llx-%016llx", static_cast<unsigned long long>(event.at_ms),
+  std::snprintf(suffix, sizeof suffix, "/%016llx-%016llx",
+                static_cast<unsigned long long>(event.at_ms),
                 static_cast<unsigned long long>(event.order));
   json_writer w;
-  w.begin_object().field("at", event.at_ms).field("type", event.type)
-    .field("trace_id", event.trace_id).key("details").raw(event.details_json).end_object();
+  w.begin_object()
+    .field("at", event.at_ms)
+    .field("type", event.type)
+    .field("trace_id", event.trace_id)
+    .key("details")
+    .raw(event.details_json)
+    .end_object();
   batch.put(column::job_events, std::string(job_id) + suffix, w.take());
 }
 
@@ -286,8 +344,8 @@ std::optional<job_event> decode_event(std::string_view bytes) {
   v.type = text(e, "type");
   v.trace_id = text(e, "trace_id");
   element details;
-  v.details_json = e["details"].get(details) == simdjson::SUCCESS ? simdjson::minify(details)
-                                                                  : std::string("{}");
+  v.details_json =
+    e["details"].get(details) == simdjson::SUCCESS ? simdjson::minify(details) : std::string("{}");
   if (v.type.empty()) return std::nullopt;
   return v;
 }
@@ -342,8 +400,8 @@ std::optional<idempotency_record> decode_idempotency_record(std::string_view byt
   }
   idempotency_record v;
   v.fingerprint = std::string(lines[0]);
-  auto [end, ec] = std::from_chars(lines[1].data(), lines[1].data() + lines[1].size(),
-                                   v.expires_at_ms);
+  auto [end, ec] =
+    std::from_chars(lines[1].data(), lines[1].data() + lines[1].size(), v.expires_at_ms);
   if (ec != std::errc{} || v.fingerprint.empty()) return std::nullopt;
   if (lines[2] == "job") v.created = decode_job(bytes);
   else if (lines[2] == "grant") v.granted = decode_ledger_entry(bytes);
@@ -387,7 +445,8 @@ write_batch create_account_batch(const account& value, const api_key& key,
 write_batch job_batch(const job& value, bool is_new) {
   write_batch batch;
   batch.put(column::jobs, value.id, encode(value));
-  if (is_new) batch.put(column::account_jobs, account_job_key(value.account_id, value.seq), value.id);
+  if (is_new)
+    batch.put(column::account_jobs, account_job_key(value.account_id, value.seq), value.id);
   return batch;
 }
 

@@ -42,8 +42,7 @@ std::string idempotency_key(std::string_view account_id, std::string_view key);
 std::string idempotency_expiry_key(std::string_view account_id, std::int64_t expires_at_ms,
                                    std::string_view key);
 /// Splits an idempotency_expiry key (after the account prefix) into its expiry and key.
-bool parse_idempotency_expiry(std::string_view rest, std::int64_t& expires_at_ms,
-                              std::string& key);
+bool parse_idempotency_expiry(std::string_view rest, std::int64_t& expires_at_ms, std::string& key);
 
 /// Lines: the fingerprint, the expiry, "job" or "grant", then that record's JSON.
 std::string encode(const idempotency_record& value);

@@ -54,8 +54,7 @@ caf::expected<std::uint64_t> last_seq(const store& db, column family,
 
 }  // namespace
 
-caf::expected<account_sequences> recover_sequences(const store& db,
-                                                   const std::string& account_id) {
+caf::expected<account_sequences> recover_sequences(const store& db, const std::string& account_id) {
   account_sequences s;
   auto jobs = last_seq(db, column::account_jobs, account_id);
   if (!jobs) return jobs.error();
@@ -99,22 +98,22 @@ caf::expected<recovered_state> recover(const store& db,
     std::sort(jobs.begin(), jobs.end(), [](const job& a, const job& b) { return a.seq < b.seq; });
   // The pending index names the deliveries to resume; their records hold their state.
   caf::error bad;
-  auto scanned = db.scan(column::pending_deliveries, "", [&](std::string_view key,
-                                                             std::string_view) {
-    auto bytes = db.get(column::deliveries, key);
-    if (!bytes) {
-      bad = bytes.error();
-      return false;
-    }
-    if (!*bytes) return true;  // an index entry without its record: nothing to resume
-    auto d = records::decode_delivery(**bytes);
-    if (!d) {
-      bad = undecodable(column::deliveries, key);
-      return false;
-    }
-    if (d->status == delivery_status::pending) state.pending_deliveries.push_back(std::move(*d));
-    return true;
-  });
+  auto scanned =
+    db.scan(column::pending_deliveries, "", [&](std::string_view key, std::string_view) {
+      auto bytes = db.get(column::deliveries, key);
+      if (!bytes) {
+        bad = bytes.error();
+        return false;
+      }
+      if (!*bytes) return true;  // an index entry without its record: nothing to resume
+      auto d = records::decode_delivery(**bytes);
+      if (!d) {
+        bad = undecodable(column::deliveries, key);
+        return false;
+      }
+      if (d->status == delivery_status::pending) state.pending_deliveries.push_back(std::move(*d));
+      return true;
+    });
   if (bad) return bad;
   if (scanned) return scanned;
   return state;

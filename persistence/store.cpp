@@ -24,22 +24,21 @@
 namespace kiln {
 namespace {
 
-const char* const family_names[] = {"default",      "accounts", "keys",
-                                     "jobs",         "account_jobs", "ledger",
-                                     "idempotency",  "idempotency_expiry",
-                                     "deliveries",   "pending_deliveries",
-                                     "job_events"};
+const char* const family_names[] = {"default",      "accounts",
+                                    "keys",         "jobs",
+                                    "account_jobs", "ledger",
+                                    "idempotency",  "idempotency_expiry",
+                                    "deliveries",   "pending_deliveries",
+                                    "job_events"};
 constexpr std::size_t family_count = std::size(family_names);
 
 /// The error a failed store operation answers with: what failed, never RocksDB's text (which
 /// can name server paths); that goes to the log, once, here.
-caf::error store_failure(std::string_view operation, column family,
-                         const rocksdb::Status& status) {
-  logs::get("store")->error(R"("event":"store.{}_failed","family":"{}","status":"{}")",
-                            operation, column_name(family), logs::json_text(status.ToString()));
-  return make_error(error_code::unavailable,
-                    "storage " + std::string(operation) + " failed (" +
-                      std::string(column_name(family)) + ")");
+caf::error store_failure(std::string_view operation, column family, const rocksdb::Status& status) {
+  logs::get("store")->error(R"("event":"store.{}_failed","family":"{}","status":"{}")", operation,
+                            column_name(family), logs::json_text(status.ToString()));
+  return make_error(error_code::unavailable, "storage " + std::string(operation) + " failed (" +
+                                               std::string(column_name(family)) + ")");
 }
 
 caf::error injected_read_failure(column family) {
@@ -52,7 +51,8 @@ caf::error injected_read_failure(column family) {
 std::string upper_bound_of(std::string_view prefix) {
   std::string bound(prefix);
   while (!bound.empty() && static_cast<unsigned char>(bound.back()) == 0xFF) bound.pop_back();
-  if (!bound.empty()) bound.back() = static_cast<char>(static_cast<unsigned char>(bound.back()) + 1);
+  if (!bound.empty())
+    bound.back() = static_cast<char>(static_cast<unsigned char>(bound.back()) + 1);
   return bound;
 }
 
@@ -135,8 +135,8 @@ struct store::impl {
         bool ok = status.ok() && !dropped[i];
         failed += !ok;
         if (group[i].batch.token)
-          group[i].batch.token->outcome = ok ? commit_token::state::written
-                                             : commit_token::state::failed;
+          group[i].batch.token->outcome =
+            ok ? commit_token::state::written : commit_token::state::failed;
       }
       {
         std::lock_guard lock(mutex);

@@ -15,8 +15,8 @@
 #include "protocol/atoms.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/timespan.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <vector>

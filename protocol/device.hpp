@@ -42,14 +42,15 @@ struct executor_outcome {
   std::vector<file> outputs;
 };
 
-using device_actor = caf::typed_actor<
-  caf::replies_to<run_atom, run_request>::with<run_result>,
-  /// Stops the job's run, if it has one here; its `run` then answers with an error.
-  caf::reacts_to<cancel_atom, std::string>,
-  /// Internal: an executor's outcome for run `token` (http executor).
-  caf::reacts_to<run_atom, std::uint64_t, executor_outcome>,
-  /// Internal: run `token`'s next quarter of latency passed (sim executor).
-  caf::reacts_to<tick_atom, std::uint64_t>>;
+using device_actor =
+  caf::typed_actor<caf::replies_to<run_atom, run_request>::with<run_result>,
+                   /// Stops the job's run, if it has one here; its `run` then answers with an
+                   /// error.
+                   caf::reacts_to<cancel_atom, std::string>,
+                   /// Internal: an executor's outcome for run `token` (http executor).
+                   caf::reacts_to<run_atom, std::uint64_t, executor_outcome>,
+                   /// Internal: run `token`'s next quarter of latency passed (sim executor).
+                   caf::reacts_to<tick_atom, std::uint64_t>>;
 
 }  // namespace kiln
 

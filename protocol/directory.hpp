@@ -16,8 +16,8 @@ struct principal {
   std::string account_id;
   std::string key_id;
   std::string plan;
-  account_actor account;   ///< the account's ledger
-  job_router_actor jobs;   ///< the account's jobs
+  account_actor account;  ///< the account's ledger
+  job_router_actor jobs;  ///< the account's jobs
   /// The account's token bucket after this request: its size (the plan's requests per minute),
   /// whole tokens left, seconds until full, and whether this request found it empty.
   std::uint32_t rate_limit = 0;
@@ -31,8 +31,8 @@ using directory_actor = caf::typed_actor<
   /// (SHA-256 hex of the key): the principal, or unauthorized.
   caf::replies_to<auth_atom, std::string>::with<principal>,
   /// (name, plan, credits)
-  caf::replies_to<create_account_atom, std::string, std::string, std::int64_t>::with<
-    account_created>,
+  caf::replies_to<create_account_atom, std::string, std::string,
+                  std::int64_t>::with<account_created>,
   caf::replies_to<get_account_atom, std::string>::with<account>,
   /// (account id, amount, reason, claim)
   caf::replies_to<grant_atom, std::string, std::int64_t, std::string,

@@ -33,14 +33,22 @@ int failed(const char* what, const caf::error& error) {
 /// Whether `bytes` decodes as a record of `family` (families of index entries hold no record).
 bool decodes(column family, std::string_view bytes) {
   switch (family) {
-    case column::accounts: return records::decode_account(bytes).has_value();
-    case column::keys: return records::decode_key(bytes).has_value();
-    case column::jobs: return records::decode_job(bytes).has_value();
-    case column::ledger: return records::decode_ledger_entry(bytes).has_value();
-    case column::idempotency: return records::decode_idempotency_record(bytes).has_value();
-    case column::deliveries: return records::decode_delivery(bytes).has_value();
-    case column::job_events: return records::decode_event(bytes).has_value();
-    default: return true;
+    case column::accounts:
+      return records::decode_account(bytes).has_value();
+    case column::keys:
+      return records::decode_key(bytes).has_value();
+    case column::jobs:
+      return records::decode_job(bytes).has_value();
+    case column::ledger:
+      return records::decode_ledger_entry(bytes).has_value();
+    case column::idempotency:
+      return records::decode_idempotency_record(bytes).has_value();
+    case column::deliveries:
+      return records::decode_delivery(bytes).has_value();
+    case column::job_events:
+      return records::decode_event(bytes).has_value();
+    default:
+      return true;
   }
 }
 
@@ -75,8 +83,8 @@ int admin_create_account(const settings& config, const std::string& name, const 
   auto db = open_offline(config);
   if (!db) return 1;
   auto created = new_account(name, plan, credits, system_clock{}.now_ms());
-  if (auto error = db->commit(records::create_account_batch(created.account, created.key,
-                                                           created.initial_grant)))
+  if (auto error = db->commit(
+        records::create_account_batch(created.account, created.key, created.initial_grant)))
     return failed("cannot write the account", error);
   std::printf("account: %s\nname: %s\nplan: %s\ncredits: %lld\napi_key: %s\nwebhook_secret: %s\n",
               created.account.id.c_str(), name.c_str(), plan.c_str(),
@@ -143,7 +151,8 @@ int admin_restore(const settings& config, const std::string& from) {
     kept = db_dir.string() + ".before-restore-" + std::to_string(system_clock{}.now_ms());
     fs::rename(db_dir, kept, ec);
     if (ec) {
-      std::fprintf(stderr, "kiln: cannot move %s aside: %s\n", db_dir.c_str(), ec.message().c_str());
+      std::fprintf(stderr, "kiln: cannot move %s aside: %s\n", db_dir.c_str(),
+                   ec.message().c_str());
       return 1;
     }
   }

@@ -136,10 +136,12 @@ int main(int argc, char** argv) {
     if (argc > 2) {
       std::string word = argv[2];
       if (word == "--help" || word == "-h")
-        return std::printf("usage: kiln devices\n\nLists the NVIDIA GPUs that \"devices\": \"auto\" "
-                           "would use, through NVML (the driver's libnvidia-ml.so.1,\nor "
-                           "KILN_NVML_LIBRARY), with their memory and utilization. Exits 1 when "
-                           "NVML is not\navailable, saying why.\n"), 0;
+        return std::printf(
+                 "usage: kiln devices\n\nLists the NVIDIA GPUs that \"devices\": \"auto\" "
+                 "would use, through NVML (the driver's libnvidia-ml.so.1,\nor "
+                 "KILN_NVML_LIBRARY), with their memory and utilization. Exits 1 when "
+                 "NVML is not\navailable, saying why.\n"),
+               0;
       return usage_error("kiln devices takes no arguments", "usage: kiln devices\n");
     }
     return kiln::list_gpus();
@@ -148,9 +150,9 @@ int main(int argc, char** argv) {
     std::string sub = argc > 2 ? argv[2] : "";
     if (sub.empty() || sub == "--help" || sub == "-h") return std::printf("%s", admin_help), 0;
     if (sub == "grant" || sub == "snapshot" || sub == "restore" || sub == "inspect") {
-      auto args = parse_options(argc, argv, 3, {"--account", "--amount", "--reason", "--to",
-                                                "--from", "--family", "--key", "--limit",
-                                                "--config", "--data-dir"});
+      auto args = parse_options(argc, argv, 3,
+                                {"--account", "--amount", "--reason", "--to", "--from", "--family",
+                                 "--key", "--limit", "--config", "--data-dir"});
       if (args.help) return std::printf("%s", admin_help), 0;
       if (!args.error.empty()) return usage_error(args.error, admin_help);
       auto config = load(args);
@@ -184,16 +186,18 @@ int main(int argc, char** argv) {
       auto reason = need("--reason") ? args.options.at("--reason") : std::string("admin grant");
       return kiln::admin_grant(*config, args.options.at("--account"), amount, reason);
     }
-    if (sub != "create-account") return usage_error("unknown admin command '" + sub + "'", admin_help);
-    auto args = parse_options(argc, argv, 3,
-                              {"--name", "--plan", "--credits", "--config", "--data-dir"});
+    if (sub != "create-account")
+      return usage_error("unknown admin command '" + sub + "'", admin_help);
+    auto args =
+      parse_options(argc, argv, 3, {"--name", "--plan", "--credits", "--config", "--data-dir"});
     if (args.help) return std::printf("%s", admin_help), 0;
     if (!args.error.empty()) return usage_error(args.error, admin_help);
     if (!args.options.count("--name")) return usage_error("--name is required", admin_help);
     char* end = nullptr;
     std::string credits_text = args.options.count("--credits") ? args.options.at("--credits") : "0";
     long long credits = std::strtoll(credits_text.c_str(), &end, 10);
-    if (*end != '\0' || credits < 0) return usage_error("--credits must be a whole number >= 0", admin_help);
+    if (*end != '\0' || credits < 0)
+      return usage_error("--credits must be a whole number >= 0", admin_help);
     auto config = load(args);
     if (!config) return 2;
     std::string plan = args.options.count("--plan") ? args.options.at("--plan") : "free";

@@ -28,9 +28,9 @@ std::string metrics_text(const store& db, std::size_t http_in_flight) {
   std::ostringstream out;
   out << "# TYPE kiln_store_batches_total counter\nkiln_store_batches_total " << stats.batches
       << "\n# TYPE kiln_store_syncs_total counter\nkiln_store_syncs_total " << stats.groups
-      << "\n# TYPE kiln_store_failures_total counter\nkiln_store_failures_total "
-      << stats.failures << "\n# TYPE kiln_http_in_flight gauge\nkiln_http_in_flight "
-      << http_in_flight << "\n# TYPE kiln_rocksdb_memtable_bytes gauge\n"
+      << "\n# TYPE kiln_store_failures_total counter\nkiln_store_failures_total " << stats.failures
+      << "\n# TYPE kiln_http_in_flight gauge\nkiln_http_in_flight " << http_in_flight
+      << "\n# TYPE kiln_rocksdb_memtable_bytes gauge\n"
       << "kiln_rocksdb_memtable_bytes " << stats.memtable_bytes
       << "\n# TYPE kiln_rocksdb_block_cache_bytes gauge\nkiln_rocksdb_block_cache_bytes "
       << stats.block_cache_bytes << "\n# TYPE process_resident_memory_bytes gauge\n"
@@ -42,8 +42,7 @@ std::string metrics_text(const store& db, std::size_t http_in_flight) {
       << jobs.jobs_failed << "\n# TYPE kiln_job_attempts_failed_total counter\n"
       << "kiln_job_attempts_failed_total " << jobs.job_attempts_failed
       << "\n# TYPE kiln_idempotent_replays_total counter\nkiln_idempotent_replays_total "
-      << jobs.idempotent_replays
-      << "\n# TYPE kiln_idempotency_keys_expired_total counter\n"
+      << jobs.idempotent_replays << "\n# TYPE kiln_idempotency_keys_expired_total counter\n"
       << "kiln_idempotency_keys_expired_total " << jobs.idempotency_keys_expired
       << "\n# TYPE kiln_webhook_attempts_total counter\nkiln_webhook_attempts_total "
       << jobs.webhook_attempts

@@ -68,8 +68,9 @@ caf::error create_demo_account(caf::actor_system& system, const directory_actor&
   if (*done) return {};
   caf::error failure;
   caf::scoped_actor self{system};
-  self->request(directory, std::chrono::seconds(30), create_account_atom::value,
-                std::string("demo"), std::string("pro"), std::int64_t{1000})
+  self
+    ->request(directory, std::chrono::seconds(30), create_account_atom::value, std::string("demo"),
+              std::string("pro"), std::int64_t{1000})
     .receive(
       [&](account_created& created) {
         std::printf("demo account %s (plan pro, 1000 credits)\ndemo api key: %s\n",
@@ -130,14 +131,13 @@ caf::expected<recovered_state> recover_logged(const store& db) {
     log->info(R"("event":"recovery.progress","jobs_scanned":{})", scanned);
   });
   if (!recovered) return recovered;
-  log->info(
-    R"("event":"recovery.done","accounts":{},"keys":{},"jobs_scanned":{},"deliveries":{},)"
-    R"("duration_ms":{})",
-    recovered->accounts.size(), recovered->keys.size(), recovered->jobs_scanned,
-    recovered->pending_deliveries.size(),
-    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                          started)
-      .count());
+  log->info(R"("event":"recovery.done","accounts":{},"keys":{},"jobs_scanned":{},"deliveries":{},)"
+            R"("duration_ms":{})",
+            recovered->accounts.size(), recovered->keys.size(), recovered->jobs_scanned,
+            recovered->pending_deliveries.size(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+              .count());
   return recovered;
 }
 
@@ -252,9 +252,8 @@ int run_node(const settings& configured, const std::string& log_level) {
     std::_Exit(1);
   }
   caf::anon_send(context.deliveries, register_atom::value,
-                 config.public_url.empty()
-                   ? "http://" + options.host + ":" + std::to_string(port)
-                   : config.public_url);
+                 config.public_url.empty() ? "http://" + options.host + ":" + std::to_string(port)
+                                           : config.public_url);
   std::printf("kiln listening on http://%s:%u\n", options.host.c_str(), port);
   std::fflush(stdout);
   log->info(R"("event":"server.started","listen":"{}:{}","devices":{},"durability":"{}")",
@@ -263,12 +262,13 @@ int run_node(const settings& configured, const std::string& log_level) {
 
   int received = 0;
   sigwait(&signals, &received);
-  log->info(R"("event":"server.stopping","signal":{},"in_flight":{})", received, server.in_flight());
+  log->info(R"("event":"server.stopping","signal":{},"in_flight":{})", received,
+            server.in_flight());
   server.stop(std::chrono::seconds(10));  // stop accepting, let in-flight requests finish
   actors.stop();
   resolver.stop();
   (*webhooks)->stop();  // attempts out now are sent again after the restart: at least once
-  db->close();  // everything acknowledged is already durable; queued writes are flushed
+  db->close();          // everything acknowledged is already durable; queued writes are flushed
   log->info(R"("event":"server.stopped")");
   spdlog::shutdown();
   std::fflush(stdout);

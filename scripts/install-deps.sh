@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages Kiln builds, tests and benchmarks with, if any is missing.
 set -euo pipefail
 packages=(g++ cmake make pkg-config ca-certificates libcaf-dev libboost-dev libsimdjson-dev
-  librocksdb-dev libspdlog-dev catch2 libssl-dev libpng-dev libgif-dev zlib1g-dev curl wrk)
+  librocksdb-dev libspdlog-dev catch2 libssl-dev libpng-dev libgif-dev zlib1g-dev curl wrk
+  clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,6 @@
 // Private machinery behind load_settings: the kinds of value a configuration key can hold, how each
-// kind is read from JSON (the file) or from text (environment, flags), checked and stored, and how a
-// JSON object is walked against a table of keys. The tables themselves live in settings.cpp.
+// kind is read from JSON (the file) or from text (environment, flags), checked and stored, and how
+// a JSON object is walked against a table of keys. The tables themselves live in settings.cpp.
 #pragma once
 
 #include <simdjson.h>
@@ -38,7 +38,8 @@ struct location {
   }
 };
 
-/// Reaches one field of a Root: `&member<&settings::http, &http_settings::threads>` yields s.http.threads.
+/// Reaches one field of a Root: `&member<&settings::http, &http_settings::threads>` yields
+/// s.http.threads.
 template <class Root, class T>
 using accessor = T& (*)(Root&);
 
@@ -51,7 +52,7 @@ struct owner_of<T Class::*> {
 
 template <auto First, auto... Rest>
 auto& member(typename owner_of<decltype(First)>::type& root) {
-  return ((root.*First) .* ... .* Rest);
+  return ((root.*First).*....*Rest);
 }
 
 // The kinds of key. Each names the field it sets and what a valid value is.
@@ -153,8 +154,8 @@ template <class Root, class Source>
 problem apply_kind(const text_field<Root>& kind, Source source, Root& root, const location& at) {
   std::string_view text;
   if (!read(source, text)) return at.must_be("a string");
-  if (!kind.choices.empty() && std::find(kind.choices.begin(), kind.choices.end(), text) ==
-                                   kind.choices.end())
+  if (!kind.choices.empty() &&
+      std::find(kind.choices.begin(), kind.choices.end(), text) == kind.choices.end())
     return at.must_be(one_of(kind.choices));
   if (kind.check)
     if (std::string_view requirement = kind.check(text); !requirement.empty())
@@ -174,7 +175,8 @@ problem apply_kind(const enum_field<Root, Enum>& kind, Source source, Root& root
 }
 
 template <class Root, class Int, class Source>
-problem apply_kind(const int_field<Root, Int>& kind, Source source, Root& root, const location& at) {
+problem apply_kind(const int_field<Root, Int>& kind, Source source, Root& root,
+                   const location& at) {
   std::uint64_t number = 0;
   if (!read(source, number) || number < kind.min || number > kind.max)
     return at.must_be("an integer from " + std::to_string(kind.min) + " to " +
@@ -256,10 +258,8 @@ problem apply_object(std::span<const key_spec<Root>> table, dom::element value, 
     problem trouble;
     if (const key_spec<Root>* spec = find_key(table, path))
       trouble = apply(spec->value, member_value, root, here);
-    else if (is_group(table, path))
-      trouble = apply_object(table, member_value, root, here, path);
-    else
-      return "unknown key " + here.quoted();
+    else if (is_group(table, path)) trouble = apply_object(table, member_value, root, here, path);
+    else return "unknown key " + here.quoted();
     if (!trouble.empty()) return trouble;
   }
   return {};
@@ -270,8 +270,8 @@ problem apply_object(std::span<const key_spec<Root>> table, dom::element value, 
 template <class Item>
 problem read_named_list(dom::element value, const location& at,
                         std::span<const key_spec<Item>> keys, std::string Item::*name,
-                        std::string_view name_key,
-                        problem (*finish)(const Item&, const location&), std::vector<Item>& out) {
+                        std::string_view name_key, problem (*finish)(const Item&, const location&),
+                        std::vector<Item>& out) {
   dom::array array;
   if (value.get_array().get(array) || array.size() == 0)
     return at.must_be("a non-empty array of objects");
@@ -283,8 +283,7 @@ problem read_named_list(dom::element value, const location& at,
     if (problem trouble = apply_object(keys, element, item, here); !trouble.empty()) return trouble;
     location name_at = here.child(name_key);
     if ((item.*name).empty()) return name_at.quoted() + " is required";
-    if (!names.insert(item.*name).second)
-      return name_at.quoted() + " repeats '" + item.*name + "'";
+    if (!names.insert(item.*name).second) return name_at.quoted() + " repeats '" + item.*name + "'";
     if (finish)
       if (problem trouble = finish(item, here); !trouble.empty()) return trouble;
     items.push_back(std::move(item));

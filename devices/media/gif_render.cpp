@@ -50,12 +50,12 @@ void shade_blob(frame_shader& shader, std::uint32_t i, std::uint32_t py) {
   float* field = shader.field.data();
   detail::for_blob_span(cx, shader.blob_y[i], r2, py, shader.width, pixel,
                         [&](std::uint32_t begin, std::uint32_t end, float dy2) {
-    for (std::uint32_t px = begin; px < end; ++px) {
-      const float dx = (static_cast<float>(px) + 0.5f) * pixel - cx;
-      const float q = 1.0f - (dx * dx + dy2) * inv_r2;
-      if (q > 0) field[px] += q * q * level;
-    }
-  });
+                          for (std::uint32_t px = begin; px < end; ++px) {
+                            const float dx = (static_cast<float>(px) + 0.5f) * pixel - cx;
+                            const float q = 1.0f - (dx * dx + dy2) * inv_r2;
+                            if (q > 0) field[px] += q * q * level;
+                          }
+                        });
 }
 
 void shade_row(frame_shader& shader, std::uint32_t py) {
@@ -120,11 +120,11 @@ bool put_header(GifFileType* gif, const detail::scene& scene, std::uint32_t widt
                 std::uint32_t height) {
   auto palette = make_palette(scene);
   std::unique_ptr<ColorMapObject, void (*)(ColorMapObject*)> map(
-      GifMakeMapObject(256, palette.data()), GifFreeMapObject);
+    GifMakeMapObject(256, palette.data()), GifFreeMapObject);
   if (!map) return false;
   EGifSetGifVersion(gif, true);
-  if (EGifPutScreenDesc(gif, static_cast<int>(width), static_cast<int>(height), 8, 0,
-                        map.get()) == GIF_ERROR) {
+  if (EGifPutScreenDesc(gif, static_cast<int>(width), static_cast<int>(height), 8, 0, map.get()) ==
+      GIF_ERROR) {
     return false;
   }
   static const GifByteType loop_forever[3] = {1, 0, 0};  // sub-block 1, loop count 0
@@ -144,8 +144,7 @@ bool put_frame(GifFileType* gif, frame_shader& shader, std::uint32_t height, int
   EGifGCBToExtension(&control, extension);
   if (EGifPutExtension(gif, GRAPHICS_EXT_FUNC_CODE, 4, extension) == GIF_ERROR) return false;
   const int width = static_cast<int>(shader.width);
-  if (EGifPutImageDesc(gif, 0, 0, width, static_cast<int>(height), false, nullptr) ==
-      GIF_ERROR) {
+  if (EGifPutImageDesc(gif, 0, 0, width, static_cast<int>(height), false, nullptr) == GIF_ERROR) {
     return false;
   }
   for (std::uint32_t py = 0; py < height; ++py) {

@@ -26,8 +26,7 @@ struct row_shader {
   std::vector<unsigned char> bytes;  // width * 3 bytes, the PNG row
 };
 
-row_shader make_row_shader(const detail::scene& scene, std::uint32_t width,
-                           std::uint32_t height) {
+row_shader make_row_shader(const detail::scene& scene, std::uint32_t width, std::uint32_t height) {
   row_shader shader;
   shader.scene = &scene;
   shader.axis = detail::make_gradient_axis(scene);
@@ -58,17 +57,17 @@ void shade_blob(row_shader& shader, const detail::blob& b, std::uint32_t py) {
   float* colour = shader.colour.data();
   detail::for_blob_span(b.x, b.y, r2, py, shader.width, pixel,
                         [&](std::uint32_t begin, std::uint32_t end, float dy2) {
-    for (std::uint32_t px = begin; px < end; ++px) {
-      const float dx = (static_cast<float>(px) + 0.5f) * pixel - b.x;
-      const float q = 1.0f - (dx * dx + dy2) * inv_r2;
-      if (q <= 0) continue;
-      const float w = q * q * b.strength;
-      float* out = colour + static_cast<std::size_t>(px) * 3;
-      out[0] += (b.colour.r - out[0]) * w;
-      out[1] += (b.colour.g - out[1]) * w;
-      out[2] += (b.colour.b - out[2]) * w;
-    }
-  });
+                          for (std::uint32_t px = begin; px < end; ++px) {
+                            const float dx = (static_cast<float>(px) + 0.5f) * pixel - b.x;
+                            const float q = 1.0f - (dx * dx + dy2) * inv_r2;
+                            if (q <= 0) continue;
+                            const float w = q * q * b.strength;
+                            float* out = colour + static_cast<std::size_t>(px) * 3;
+                            out[0] += (b.colour.r - out[0]) * w;
+                            out[1] += (b.colour.g - out[1]) * w;
+                            out[2] += (b.colour.b - out[2]) * w;
+                          }
+                        });
 }
 
 void shade_row(row_shader& shader, std::uint32_t py) {
@@ -177,8 +176,8 @@ png_info read_png_info(std::string_view bytes) {
   png_info info;
   info.width = read_be32(p + 16);
   info.height = read_be32(p + 20);
-  info.ok = info.width != 0 && info.height != 0 && info.width <= 0x7fffffffU &&
-            info.height <= 0x7fffffffU;
+  info.ok =
+    info.width != 0 && info.height != 0 && info.width <= 0x7fffffffU && info.height <= 0x7fffffffU;
   return info;
 }
 

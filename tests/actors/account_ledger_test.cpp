@@ -47,8 +47,10 @@ std::size_t writes_to(const write_batch& batch, column family) {
 
 }  // namespace
 
-TEST_CASE("a group writes each accepted job with its hold and the account once, and refuses what "
-          "the balance cannot cover", "[actors]") {
+TEST_CASE(
+  "a group writes each accepted job with its hold and the account once, and refuses what "
+  "the balance cannot cover",
+  "[actors]") {
   auto l = ledger_with(10);
   l.add(submit("job_a", 6));
   l.add(submit("job_b", 6));  // 4 left after the first

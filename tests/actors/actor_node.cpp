@@ -45,8 +45,8 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
   REQUIRE(opened);
   db = std::move(*opened);
   if (options.before_start) options.before_start(*db);
-  config.devices = options.devices.empty() ? std::vector{sim_device("sim-0", 2, 0)}
-                                           : options.devices;
+  config.devices =
+    options.devices.empty() ? std::vector{sim_device("sim-0", 2, 0)} : options.devices;
   config.faults = options.faults;
   config.jobs.max_attempts = options.max_attempts;
   caf_config.set("scheduler.max-threads", std::size_t{2});
@@ -123,8 +123,9 @@ std::variant<submitted, caf::error> actor_node::submit_keyed(const principal& wh
                                                              idempotency_claim claim) {
   caf::scoped_actor self{*system};
   std::variant<submitted, caf::error> answer = caf::error{};
-  self->request(who.account, 10s, submit_atom::value, std::move(spec), std::string("trace-flow"),
-                std::move(claim))
+  self
+    ->request(who.account, 10s, submit_atom::value, std::move(spec), std::string("trace-flow"),
+              std::move(claim))
     .receive([&](submitted& value) { answer = std::move(value); },
              [&](caf::error& error) { answer = std::move(error); });
   return answer;
@@ -140,16 +141,14 @@ std::variant<cancel_result, caf::error> actor_node::cancel(const principal& who,
   return answer;
 }
 
-std::variant<grant_result, caf::error> actor_node::grant(const principal& who,
-                                                         std::int64_t amount,
+std::variant<grant_result, caf::error> actor_node::grant(const principal& who, std::int64_t amount,
                                                          const std::string& reason,
                                                          const std::string& key) {
   caf::scoped_actor self{*system};
   std::variant<grant_result, caf::error> answer = caf::error{};
   idempotency_claim claim;
   if (!key.empty())
-    claim = {key, request_fingerprint("POST", "/grant",
-                                      std::to_string(amount) + "\n" + reason)};
+    claim = {key, request_fingerprint("POST", "/grant", std::to_string(amount) + "\n" + reason)};
   self->request(who.account, 10s, grant_atom::value, amount, reason, claim)
     .receive([&](grant_result& value) { answer = std::move(value); },
              [&](caf::error& error) { answer = std::move(error); });
@@ -184,8 +183,9 @@ job_page actor_node::list_jobs(const principal& who) {
   caf::scoped_actor self{*system};
   std::string failure;
   job_page page;
-  self->request(readers.front(), 10s, list_jobs_atom::value,
-                job_query{who.account_id, 100, std::nullopt, std::string()})
+  self
+    ->request(readers.front(), 10s, list_jobs_atom::value,
+              job_query{who.account_id, 100, std::nullopt, std::string()})
     .receive([&](job_page& value) { page = std::move(value); },
              [&](caf::error& error) { failure = "list jobs: " + system->render(error); });
   INFO(failure);
@@ -302,7 +302,8 @@ std::vector<std::string> ledger_problems(const account_view& view) {
     return out.str();
   };
   const auto& b = view.record.balance;
-  if (b.granted != b.available + b.held + b.used) say("granted != available + held + used: " + text(b));
+  if (b.granted != b.available + b.held + b.used)
+    say("granted != available + held + used: " + text(b));
   if (b.available < 0 || b.held < 0 || b.used < 0) say("negative balance: " + text(b));
   auto replayed = replay(view.ledger);
   if (replayed.available != b.available || replayed.held != b.held || replayed.used != b.used ||
@@ -327,8 +328,8 @@ std::vector<std::string> ledger_problems(const account_view& view) {
     if (h.size() != 1 || h[0]->amount != j.credits_held)
       say(name + " has " + std::to_string(h.size()) + " hold entries, credits_held " +
           std::to_string(j.credits_held));
-    bool awaiting = !is_terminal(j.status) ||
-                    (j.status == job_status::canceled && j.credits_held > 0 && j.credits_refunded == 0);
+    bool awaiting = !is_terminal(j.status) || (j.status == job_status::canceled &&
+                                               j.credits_held > 0 && j.credits_refunded == 0);
     if (awaiting) {
       open += j.credits_held;
       if (!s.empty()) {
@@ -359,7 +360,8 @@ std::vector<std::string> ledger_problems(const account_view& view) {
   for (const auto& [id, entries] : holds)
     if (!entries.empty() && !known.count(id)) say("a hold for job " + id + ", which is not stored");
   for (const auto& [id, entries] : settles)
-    if (!entries.empty() && !known.count(id)) say("a settlement for job " + id + ", which is not stored");
+    if (!entries.empty() && !known.count(id))
+      say("a settlement for job " + id + ", which is not stored");
   if (b.held != open)
     say("held is " + std::to_string(b.held) + ", the unsettled jobs hold " + std::to_string(open));
   return problems;
@@ -369,8 +371,7 @@ std::uint64_t test_seed(const char* test_name) {
   std::uint64_t seed = 0;
   if (const char* text = std::getenv("KILN_TEST_SEED"); text && *text)
     seed = std::strtoull(text, nullptr, 10);
-  else
-    seed = std::random_device{}() * 0x100000000ull + std::random_device{}();
+  else seed = std::random_device{}() * 0x100000000ull + std::random_device{}();
   std::fprintf(stderr, "%s: seed %llu (KILN_TEST_SEED=%llu repeats it)\n", test_name,
                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
   return seed;

@@ -3,7 +3,6 @@
 // A node can be torn down and a new one recovered on the same data directory (a restart).
 #pragma once
 
-#include "tests/support/kiln_process.hpp"
 #include "actors/actor_context.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "base/clock.hpp"
@@ -13,6 +12,7 @@
 #include "persistence/store.hpp"
 #include "protocol/directory.hpp"
 #include "protocol/store.hpp"
+#include "tests/support/kiln_process.hpp"
 
 #include <caf/all.hpp>
 

@@ -2,8 +2,8 @@
 // waiters at the owner, a failed first request that frees the key, expiry and reclamation.
 #include <catch2/catch.hpp>
 
-#include "tests/actors/actor_node.hpp"
 #include "persistence/records.hpp"
+#include "tests/actors/actor_node.hpp"
 
 #include <chrono>
 #include <string>
@@ -36,7 +36,8 @@ std::size_t rows(const store& db, column family, const std::string& prefix) {
 /// Sends every request before waiting for any answer, so they all reach the account while the
 /// first one's group is still being written.
 std::vector<std::variant<submitted, caf::error>> submit_all(
-  actor_node& node, const principal& who, const std::vector<std::pair<const char*, std::string>>& requests) {
+  actor_node& node, const principal& who,
+  const std::vector<std::pair<const char*, std::string>>& requests) {
   caf::scoped_actor self{*node.system};
   using handle = decltype(self->request(who.account, 10s, submit_atom::value, job_spec{},
                                         std::string(), idempotency_claim{}));
@@ -58,8 +59,10 @@ error_code code_of(const std::variant<submitted, caf::error>& answer) {
 
 }  // namespace
 
-TEST_CASE("Requests that arrive while a key's first request is written wait for it and get its "
-          "answer", "[actors][idempotency]") {
+TEST_CASE(
+  "Requests that arrive while a key's first request is written wait for it and get its "
+  "answer",
+  "[actors][idempotency]") {
   actor_node node;
   auto who = node.authenticate(node.create_account("pro", 100).api_key_plain);
   std::vector<std::pair<const char*, std::string>> requests(20, {flux_1, "same"});
@@ -87,8 +90,10 @@ TEST_CASE("Requests that arrive while a key's first request is written wait for 
   CHECK(balance.available == 99);
 }
 
-TEST_CASE("When a key's first request fails its waiters with the same request get the failure "
-          "and a different request runs afresh", "[actors][idempotency]") {
+TEST_CASE(
+  "When a key's first request fails its waiters with the same request get the failure "
+  "and a different request runs afresh",
+  "[actors][idempotency]") {
   actor_node node;
   auto who = node.authenticate(node.create_account("pro", 100).api_key_plain);
   node.settle();

@@ -2,10 +2,10 @@
 // writer actors over a real store in a temporary directory, wired as run_node wires them.
 #include <catch2/catch.hpp>
 
-#include "tests/actors/actor_node.hpp"
 #include "models/crypto.hpp"
 #include "persistence/output_files.hpp"
 #include "persistence/records.hpp"
+#include "tests/actors/actor_node.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -72,10 +72,9 @@ TEST_CASE("an unknown key is refused as unauthorized", "[actors]") {
   caf::scoped_actor self{*node.system};
   bool refused = false;
   self->request(node.directory, 10s, auth_atom::value, crypto::sha256_hex("kiln_sk_nope"))
-    .receive([&](principal&) {},
-             [&](caf::error& error) {
-               refused = to_api_error(error).code == error_code::unauthorized;
-             });
+    .receive(
+      [&](principal&) {},
+      [&](caf::error& error) { refused = to_api_error(error).code == error_code::unauthorized; });
   CHECK(refused);
 }
 

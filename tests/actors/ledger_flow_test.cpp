@@ -3,8 +3,8 @@
 // grants and restarts every hold is settled exactly once and the ledger replays to the balance.
 #include <catch2/catch.hpp>
 
-#include "tests/actors/actor_node.hpp"
 #include "persistence/records.hpp"
+#include "tests/actors/actor_node.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -36,8 +36,8 @@ bool same(const kiln::balance& a, const kiln::balance& b) {
 
 std::string text(const kiln::balance& b) {
   std::ostringstream out;
-  out << "{available " << b.available << ", held " << b.held << ", used " << b.used
-      << ", granted " << b.granted << "}";
+  out << "{available " << b.available << ", held " << b.held << ", used " << b.used << ", granted "
+      << b.granted << "}";
   return out.str();
 }
 
@@ -63,7 +63,8 @@ node_options one_slow_slot() {
 }
 
 const char* const flux_1 = R"({"type":"image","model":"flux2-turbo","prompt":"a kiln"})";  // 1
-const char* const seedream_2 = R"({"type":"image","model":"seedream","prompt":"a lighthouse","n":2})";  // 6
+const char* const seedream_2 =
+  R"({"type":"image","model":"seedream","prompt":"a lighthouse","n":2})";  // 6
 
 /// A node with one account of `credits` whose first job (1 credit) runs on the only slot for a
 /// minute and whose second job (6 credits) waits in the queue behind it.
@@ -92,9 +93,10 @@ struct queued_job_setup {
 
 }  // namespace
 
-TEST_CASE("a submit whose group write fails is unavailable and changes neither balance nor ledger "
-          "nor jobs",
-          "[actors]") {
+TEST_CASE(
+  "a submit whose group write fails is unavailable and changes neither balance nor ledger "
+  "nor jobs",
+  "[actors]") {
   actor_node node;
   auto who = node.authenticate(node.create_account("pro", 100).api_key_plain);
   auto earlier = node.submit(who, spec_from(flux_1));
@@ -142,9 +144,10 @@ TEST_CASE("a submit whose group write fails is unavailable and changes neither b
   CHECK(done.record.balance.held == 0);
 }
 
-TEST_CASE("a submit costing more than is available is refused with insufficient_credits and "
-          "writes nothing",
-          "[actors]") {
+TEST_CASE(
+  "a submit costing more than is available is refused with insufficient_credits and "
+  "writes nothing",
+  "[actors]") {
   actor_node node;
   auto who = node.authenticate(node.create_account("pro", 5).api_key_plain);
   node.settle();
@@ -162,7 +165,8 @@ TEST_CASE("a submit costing more than is available is refused with insufficient_
   CHECK(node.list_jobs(who).data.empty());
 
   // Exactly what is available is enough; then nothing is.
-  auto four = node.submit(who, spec_from(R"({"type":"image","model":"nano-banana","prompt":"x","n":2})"));
+  auto four =
+    node.submit(who, spec_from(R"({"type":"image","model":"nano-banana","prompt":"x","n":2})"));
   REQUIRE(std::holds_alternative<job>(four));
   auto one = node.submit(who, spec_from(flux_1));
   REQUIRE(std::holds_alternative<job>(one));
@@ -323,10 +327,12 @@ TEST_CASE("a refund re-issued at start-up whose write fails is retried until it 
   options.before_start = [](store& db) { db.fail_next_writes(1); };  // the start-up release
   actor_node node(options, dir.path());
   auto who = node.authenticate(key);
-  CHECK(wait_for([&] {
-    auto stored = stored_job(*node.db, second_id);
-    return stored && stored->credits_refunded == 6;
-  }, 3s));
+  CHECK(wait_for(
+    [&] {
+      auto stored = stored_job(*node.db, second_id);
+      return stored && stored->credits_refunded == 6;
+    },
+    3s));
   auto view = read_account(*node.db, who.account_id);
   CHECK(count_entries(view.ledger, ledger_kind::release, second_id) == 1);
   CHECK(view.record.balance.available == 99);
@@ -387,7 +393,8 @@ TEST_CASE("under device faults and cancels every hold is settled exactly once", 
   for (int i = 0; i < 200; ++i) {
     auto a = rng() % accounts.size();
     auto body = R"({"type":"image","model":")" + models[rng() % models.size()] +
-                R"(","prompt":"p)" + std::to_string(i) + R"(","n":)" + std::to_string(1 + rng() % 3) + "}";
+                R"(","prompt":"p)" + std::to_string(i) + R"(","n":)" +
+                std::to_string(1 + rng() % 3) + "}";
     auto submitted = node.submit(accounts[a], spec_from(body));
     REQUIRE(std::holds_alternative<job>(submitted));
     jobs.emplace_back(a, std::get<job>(submitted));
@@ -406,15 +413,17 @@ TEST_CASE("under device faults and cancels every hold is settled exactly once", 
     }
   }
 
-  bool all_terminal = wait_for([&] {
-    for (const auto& [a, j] : jobs) {
-      auto stored = stored_job(*node.db, j.id);
-      if (!stored || !is_terminal(stored->status) ||
-          (stored->status == job_status::canceled && stored->credits_refunded == 0))
-        return false;
-    }
-    return true;
-  }, 20s);
+  bool all_terminal = wait_for(
+    [&] {
+      for (const auto& [a, j] : jobs) {
+        auto stored = stored_job(*node.db, j.id);
+        if (!stored || !is_terminal(stored->status) ||
+            (stored->status == job_status::canceled && stored->credits_refunded == 0))
+          return false;
+      }
+      return true;
+    },
+    20s);
   REQUIRE(all_terminal);
 
   std::map<job_status, std::size_t> by_status;
@@ -451,9 +460,10 @@ TEST_CASE("under device faults and cancels every hold is settled exactly once", 
   CHECK(by_status[job_status::canceled] == canceled);
 }
 
-TEST_CASE("a random run of submits and cancels and grants with write failures and restarts keeps "
-          "every ledger balanced",
-          "[actors]") {
+TEST_CASE(
+  "a random run of submits and cancels and grants with write failures and restarts keeps "
+  "every ledger balanced",
+  "[actors]") {
   auto seed = test_seed("random run with restarts");
   INFO("KILN_TEST_SEED=" << seed);
   std::mt19937_64 rng(seed);
@@ -493,8 +503,9 @@ TEST_CASE("a random run of submits and cancels and grants with write failures an
       std::string history;
       for (std::size_t i = log.size() > 30 ? log.size() - 30 : 0; i < log.size(); ++i)
         history += log[i] + "\n";
-      INFO("after step " << step << ", account " << a << ":\n" << problems_text(problems)
-                         << "last steps:\n" << history);
+      INFO("after step " << step << ", account " << a << ":\n"
+                         << problems_text(problems) << "last steps:\n"
+                         << history);
       FAIL("the ledger is out of balance");
     }
   };
@@ -527,8 +538,8 @@ TEST_CASE("a random run of submits and cancels and grants with write failures an
     } else if (roll < 58) {
       if (acct.answered.empty()) continue;
       // Mostly the newest job, which is likely still queued or running.
-      const auto& target = rng() % 3 ? acct.answered.back()
-                                     : acct.answered[rng() % acct.answered.size()];
+      const auto& target =
+        rng() % 3 ? acct.answered.back() : acct.answered[rng() % acct.answered.size()];
       auto answer = node->cancel(acct.who, target.id);
       if (std::holds_alternative<cancel_result>(answer)) {
         const auto& result = std::get<cancel_result>(answer);
@@ -558,10 +569,12 @@ TEST_CASE("a random run of submits and cancels and grants with write failures an
     } else if (roll < 80) {
       if (acct.answered.empty()) continue;
       auto id = acct.answered[rng() % acct.answered.size()].id;
-      bool done = wait_for([&] {
-        auto stored = stored_job(*node->db, id);
-        return stored && is_terminal(stored->status);
-      }, 2s);
+      bool done = wait_for(
+        [&] {
+          auto stored = stored_job(*node->db, id);
+          return stored && is_terminal(stored->status);
+        },
+        2s);
       what += "wait for " + id + (done ? ": terminal" : ": still running");
       counts["wait"] += 1;
     } else if (roll < 94) {
@@ -584,14 +597,16 @@ TEST_CASE("a random run of submits and cancels and grants with write failures an
 
   // Quiet: no more failures; every job ends and every account's ledger is what is stored.
   node->db->fail_next_writes(0);
-  bool quiet = wait_for([&] {
-    for (const auto& t : accounts)
-      for (const auto& j : t.answered) {
-        auto stored = stored_job(*node->db, j.id);
-        if (!stored || !is_terminal(stored->status)) return false;
-      }
-    return true;
-  }, 20s);
+  bool quiet = wait_for(
+    [&] {
+      for (const auto& t : accounts)
+        for (const auto& j : t.answered) {
+          auto stored = stored_job(*node->db, j.id);
+          if (!stored || !is_terminal(stored->status)) return false;
+        }
+      return true;
+    },
+    20s);
   for (const auto& t : accounts)
     for (const auto& j : t.answered) {
       auto stored = stored_job(*node->db, j.id);
@@ -605,7 +620,9 @@ TEST_CASE("a random run of submits and cancels and grants with write failures an
   for (const auto& t : accounts) {
     auto stored = stored_account(*node->db, t.who.account_id);
     REQUIRE(stored.has_value());
-    CHECK(wait_for([&] { return same(node->balance(t.who), stored_account(*node->db, t.who.account_id)->balance); }));
+    CHECK(wait_for([&] {
+      return same(node->balance(t.who), stored_account(*node->db, t.who.account_id)->balance);
+    }));
   }
   std::string summary;
   for (const auto& [name, count] : counts) summary += name + " " + std::to_string(count) + ", ";

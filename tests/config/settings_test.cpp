@@ -113,7 +113,8 @@ TEST_CASE("a full valid file sets every key", "[config]") {
 
 TEST_CASE("a device object may omit keys that have defaults", "[config]") {
   temp_dir dir;
-  auto result = load_settings(kiln::test::write_file(dir / "kiln.json", R"({"devices": [{"id": "x"}]})"), {}, {});
+  auto result = load_settings(
+    kiln::test::write_file(dir / "kiln.json", R"({"devices": [{"id": "x"}]})"), {}, {});
   REQUIRE(result.error.empty());
   REQUIRE(result.value->devices.size() == 1);
   CHECK(result.value->devices[0].executor == "builtin");
@@ -204,8 +205,8 @@ TEST_CASE("the retry schedule must hold 1 to 20 non-negative integers", "[config
 }
 
 TEST_CASE("listen must be HOST:PORT with a port up to 65535", "[config]") {
-  for (const char* bad : {"localhost", "localhost:", ":8080", "host:65536", "host:-1", "h:8x",
-                          "::1:80"}) {
+  for (const char* bad :
+       {"localhost", "localhost:", ":8080", "host:65536", "host:-1", "h:8x", "::1:80"}) {
     INFO(bad);
     CHECK(load_settings("", {}, {{"listen", bad}}).error ==
           "config: 'listen' must be HOST:PORT with a port from 0 to 65535");
@@ -239,11 +240,14 @@ TEST_CASE("a missing file is an error naming its path", "[config]") {
 
 TEST_CASE("an environment variable overrides the file", "[config]") {
   temp_dir dir;
-  std::string path = kiln::test::write_file(dir / "kiln.json", R"({"listen": "127.0.0.1:1", "http": {"threads": 3}})");
-  auto result = load_settings(path, {{"KILN_LISTEN", "127.0.0.1:2"}, {"KILN_HTTP_THREADS", "5"},
-                                     {"KILN_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "1"},
-                                     {"KILN_FAULTS_DEVICE_FAIL_RATE", "0.25"},
-                                     {"KILN_DURABILITY", "none"}},
+  std::string path = kiln::test::write_file(dir / "kiln.json",
+                                            R"({"listen": "127.0.0.1:1", "http": {"threads": 3}})");
+  auto result = load_settings(path,
+                              {{"KILN_LISTEN", "127.0.0.1:2"},
+                               {"KILN_HTTP_THREADS", "5"},
+                               {"KILN_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "1"},
+                               {"KILN_FAULTS_DEVICE_FAIL_RATE", "0.25"},
+                               {"KILN_DURABILITY", "none"}},
                               {});
   REQUIRE(result.error.empty());
   CHECK(result.value->listen_port() == 2);
@@ -280,7 +284,7 @@ TEST_CASE("environment values are validated and errors name the variable", "[con
 
 TEST_CASE("KILN_DEVICES takes the device list as JSON", "[config]") {
   auto result = load_settings(
-      "", {{"KILN_DEVICES", R"([{"id": "sim-a", "executor": "sim", "slots": 8}])"}}, {});
+    "", {{"KILN_DEVICES", R"([{"id": "sim-a", "executor": "sim", "slots": 8}])"}}, {});
   REQUIRE(result.error.empty());
   REQUIRE(result.value->devices.size() == 1);
   CHECK(result.value->devices[0].id == "sim-a");

@@ -9,8 +9,8 @@
 #include "tests/support/inference_server.hpp"
 #include "tests/support/webhook_listener.hpp"
 
-#include <functional>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -66,7 +66,7 @@ struct outcome {
 class watched_run {
 public:
   watched_run(http_executor& executor, http_run_request request)
-      : state_(std::make_shared<shared>()) {
+    : state_(std::make_shared<shared>()) {
     state_->started = steady::now();
     future_ = state_->ready.get_future().share();
     executor.run(
@@ -204,8 +204,8 @@ TEST_CASE("http executor fails a run whose answer is over max_response_bytes", "
   http_executor executor(options);
   watched_run run(executor, image_request());
   auto got = run.wait();
-  CHECK(got.result.error == "GET " + server.base_url() +
-                              "/v1/runs/run-1: HTTP 200 with a body over 2048 bytes");
+  CHECK(got.result.error ==
+        "GET " + server.base_url() + "/v1/runs/run-1: HTTP 200 with a body over 2048 bytes");
 }
 
 TEST_CASE("http executor survives 503 answers to a few polls", "[http_executor]") {
@@ -233,8 +233,8 @@ TEST_CASE("http executor fails a run after too many failed polls", "[http_execut
   http_executor executor(options);
   watched_run run(executor, image_request());
   auto got = run.wait();
-  CHECK(got.result.error == "GET " + server.base_url() +
-                              "/v1/runs/run-1: HTTP 503: busy, try again (3 tries)");
+  CHECK(got.result.error ==
+        "GET " + server.base_url() + "/v1/runs/run-1: HTTP 503: busy, try again (3 tries)");
 }
 
 TEST_CASE("http executor cancel reaches the server and answers at once", "[http_executor]") {

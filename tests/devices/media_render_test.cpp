@@ -35,7 +35,7 @@ bool has_png_magic(const std::string& bytes) {
 
 TEST_CASE("render_png produces a PNG of exactly the requested dimensions", "[media]") {
   const std::vector<std::pair<std::uint32_t, std::uint32_t>> sizes{
-      {1, 1}, {32, 32}, {512, 512}, {640, 384}, {384, 640}, {1, 300}, {2048, 2048}};
+    {1, 1}, {32, 32}, {512, 512}, {640, 384}, {384, 640}, {1, 300}, {2048, 2048}};
   for (const auto& [width, height] : sizes) {
     INFO("size " << width << "x" << height);
     const std::string png = render_png(make_request(width, height));
@@ -64,8 +64,7 @@ TEST_CASE("render_png gives identical bytes for identical inputs", "[media]") {
   CHECK(render_png(request) == render_png(request));
 }
 
-TEST_CASE("render_png gives different bytes when prompt, seed or output index change",
-          "[media]") {
+TEST_CASE("render_png gives different bytes when prompt, seed or output index change", "[media]") {
   const auto base_request = make_request(256, 256);
   const std::string base = render_png(base_request);
 

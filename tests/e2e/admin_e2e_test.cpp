@@ -45,27 +45,32 @@ TEST_CASE("kiln admin grant snapshot and restore work on a stopped data director
   auto account = create_account(server.http(), "pro", 10);
   CHECK(server.process().terminate() == 0);
 
-  auto granted = run_kiln({"admin", "grant", "--account", account.id, "--amount", "25",
-                           "--reason", "support credit", "--data-dir", server.data_dir()});
+  auto granted = run_kiln({"admin", "grant", "--account", account.id, "--amount", "25", "--reason",
+                           "support credit", "--data-dir", server.data_dir()});
   INFO(granted.err);
   REQUIRE(granted.exit_code == 0);
   CHECK(line_value(granted.out, "available") == "35");
   CHECK(run_kiln({"admin", "grant", "--account", "acct_nope", "--amount", "5", "--data-dir",
-                  server.data_dir()}).exit_code == 1);
+                  server.data_dir()})
+          .exit_code == 1);
   CHECK(run_kiln({"admin", "grant", "--account", account.id, "--amount", "0", "--data-dir",
-                  server.data_dir()}).exit_code == 2);
+                  server.data_dir()})
+          .exit_code == 2);
 
   temp_dir copies;
   std::string snap = copies / "snap";
-  REQUIRE(run_kiln({"admin", "snapshot", "--to", snap, "--data-dir", server.data_dir()}).exit_code == 0);
+  REQUIRE(
+    run_kiln({"admin", "snapshot", "--to", snap, "--data-dir", server.data_dir()}).exit_code == 0);
   REQUIRE(run_kiln({"admin", "grant", "--account", account.id, "--amount", "1000", "--data-dir",
-                    server.data_dir()}).exit_code == 0);
+                    server.data_dir()})
+            .exit_code == 0);
   // Restoring the snapshot undoes the later grant and keeps the database it replaced.
   auto restored = run_kiln({"admin", "restore", "--from", snap, "--data-dir", server.data_dir()});
   REQUIRE(restored.exit_code == 0);
   CHECK_FALSE(line_value(restored.out, "previous database kept in").empty());
-  CHECK(run_kiln({"admin", "restore", "--from", copies / "nothing", "--data-dir",
-                  server.data_dir()}).exit_code == 2);
+  CHECK(
+    run_kiln({"admin", "restore", "--from", copies / "nothing", "--data-dir", server.data_dir()})
+      .exit_code == 2);
 
   server.restart();
   auto& http = server.http();
@@ -76,6 +81,7 @@ TEST_CASE("kiln admin grant snapshot and restore work on a stopped data director
   CHECK(replay_ledger(ledger) == credits{35, 0, 0, 35});
   // While the server holds the directory the commands refuse to touch it.
   CHECK(run_kiln({"admin", "grant", "--account", account.id, "--amount", "5", "--data-dir",
-                  server.data_dir()}).exit_code == 1);
+                  server.data_dir()})
+          .exit_code == 1);
   CHECK(run_kiln({"admin", "--help"}).out.find("restore") != std::string::npos);
 }

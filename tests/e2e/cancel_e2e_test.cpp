@@ -17,12 +17,11 @@ using namespace kiln::test;
 namespace {
 
 /// One slot that holds a job for a minute: the first job runs, the next ones wait.
-const std::string slow_device =
-  R"([{"id":"sim-0","executor":"sim","slots":1,"latency_ms":60000}])";
+const std::string slow_device = R"([{"id":"sim-0","executor":"sim","slots":1,"latency_ms":60000}])";
 
 std::string job_body(const std::string& model, int n, const std::string& prompt = "cancel me") {
-  return R"({"type":"image","model":")" + model + R"(","prompt":")" + prompt +
-         R"(","n":)" + std::to_string(n) + "}";
+  return R"({"type":"image","model":")" + model + R"(","prompt":")" + prompt + R"(","n":)" +
+         std::to_string(n) + "}";
 }
 
 json job_of(http_client& http, const std::string& key, const std::string& id) {
@@ -96,8 +95,10 @@ TEST_CASE("Canceling a queued job refunds its whole hold at once and a second ca
   CHECK(balance_of(http, other.key) == credits{100, 0, 0, 100});
 }
 
-TEST_CASE("Canceling a running job answers at once, frees its device slot and lets the next "
-          "job start", "[e2e]") {
+TEST_CASE(
+  "Canceling a running job answers at once, frees its device slot and lets the next "
+  "job start",
+  "[e2e]") {
   test_server server(slow_device);
   auto& http = server.http();
   auto account = create_account(http, "pro", 100);
@@ -140,15 +141,18 @@ TEST_CASE("Canceling a running job answers at once, frees its device slot and le
   CHECK(replay_ledger(all_pages(http, account.key, "/v1/ledger")) == credits{100, 0, 0, 100});
 }
 
-TEST_CASE("A free account runs one job at a time even on a device with free slots, and all of "
-          "its jobs finish", "[e2e]") {
+TEST_CASE(
+  "A free account runs one job at a time even on a device with free slots, and all of "
+  "its jobs finish",
+  "[e2e]") {
   test_server server(R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":1000}])");
   auto& http = server.http();
   auto account = create_account(http, "free", 10);
 
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i)
-    ids.push_back(submit_job(http, account.key, job_body("flux2-turbo", 1, "free " + std::to_string(i))));
+    ids.push_back(
+      submit_job(http, account.key, job_body("flux2-turbo", 1, "free " + std::to_string(i))));
   CHECK(balance_of(http, account.key) == credits{7, 3, 0, 10});
 
   std::int64_t most_busy = 0;
@@ -180,8 +184,10 @@ TEST_CASE("A free account runs one job at a time even on a device with free slot
   CHECK(balance_of(http, account.key) == credits{7, 0, 3, 10});
 }
 
-TEST_CASE("After SIGKILL in the middle of a burst of submits and cancels, every acknowledged job "
-          "and every credit is accounted for", "[e2e]") {
+TEST_CASE(
+  "After SIGKILL in the middle of a burst of submits and cancels, every acknowledged job "
+  "and every credit is accounted for",
+  "[e2e]") {
   test_server server(R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":50}])");
   auto account = create_account(server.http(), "pro", 2000);
   const std::vector<std::pair<std::string, std::int64_t>> models = {
@@ -208,8 +214,8 @@ TEST_CASE("After SIGKILL in the middle of a burst of submits and cancels, every 
               canceled.push_back(id);
           } else {
             auto [model, price] = models[random() % models.size()];
-            auto response = http.post("/v1/jobs", job_body(model, 1 + random() % 2, "burst"),
-                                      account.key);
+            auto response =
+              http.post("/v1/jobs", job_body(model, 1 + random() % 2, "burst"), account.key);
             std::lock_guard guard(lock);
             statuses[response.status] += 1;
             if (response.status == 201) {
@@ -224,8 +230,9 @@ TEST_CASE("After SIGKILL in the middle of a burst of submits and cancels, every 
       }
     });
   auto burst_started = std::chrono::steady_clock::now();
-  eventually([&] { return std::chrono::steady_clock::now() - burst_started >= std::chrono::seconds(1); },
-             std::chrono::seconds(2));
+  eventually(
+    [&] { return std::chrono::steady_clock::now() - burst_started >= std::chrono::seconds(1); },
+    std::chrono::seconds(2));
   server.process().kill(SIGKILL);
   stop = true;
   for (auto& client : clients) client.join();
@@ -239,7 +246,8 @@ TEST_CASE("After SIGKILL in the middle of a burst of submits and cancels, every 
     CHECK((status == 200 || status == 201 || status == 402 || status == 409));
 
   // Restarted on a device that serves no image model, the state stays still while it is checked.
-  server.restart(R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0,"models":["seedance"]}])");
+  server.restart(
+    R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0,"models":["seedance"]}])");
   auto& http = server.http();
   for (const auto& id : acknowledged) {
     INFO(id);

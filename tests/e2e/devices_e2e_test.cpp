@@ -48,7 +48,8 @@ TEST_CASE("The http executor runs jobs on an inference server with progress outp
   CHECK(runs[0].seed == 42);
   CHECK(runs[0].traceparent.find(job["trace_id"].str()) != std::string::npos);
 
-  auto doomed = submit_job(http, account.key, R"({"type":"image","model":"flux2-turbo","prompt":"stop"})");
+  auto doomed =
+    submit_job(http, account.key, R"({"type":"image","model":"flux2-turbo","prompt":"stop"})");
   REQUIRE(eventually([&] {
     return json::parse(http.get("/v1/jobs/" + doomed, account.key).body)["status"].str() ==
            "processing";
@@ -64,12 +65,13 @@ TEST_CASE("An inference server that fails runs fails the attempts and the job is
   options.run_time = 50ms;
   options.fail_with = "out of GPU memory";
   inference_server model_server(options);
-  test_server server(R"([{"id":"remote","executor":"http","slots":1,"url":")" +
-                     model_server.base_url() + R"("}])",
-                     R"("scheduler":{"breaker_failures":1000})");
+  test_server server(
+    R"([{"id":"remote","executor":"http","slots":1,"url":")" + model_server.base_url() + R"("}])",
+    R"("scheduler":{"breaker_failures":1000})");
   auto& http = server.http();
   auto account = create_account(http, "enterprise", 10);
-  auto id = submit_job(http, account.key, R"({"type":"image","model":"flux2-turbo","prompt":"oom"})");
+  auto id =
+    submit_job(http, account.key, R"({"type":"image","model":"flux2-turbo","prompt":"oom"})");
   auto job = wait_for_terminal(http, account.key, id);
   CHECK(job["status"].str() == "failed");
   CHECK(job["attempts"].integer() == 3);
@@ -91,7 +93,8 @@ TEST_CASE("Devices auto without an NVIDIA driver says so and starts with the bui
   CHECK(devices[0]["id"].str() == "gpu-0");
   CHECK(devices[0]["executor"].str() == "builtin");
 
-  auto listed = run_kiln({"devices"}, 10s, {{"KILN_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"}});
+  auto listed =
+    run_kiln({"devices"}, 10s, {{"KILN_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"}});
   CHECK(listed.exit_code == 1);
   CHECK(listed.err.find("is the NVIDIA driver installed?") != std::string::npos);
 }

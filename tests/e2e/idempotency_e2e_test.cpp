@@ -58,8 +58,10 @@ std::vector<http_response> concurrently(test_server& server, const std::string& 
 
 }  // namespace
 
-TEST_CASE("Fifty concurrent identical requests with one key make one job and one hold and get "
-          "fifty identical answers", "[e2e][idempotency]") {
+TEST_CASE(
+  "Fifty concurrent identical requests with one key make one job and one hold and get "
+  "fifty identical answers",
+  "[e2e][idempotency]") {
   test_server server;
   auto account = create_account(server.http(), "pro", 100);
 
@@ -97,8 +99,10 @@ TEST_CASE("Fifty concurrent identical requests with one key make one job and one
   CHECK(balance_of(http, account.key) == credits{99, 0, 1, 100});
 }
 
-TEST_CASE("Concurrent requests with one key and different bodies make one job and the others "
-          "get idempotency_key_reused", "[e2e][idempotency]") {
+TEST_CASE(
+  "Concurrent requests with one key and different bodies make one job and the others "
+  "get idempotency_key_reused",
+  "[e2e][idempotency]") {
   test_server server;
   auto account = create_account(server.http(), "pro", 100);
   std::vector<std::string> bodies;
@@ -133,7 +137,8 @@ TEST_CASE("A replay matches on the JSON value and never rewrites the webhook_url
   const std::string first_body =
     R"({"type":"image","model":"flux2-turbo","prompt":"hooked","webhook_url":"https://hooks.example.com/a","metadata":{"a":"1","b":"2"}})";
   const std::string reordered =
-    "{ \"metadata\": {\"b\":\"2\", \"a\":\"1\"},\n  \"webhook_url\": \"https://hooks.example.com/a\","
+    "{ \"metadata\": {\"b\":\"2\", \"a\":\"1\"},\n  \"webhook_url\": "
+    "\"https://hooks.example.com/a\","
     " \"prompt\": \"hooked\", \"model\": \"flux2-turbo\", \"type\": \"image\" }";
   const std::string other_url =
     R"({"type":"image","model":"flux2-turbo","prompt":"hooked","webhook_url":"https://evil.example.com/b","metadata":{"a":"1","b":"2"}})";
@@ -180,8 +185,10 @@ TEST_CASE("A request that fails binds nothing and its key may be used again",
   CHECK(error_code_of(broke) == "insufficient_credits");
   auto headers = admin_headers();
   headers.emplace_back("Content-Type", "application/json");
-  REQUIRE(http.request("POST", "/admin/v1/accounts/" + account.id + "/credits",
-                       R"({"amount":5})", headers).status == 201);
+  REQUIRE(
+    http
+      .request("POST", "/admin/v1/accounts/" + account.id + "/credits", R"({"amount":5})", headers)
+      .status == 201);
 
   auto created = post_keyed(http, account.key, job, "k1");
   CHECK(created.status == 201);
@@ -193,8 +200,10 @@ TEST_CASE("A request that fails binds nothing and its key may be used again",
   CHECK(holds_in(all_pages(http, account.key, "/v1/ledger")) == 1);
 }
 
-TEST_CASE("A key survives SIGKILL right after its 201: the replay gives the same job and holds "
-          "nothing", "[e2e][idempotency]") {
+TEST_CASE(
+  "A key survives SIGKILL right after its 201: the replay gives the same job and holds "
+  "nothing",
+  "[e2e][idempotency]") {
   test_server server;
   auto account = create_account(server.http(), "pro", 100);
   auto first = post_keyed(server.http(), account.key, job, "crash-1");
@@ -213,8 +222,10 @@ TEST_CASE("A key survives SIGKILL right after its 201: the replay gives the same
   CHECK(all_pages(http, account.key, "/v1/jobs").size() == 1);
 }
 
-TEST_CASE("After jobs.idempotency_ttl_s a key creates a new job and its old binding is "
-          "reclaimed", "[e2e][idempotency]") {
+TEST_CASE(
+  "After jobs.idempotency_ttl_s a key creates a new job and its old binding is "
+  "reclaimed",
+  "[e2e][idempotency]") {
   test_server server(sim_devices, R"("jobs":{"idempotency_ttl_s":1})");
   auto& http = server.http();
   auto account = create_account(http, "pro", 100);
@@ -223,19 +234,23 @@ TEST_CASE("After jobs.idempotency_ttl_s a key creates a new job and its old bind
   CHECK(post_keyed(http, account.key, job, "short-lived").header("idempotent-replayed") == "true");
 
   http_response fresh;
-  CHECK(eventually([&] {
-    fresh = post_keyed(http, account.key, job, "short-lived");
-    return !fresh.has_header("idempotent-replayed");
-  }, std::chrono::seconds(5)));
+  CHECK(eventually(
+    [&] {
+      fresh = post_keyed(http, account.key, job, "short-lived");
+      return !fresh.has_header("idempotent-replayed");
+    },
+    std::chrono::seconds(5)));
   CHECK(fresh.status == 201);
   CHECK(json::parse(fresh.body)["id"].str() != json::parse(first.body)["id"].str());
   CHECK(all_pages(http, account.key, "/v1/jobs").size() == 2);
 
   // The sweep runs about a second after the first key expired; /metrics counts what it removed.
-  CHECK(eventually([&] {
-    const std::string name = "\nkiln_idempotency_keys_expired_total ";
-    auto metrics = http.get("/metrics").body;
-    auto at = metrics.find(name);
-    return at != std::string::npos && std::stoll(metrics.substr(at + name.size())) >= 1;
-  }, std::chrono::seconds(10)));
+  CHECK(eventually(
+    [&] {
+      const std::string name = "\nkiln_idempotency_keys_expired_total ";
+      auto metrics = http.get("/metrics").body;
+      auto at = metrics.find(name);
+      return at != std::string::npos && std::stoll(metrics.substr(at + name.size())) >= 1;
+    },
+    std::chrono::seconds(10)));
 }

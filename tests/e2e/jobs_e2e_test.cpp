@@ -8,7 +8,9 @@ using namespace kiln::test;
 namespace {
 
 std::uint32_t be32(const std::string& bytes, std::size_t at) {
-  auto b = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + i])); };
+  auto b = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + i]));
+  };
   return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
 }
 
@@ -21,15 +23,17 @@ std::string target_of(const std::string& url, const http_client& http) {
 
 }  // namespace
 
-TEST_CASE("An image job runs to success and its signed output URLs serve PNGs of the requested size",
-          "[e2e]") {
+TEST_CASE(
+  "An image job runs to success and its signed output URLs serve PNGs of the requested size",
+  "[e2e]") {
   test_server server(builtin_devices);
   auto& http = server.http();
   auto account = create_account(http);
 
-  auto created = http.post("/v1/jobs", R"({"type":"image","model":"flux2-turbo","prompt":"a kiln at dusk",
+  auto created =
+    http.post("/v1/jobs", R"({"type":"image","model":"flux2-turbo","prompt":"a kiln at dusk",
     "n":2,"params":{"width":640,"height":384},"metadata":{"order":"42","customer":"ada"}})",
-                           account.key);
+              account.key);
   REQUIRE(created.status == 201);
   auto job = json::parse(created.body);
   auto id = job["id"].str();
@@ -128,8 +132,8 @@ TEST_CASE("A free account asking for a pro model gets 403 plan_required and no j
   auto& http = server.http();
   auto account = create_account(http, "free", 1000);
 
-  auto refused = http.post("/v1/jobs", R"({"type":"video","model":"seedance","prompt":"a storm"})",
-                           account.key);
+  auto refused =
+    http.post("/v1/jobs", R"({"type":"video","model":"seedance","prompt":"a storm"})", account.key);
   CHECK(refused.status == 403);
   CHECK(json::parse(refused.body)["/error/code"].str() == "plan_required");
 

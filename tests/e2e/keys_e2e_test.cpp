@@ -5,8 +5,10 @@
 
 using namespace kiln::test;
 
-TEST_CASE("A created key is shown once, listed by prefix only, works, and stops working as soon "
-          "as it is revoked", "[e2e]") {
+TEST_CASE(
+  "A created key is shown once, listed by prefix only, works, and stops working as soon "
+  "as it is revoked",
+  "[e2e]") {
   test_server server;
   auto& http = server.http();
   auto account = create_account(http);
@@ -74,7 +76,8 @@ TEST_CASE("An account holds at most 25 active keys and revoking one makes room",
 
   std::vector<std::string> ids;
   for (int i = 0; i < 24; ++i) {
-    auto created = http.post("/v1/keys", R"({"name":"k)" + std::to_string(i) + R"("})", account.key);
+    auto created =
+      http.post("/v1/keys", R"({"name":"k)" + std::to_string(i) + R"("})", account.key);
     REQUIRE(created.status == 201);
     ids.push_back(json::parse(created.body)["id"].str());
   }

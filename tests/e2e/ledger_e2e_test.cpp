@@ -1,7 +1,7 @@
 // The credit ledger on the real binary: holds under concurrent submits, capture on success,
 // release on device failure, the balance, ledger, account and usage views, and admin grants.
-#include "tests/support/e2e.hpp"
 #include "tests/support/ledger_e2e.hpp"
+#include "tests/support/e2e.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,8 +17,8 @@ using namespace kiln::test;
 namespace {
 
 std::string job_body(const std::string& model, int n, const std::string& prompt = "ledger") {
-  return R"({"type":"image","model":")" + model + R"(","prompt":")" + prompt +
-         R"(","n":)" + std::to_string(n) + "}";
+  return R"({"type":"image","model":")" + model + R"(","prompt":")" + prompt + R"(","n":)" +
+         std::to_string(n) + "}";
 }
 
 http_response grant(http_client& http, const std::string& account_id, const std::string& body,
@@ -35,8 +35,10 @@ std::string error_code_of(const http_response& response) {
 
 }  // namespace
 
-TEST_CASE("32 concurrent clients submitting 128 jobs against 40 credits get exactly 40 jobs, and "
-          "the other 88 are refused with insufficient_credits", "[e2e]") {
+TEST_CASE(
+  "32 concurrent clients submitting 128 jobs against 40 credits get exactly 40 jobs, and "
+  "the other 88 are refused with insufficient_credits",
+  "[e2e]") {
   test_server server;
   auto account = create_account(server.http(), "pro", 40);
 
@@ -52,8 +54,8 @@ TEST_CASE("32 concurrent clients submitting 128 jobs against 40 credits get exac
       http_client http(server.process().port());
       start.arrive_and_wait();
       for (int i = 0; i < per_thread; ++i) {
-        auto response = http.post("/v1/jobs", job_body("flux2-turbo", 1, "race " + std::to_string(t)),
-                                  account.key);
+        auto response = http.post(
+          "/v1/jobs", job_body("flux2-turbo", 1, "race " + std::to_string(t)), account.key);
         std::lock_guard guard(lock);
         statuses[response.status] += 1;
         if (response.status == 201) created.push_back(json::parse(response.body)["id"].str());
@@ -94,8 +96,10 @@ TEST_CASE("32 concurrent clients submitting 128 jobs against 40 credits get exac
   CHECK(replay_ledger(all_pages(http, account.key, "/v1/ledger")) == credits{0, 0, 40, 40});
 }
 
-TEST_CASE("A job that succeeds moves its cost from held to used, recorded as a hold then a "
-          "capture", "[e2e]") {
+TEST_CASE(
+  "A job that succeeds moves its cost from held to used, recorded as a hold then a "
+  "capture",
+  "[e2e]") {
   test_server server(R"([{"id":"sim-0","executor":"sim","slots":1,"latency_ms":300}])");
   auto& http = server.http();
   auto account = create_account(http, "pro", 10);
@@ -166,11 +170,12 @@ TEST_CASE("A job that fails on the device after its retries gets its whole hold 
 TEST_CASE("Balance, ledger, account and usage describe the same credits after a few jobs",
           "[e2e]") {
   // The default plans as shipped (tests otherwise raise every plan's request rate).
-  test_server server(sim_devices,
-                     R"("plans":[{"name":"free","rank":0,"requests_per_minute":60,"max_concurrent_jobs":1},)"
-                     R"({"name":"starter","rank":1,"requests_per_minute":300,"max_concurrent_jobs":2},)"
-                     R"({"name":"pro","rank":2,"requests_per_minute":1200,"max_concurrent_jobs":8},)"
-                     R"({"name":"enterprise","rank":3,"requests_per_minute":6000,"max_concurrent_jobs":32}])");
+  test_server server(
+    sim_devices,
+    R"("plans":[{"name":"free","rank":0,"requests_per_minute":60,"max_concurrent_jobs":1},)"
+    R"({"name":"starter","rank":1,"requests_per_minute":300,"max_concurrent_jobs":2},)"
+    R"({"name":"pro","rank":2,"requests_per_minute":1200,"max_concurrent_jobs":8},)"
+    R"({"name":"enterprise","rank":3,"requests_per_minute":6000,"max_concurrent_jobs":32}])");
   auto& http = server.http();
   auto account = create_account(http, "pro", 100);
   auto free_account = create_account(http, "free", 5, "free");
@@ -180,7 +185,8 @@ TEST_CASE("Balance, ledger, account and usage describe the same credits after a 
   for (const auto& [model, n] : std::vector<std::pair<std::string, int>>{
          {"flux2-turbo", 1}, {"flux2-turbo", 3}, {"seedream", 1}, {"nano-banana", 2}})
     ids.push_back(submit_job(http, account.key, job_body(model, n)));
-  for (const auto& id : ids) REQUIRE(wait_for_terminal(http, account.key, id)["status"].str() == "succeeded");
+  for (const auto& id : ids)
+    REQUIRE(wait_for_terminal(http, account.key, id)["status"].str() == "succeeded");
   REQUIRE(grant(http, account.id, R"({"amount":50,"reason":"bonus"})").status == 201);
 
   auto balance = json::parse(http.get("/v1/balance", account.key).body);
@@ -199,11 +205,13 @@ TEST_CASE("Balance, ledger, account and usage describe the same credits after a 
   CHECK(free_view["plan"].str() == "free");
   CHECK(free_view["/limits/max_concurrent_jobs"].integer() == 1);
   std::set<std::string> free_models;
-  for (std::size_t i = 0; i < free_view["models"].size(); ++i) free_models.insert(free_view["models"][i].str());
+  for (std::size_t i = 0; i < free_view["models"].size(); ++i)
+    free_models.insert(free_view["models"][i].str());
   CHECK(free_models.size() == 5);
   CHECK(free_models.count("seedance") == 0);
   auto video = http.post("/v1/jobs", R"({"type":"video","model":"seedance","prompt":"p",
-    "params":{"duration_seconds":5}})", free_account.key);
+    "params":{"duration_seconds":5}})",
+                         free_account.key);
   CHECK(video.status == 403);
   CHECK(balance_of(http, free_account.key) == credits{5, 0, 0, 5});
 
@@ -226,8 +234,12 @@ TEST_CASE("Balance, ledger, account and usage describe the same credits after a 
   CHECK(first["object"].str() == "list");
   CHECK(first["has_more"].boolean());
   CHECK(http.get("/v1/ledger?limit=0", account.key).status == 400);
-  CHECK(json::parse(http.get("/v1/ledger?limit=101", account.key).body)["/error/details/field"].str() == "limit");
-  CHECK(json::parse(http.get("/v1/ledger?cursor=zz", account.key).body)["/error/details/field"].str() == "cursor");
+  CHECK(
+    json::parse(http.get("/v1/ledger?limit=101", account.key).body)["/error/details/field"].str() ==
+    "limit");
+  CHECK(
+    json::parse(http.get("/v1/ledger?cursor=zz", account.key).body)["/error/details/field"].str() ==
+    "cursor");
   CHECK(http.get("/v1/ledger").status == 401);
   CHECK(all_pages(http, free_account.key, "/v1/ledger").size() == 1);  // its own grant only
 
@@ -267,8 +279,10 @@ TEST_CASE("Balance, ledger, account and usage describe the same credits after a 
   }
 }
 
-TEST_CASE("An admin grant with an Idempotency-Key credits once, replays identically, and lets a "
-          "refused job through", "[e2e]") {
+TEST_CASE(
+  "An admin grant with an Idempotency-Key credits once, replays identically, and lets a "
+  "refused job through",
+  "[e2e]") {
   test_server server;
   auto& http = server.http();
   auto account = create_account(http, "pro", 2);
@@ -311,14 +325,17 @@ TEST_CASE("An admin grant with an Idempotency-Key credits once, replays identica
   auto unknown = grant(http, "acct_doesnotexist", R"({"amount":1})");
   CHECK(unknown.status == 404);
   CHECK(error_code_of(unknown) == "not_found");
-  CHECK(http.request("POST", "/admin/v1/accounts/" + account.id + "/credits", R"({"amount":1})",
-                     {bearer(account.key), {"Content-Type", "application/json"}}).status == 401);
+  CHECK(http
+          .request("POST", "/admin/v1/accounts/" + account.id + "/credits", R"({"amount":1})",
+                   {bearer(account.key), {"Content-Type", "application/json"}})
+          .status == 401);
   CHECK(balance_of(http, account.key) == credits{12, 0, 0, 12});
 
   // The key survives a crash: the replay still answers the first grant and credits nothing.
   server.process().kill(SIGKILL);
   server.restart();
-  auto after_crash = grant(server.http(), account.id, R"({"amount":10,"reason":"top-up"})", "grant-1");
+  auto after_crash =
+    grant(server.http(), account.id, R"({"amount":10,"reason":"top-up"})", "grant-1");
   CHECK(after_crash.status == 201);
   CHECK(after_crash.body == first.body);
   CHECK(after_crash.header("idempotent-replayed") == "true");

@@ -9,15 +9,18 @@
 
 using namespace kiln::test;
 
-TEST_CASE("After SIGKILL a restart on the same data directory keeps the account, its key and "
-          "every acknowledged job, and finishes them all", "[e2e]") {
+TEST_CASE(
+  "After SIGKILL a restart on the same data directory keeps the account, its key and "
+  "every acknowledged job, and finishes them all",
+  "[e2e]") {
   test_server server(R"([{"id":"sim-0","executor":"sim","slots":1,"latency_ms":1000}])");
   auto& http = server.http();
   auto account = create_account(http);
 
   std::vector<std::string> acknowledged;
   for (int i = 0; i < 20; ++i)
-    acknowledged.push_back(submit_job(http, account.key, image_job_body("crash " + std::to_string(i))));
+    acknowledged.push_back(
+      submit_job(http, account.key, image_job_body("crash " + std::to_string(i))));
   auto before = json::parse(http.get("/v1/jobs/" + acknowledged.back(), account.key).body);
   CHECK(before["status"].str() == "queued");
 
@@ -50,7 +53,8 @@ TEST_CASE("After SIGKILL a restart on the same data directory keeps the account,
 
   // New work is accepted and numbered after the recovered jobs.
   auto fresh = submit_job(again, account.key, image_job_body("after the crash"));
-  CHECK(json::parse(again.get("/v1/jobs?limit=1", account.key).body)["data"][0]["id"].str() == fresh);
+  CHECK(json::parse(again.get("/v1/jobs?limit=1", account.key).body)["data"][0]["id"].str() ==
+        fresh);
 }
 
 TEST_CASE("SIGTERM stops the server cleanly with exit status 0 and its data survives", "[e2e]") {
@@ -68,15 +72,17 @@ TEST_CASE("SIGTERM stops the server cleanly with exit status 0 and its data surv
   auto job = again.get("/v1/jobs/" + id, account.key);
   REQUIRE(job.status == 200);
   CHECK(json::parse(job.body)["status"].str() == "succeeded");
-  CHECK(again.request("GET", "/admin/v1/accounts/" + account.id, {}, admin_headers()).status == 200);
+  CHECK(again.request("GET", "/admin/v1/accounts/" + account.id, {}, admin_headers()).status ==
+        200);
   CHECK(server.process().terminate() == 0);
 }
 
-TEST_CASE("An unknown key in the config file stops kiln at once with a message naming it", "[e2e]") {
+TEST_CASE("An unknown key in the config file stops kiln at once with a message naming it",
+          "[e2e]") {
   temp_dir dir;
   auto config = write_file(dir / "bad.json", R"({"admin_token":"t0ken","bogus":1})");
-  auto result = run_kiln({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir / "data", "--config",
-                          config});
+  auto result =
+    run_kiln({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir / "data", "--config", config});
   CHECK(result.exit_code != 0);
   CHECK(result.err.find("unknown key 'bogus'") != std::string::npos);
   CHECK(result.out.find("listening") == std::string::npos);
@@ -84,8 +90,8 @@ TEST_CASE("An unknown key in the config file stops kiln at once with a message n
 
   auto nested = write_file(dir / "nested.json",
                            R"({"devices":[{"id":"d","executor":"sim","slots":1,"colour":"red"}]})");
-  auto second = run_kiln({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir / "data",
-                          "--config", nested});
+  auto second =
+    run_kiln({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir / "data", "--config", nested});
   CHECK(second.exit_code != 0);
   CHECK(second.err.find("colour") != std::string::npos);
 }
@@ -105,8 +111,10 @@ TEST_CASE("kiln, kiln serve and kiln admin print their usage for --help and exit
   CHECK(unknown.err.find("frobnicate") != std::string::npos);
 }
 
-TEST_CASE("kiln admin create-account on a stopped data directory prints a key the server then "
-          "accepts", "[e2e]") {
+TEST_CASE(
+  "kiln admin create-account on a stopped data directory prints a key the server then "
+  "accepts",
+  "[e2e]") {
   test_server server;
   CHECK(server.process().terminate() == 0);
 
@@ -124,13 +132,14 @@ TEST_CASE("kiln admin create-account on a stopped data directory prints a key th
   CHECK(http.get("/v1/jobs", key).status == 200);
   auto id = submit_job(http, key, image_job_body("made from the command line"));
   CHECK(wait_for_terminal(http, key, id)["status"].str() == "succeeded");
-  auto account = json::parse(
-    http.request("GET", "/admin/v1/accounts/" + account_id, {}, admin_headers()).body);
+  auto account =
+    json::parse(http.request("GET", "/admin/v1/accounts/" + account_id, {}, admin_headers()).body);
   CHECK(account["name"].str() == "cli");
   CHECK(account["/balance/granted"].integer() == 100);
 
   // While a server holds the directory the command refuses to touch it.
-  auto busy = run_kiln({"admin", "create-account", "--name", "late", "--data-dir", server.data_dir()});
+  auto busy =
+    run_kiln({"admin", "create-account", "--name", "late", "--data-dir", server.data_dir()});
   CHECK(busy.exit_code != 0);
   CHECK_FALSE(busy.err.empty());
   CHECK(line_value(busy.out, "api_key").empty());
@@ -166,10 +175,16 @@ TEST_CASE("Health, readiness, metrics and the model catalog answer without a key
   REQUIRE(models.status == 200);
   auto data = json::parse(models.body)["data"];
   REQUIRE(data.size() == 6);
-  struct expected { const char* id; const char* type; std::int64_t credits; const char* min_plan; };
-  const expected catalog[] = {{"flux2-turbo", "image", 1, "free"}, {"seedream", "image", 3, "free"},
-                              {"nano-banana", "image", 2, "free"}, {"gpt-image-2", "image", 4, "free"},
-                              {"nano-banana-pro", "image", 6, "free"}, {"seedance", "video", 30, "pro"}};
+  struct expected {
+    const char* id;
+    const char* type;
+    std::int64_t credits;
+    const char* min_plan;
+  };
+  const expected catalog[] = {
+    {"flux2-turbo", "image", 1, "free"},     {"seedream", "image", 3, "free"},
+    {"nano-banana", "image", 2, "free"},     {"gpt-image-2", "image", 4, "free"},
+    {"nano-banana-pro", "image", 6, "free"}, {"seedance", "video", 30, "pro"}};
   for (const auto& want : catalog) {
     INFO(want.id);
     bool found = false;

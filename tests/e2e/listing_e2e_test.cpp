@@ -33,9 +33,10 @@ TEST_CASE("Listing pages through 25 jobs newest first with a cursor and filters 
   std::vector<std::string> submitted, runnable, stuck;
   for (int i = 0; i < 25; ++i) {
     bool runs = i % 2 == 0;  // 13 on flux2-turbo, 12 on seedream
-    auto id = submit_job(http, account.key,
-                         R"({"type":"image","model":")" + std::string(runs ? "flux2-turbo" : "seedream") +
-                           R"(","prompt":"job )" + std::to_string(i) + R"("})");
+    auto id =
+      submit_job(http, account.key,
+                 R"({"type":"image","model":")" + std::string(runs ? "flux2-turbo" : "seedream") +
+                   R"(","prompt":"job )" + std::to_string(i) + R"("})");
     submitted.push_back(id);
     (runs ? runnable : stuck).push_back(id);
   }
@@ -89,8 +90,10 @@ TEST_CASE("Listing pages through 25 jobs newest first with a cursor and filters 
   CHECK(ids_of(queued) == std::vector<std::string>(stuck_newest.begin(), stuck_newest.begin() + 5));
   CHECK(queued["has_more"].boolean());
   auto queued_rest = json::parse(
-    http.get("/v1/jobs?status=queued&limit=100&cursor=" + queued["next_cursor"].str(), account.key).body);
-  CHECK(ids_of(queued_rest) == std::vector<std::string>(stuck_newest.begin() + 5, stuck_newest.end()));
+    http.get("/v1/jobs?status=queued&limit=100&cursor=" + queued["next_cursor"].str(), account.key)
+      .body);
+  CHECK(ids_of(queued_rest) ==
+        std::vector<std::string>(stuck_newest.begin() + 5, stuck_newest.end()));
   CHECK(json::parse(http.get("/v1/jobs?status=failed", account.key).body)["data"].size() == 0);
 
   // A queued job says where it stands and when to ask again.
@@ -112,11 +115,14 @@ TEST_CASE("Listing refuses out-of-range limits, unknown statuses and malformed c
   auto& http = server.http();
   auto account = create_account(http);
 
-  struct bad { const char* query; const char* field; };
-  for (auto [query, field] : {bad{"limit=0", "limit"}, bad{"limit=101", "limit"},
-                              bad{"limit=-1", "limit"}, bad{"limit=ten", "limit"},
-                              bad{"limit=", "limit"}, bad{"status=bogus", "status"},
-                              bad{"status=SUCCEEDED", "status"}, bad{"cursor=zz", "cursor"}}) {
+  struct bad {
+    const char* query;
+    const char* field;
+  };
+  for (auto [query, field] :
+       {bad{"limit=0", "limit"}, bad{"limit=101", "limit"}, bad{"limit=-1", "limit"},
+        bad{"limit=ten", "limit"}, bad{"limit=", "limit"}, bad{"status=bogus", "status"},
+        bad{"status=SUCCEEDED", "status"}, bad{"cursor=zz", "cursor"}}) {
     INFO(query);
     auto response = http.get(std::string("/v1/jobs?") + query, account.key);
     CHECK(response.status == 400);

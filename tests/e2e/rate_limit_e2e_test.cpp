@@ -8,11 +8,14 @@
 
 using namespace kiln::test;
 
-TEST_CASE("A key over its plan's requests per minute gets 429 with Retry-After and its neighbour "
-          "key does not", "[e2e][rate_limit]") {
-  test_server server(sim_devices,
-                     R"("plans":[{"name":"free","rank":0,"requests_per_minute":6,"max_concurrent_jobs":1},)"
-                     R"({"name":"pro","rank":2,"requests_per_minute":600,"max_concurrent_jobs":8}])");
+TEST_CASE(
+  "A key over its plan's requests per minute gets 429 with Retry-After and its neighbour "
+  "key does not",
+  "[e2e][rate_limit]") {
+  test_server server(
+    sim_devices,
+    R"("plans":[{"name":"free","rank":0,"requests_per_minute":6,"max_concurrent_jobs":1},)"
+    R"({"name":"pro","rank":2,"requests_per_minute":600,"max_concurrent_jobs":8}])");
   auto& http = server.http();
   auto slow = create_account(http, "free", 100);
   auto fast = create_account(http, "pro", 100);
@@ -30,11 +33,11 @@ TEST_CASE("A key over its plan's requests per minute gets 429 with Retry-After a
   CHECK(refused.header("x-ratelimit-remaining") == "0");
   auto retry_after = std::stoi(refused.header("retry-after"));
   CHECK(retry_after >= 1);
-  CHECK(retry_after <= 10);  // one token per 10 s at 6 per minute
+  CHECK(retry_after <= 10);                             // one token per 10 s at 6 per minute
   CHECK(http.get("/v1/jobs", fast.key).status == 200);  // another key has its own bucket
   // The refused request held and created nothing.
-  auto account = json::parse(http.request("GET", "/admin/v1/accounts/" + slow.id, {},
-                                          admin_headers()).body);
+  auto account =
+    json::parse(http.request("GET", "/admin/v1/accounts/" + slow.id, {}, admin_headers()).body);
   CHECK(account["/balance/available"].integer() == 100);
   CHECK(account["/balance/held"].integer() == 0);
 

@@ -10,8 +10,8 @@
 #include <chrono>
 #include <map>
 #include <set>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace kiln::test;
@@ -37,7 +37,8 @@ std::int64_t ms_of(const std::string& text) {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch()).count();
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
 }
 
 json put_faults(http_client& http, const std::string& body) {
@@ -81,14 +82,15 @@ TEST_CASE("One job of account B starts within one job per device of account A's 
 
 TEST_CASE("Devices crashing on about every third job lose nothing: every job succeeds once",
           "[e2e][scheduler]") {
-  test_server server("[" + sim("sim-0", 2, 20) + "," + sim("sim-1", 2, 20) + "," +
-                       sim("sim-2", 2, 20) + "]",
-                     R"("jobs":{"max_attempts":10},"faults":{"seed":7,"device_crash_rate":0.34},)"
-                     R"("scheduler":{"breaker_failures":1000})");
+  test_server server(
+    "[" + sim("sim-0", 2, 20) + "," + sim("sim-1", 2, 20) + "," + sim("sim-2", 2, 20) + "]",
+    R"("jobs":{"max_attempts":10},"faults":{"seed":7,"device_crash_rate":0.34},)"
+    R"("scheduler":{"breaker_failures":1000})");
   auto& http = server.http();
   auto account = create_account(http, "enterprise", 1000);
   std::vector<std::string> ids;
-  for (int i = 0; i < 30; ++i) ids.push_back(submit_job(http, account.key, flux("crash " + std::to_string(i))));
+  for (int i = 0; i < 30; ++i)
+    ids.push_back(submit_job(http, account.key, flux("crash " + std::to_string(i))));
   std::map<std::string, int> attempts;
   for (const auto& id : ids) {
     auto job = wait_for_terminal(http, account.key, id, 60s);
@@ -120,7 +122,8 @@ TEST_CASE("With every device down jobs stay queued and succeed once a device is 
   auto account = create_account(http, "enterprise", 1000);
   CHECK(put_faults(http, R"({"device_fail_rate":1})")["device_fail_rate"].number() == 1.0);
   std::vector<std::string> ids;
-  for (int i = 0; i < 6; ++i) ids.push_back(submit_job(http, account.key, flux("down " + std::to_string(i))));
+  for (int i = 0; i < 6; ++i)
+    ids.push_back(submit_job(http, account.key, flux("down " + std::to_string(i))));
   REQUIRE(eventually([&] {
     auto devices = admin_devices(http)["data"];
     return devices[0]["status"].str() != "up" && devices[1]["status"].str() != "up";
@@ -147,8 +150,11 @@ TEST_CASE("With every device down jobs stay queued and succeed once a device is 
     auto now = admin_devices(http)["data"];
     return now[0]["status"].str() == "up" && now[1]["status"].str() == "up";
   }));
-  auto bad = http.request("PUT", "/admin/v1/faults", R"({"device_fail_rate":2})",
-                          [] { auto h = admin_headers(); h.emplace_back("Content-Type", "application/json"); return h; }());
+  auto bad = http.request("PUT", "/admin/v1/faults", R"({"device_fail_rate":2})", [] {
+    auto h = admin_headers();
+    h.emplace_back("Content-Type", "application/json");
+    return h;
+  }());
   CHECK(bad.status == 400);
 }
 
@@ -183,11 +189,13 @@ TEST_CASE("Prefer wait returns within 50 ms of the job finishing and progress sh
   auto id = submit_job(http, account.key, flux("long poll"));
 
   std::set<std::int64_t> seen;
-  eventually([&] {
-    auto job = json::parse(http.get("/v1/jobs/" + id, account.key).body);
-    if (job["status"].str() == "processing") seen.insert(job["progress"].integer());
-    return seen.count(50) > 0 || job["status"].str() == "succeeded";
-  }, 5s);
+  eventually(
+    [&] {
+      auto job = json::parse(http.get("/v1/jobs/" + id, account.key).body);
+      if (job["status"].str() == "processing") seen.insert(job["progress"].integer());
+      return seen.count(50) > 0 || job["status"].str() == "succeeded";
+    },
+    5s);
   CHECK(seen.count(50) == 1);
 
   auto response = http.request("GET", "/v1/jobs/" + id, {},
@@ -287,8 +295,8 @@ TEST_CASE("A queued job gets its actor only when it is waited on or canceled or 
   REQUIRE(canceled.status == 200);
   CHECK(json::parse(canceled.body)["credits_refunded"].integer() == 1);
   CHECK(balance_of(http, account.key) == credits{91, 9, 0, 100});
-  CHECK(json::parse(http.get("/v1/jobs/" + ids[7], account.key).body)["queue_position"]
-          .integer() == 7);
+  CHECK(json::parse(http.get("/v1/jobs/" + ids[7], account.key).body)["queue_position"].integer() ==
+        7);
   CHECK(cancel(http, account.key, ids[6]).status == 409);
   REQUIRE(eventually([&] { return job_actors(http) == 1; }));  // its actor ended with it
 

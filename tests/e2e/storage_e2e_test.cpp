@@ -33,8 +33,10 @@ std::unique_ptr<kiln::store> open_store(const std::string& data_dir) {
 
 }  // namespace
 
-TEST_CASE("A store read that fails answers 503 unavailable without a server path, and the next "
-          "read is answered", "[e2e]") {
+TEST_CASE(
+  "A store read that fails answers 503 unavailable without a server path, and the next "
+  "read is answered",
+  "[e2e]") {
   test_server server(parked_devices);
   auto& http = server.http();
   auto account = create_account(http);
@@ -68,8 +70,10 @@ TEST_CASE("A store read that fails answers 503 unavailable without a server path
   CHECK(server.process().stderr_text().find("\"event\":\"store.") != std::string::npos);
 }
 
-TEST_CASE("Start-up refuses a job record it cannot decode, names it, shows it with kiln admin "
-          "inspect, and starts once it is mended", "[e2e]") {
+TEST_CASE(
+  "Start-up refuses a job record it cannot decode, names it, shows it with kiln admin "
+  "inspect, and starts once it is mended",
+  "[e2e]") {
   test_server server(parked_devices);
   auto& http = server.http();
   auto account = create_account(http);

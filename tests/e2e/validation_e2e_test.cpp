@@ -59,13 +59,18 @@ std::vector<bad_case> bad_cases() {
     {"missing type", R"({"model":"flux2-turbo","prompt":"p"})", "invalid_request", "type"},
     {"missing model", R"({"type":"image","prompt":"p"})", "invalid_request", "model"},
     {"missing prompt", R"({"type":"image","model":"flux2-turbo"})", "invalid_request", "prompt"},
-    {"type a number", R"({"type":1,"model":"flux2-turbo","prompt":"p"})", "invalid_request", "type"},
+    {"type a number", R"({"type":1,"model":"flux2-turbo","prompt":"p"})", "invalid_request",
+     "type"},
     {"type null", R"({"type":null,"model":"flux2-turbo","prompt":"p"})", "invalid_request", "type"},
-    {"type unknown", R"({"type":"audio","model":"flux2-turbo","prompt":"p"})", "invalid_request", "type"},
+    {"type unknown", R"({"type":"audio","model":"flux2-turbo","prompt":"p"})", "invalid_request",
+     "type"},
     {"model a number", R"({"type":"image","model":7,"prompt":"p"})", "invalid_request", "model"},
-    {"model unknown", R"({"type":"image","model":"dall-e-9","prompt":"p"})", "invalid_request", "model"},
-    {"prompt an array", R"({"type":"image","model":"flux2-turbo","prompt":["p"]})", "invalid_request", "prompt"},
-    {"prompt empty", R"({"type":"image","model":"flux2-turbo","prompt":""})", "invalid_request", "prompt"},
+    {"model unknown", R"({"type":"image","model":"dall-e-9","prompt":"p"})", "invalid_request",
+     "model"},
+    {"prompt an array", R"({"type":"image","model":"flux2-turbo","prompt":["p"]})",
+     "invalid_request", "prompt"},
+    {"prompt empty", R"({"type":"image","model":"flux2-turbo","prompt":""})", "invalid_request",
+     "prompt"},
     {"prompt of 4001 characters",
      R"({"type":"image","model":"flux2-turbo","prompt":")" + repeat(e, 4001) + R"("})",
      "invalid_request", "prompt"},
@@ -83,15 +88,20 @@ std::vector<bad_case> bad_cases() {
     {"metadata an array", image(R"("metadata":["a"])"), "invalid_request", "metadata"},
     {"metadata a string", image(R"("metadata":"a")"), "invalid_request", "metadata"},
     {"metadata with 17 keys", image(metadata_with(17)), "invalid_request", "metadata"},
-    {"metadata with a number value", image(R"("metadata":{"a":1})"), "invalid_request", "metadata.a"},
-    {"metadata with an object value", image(R"("metadata":{"a":{}})"), "invalid_request", "metadata.a"},
-    {"metadata value of 513 characters",
-     image(R"("metadata":{"a":")" + repeat(e, 513) + R"("})"), "invalid_request", "metadata.a"},
+    {"metadata with a number value", image(R"("metadata":{"a":1})"), "invalid_request",
+     "metadata.a"},
+    {"metadata with an object value", image(R"("metadata":{"a":{}})"), "invalid_request",
+     "metadata.a"},
+    {"metadata value of 513 characters", image(R"("metadata":{"a":")" + repeat(e, 513) + R"("})"),
+     "invalid_request", "metadata.a"},
     {"params not an object", image(R"("params":[512])"), "invalid_request", "params"},
-    {"width not a multiple of 32", image(R"("params":{"width":500})"), "invalid_request", "params.width"},
-    {"height not a multiple of 32", image(R"("params":{"height":33})"), "invalid_request", "params.height"},
+    {"width not a multiple of 32", image(R"("params":{"width":500})"), "invalid_request",
+     "params.width"},
+    {"height not a multiple of 32", image(R"("params":{"height":33})"), "invalid_request",
+     "params.height"},
     {"width 0", image(R"("params":{"width":0})"), "invalid_request", "params.width"},
-    {"width 4128", image(R"("params":{"width":4128,"height":32})"), "invalid_request", "params.width"},
+    {"width 4128", image(R"("params":{"width":4128,"height":32})"), "invalid_request",
+     "params.width"},
     {"width a string", image(R"("params":{"width":"512"})"), "invalid_request", "params.width"},
     {"width negative", image(R"("params":{"width":-512})"), "invalid_request", "params.width"},
     {"width x height over 4 MP", image(R"("params":{"width":4096,"height":1056})"),
@@ -101,7 +111,8 @@ std::vector<bad_case> bad_cases() {
     {"seed negative", image(R"("params":{"seed":-1})"), "invalid_request", "params.seed"},
     {"seed fractional", image(R"("params":{"seed":1.5})"), "invalid_request", "params.seed"},
     {"seed a string", image(R"("params":{"seed":"1"})"), "invalid_request", "params.seed"},
-    {"unknown params field", image(R"("params":{"style":"noir"})"), "invalid_request", "params.style"},
+    {"unknown params field", image(R"("params":{"style":"noir"})"), "invalid_request",
+     "params.style"},
     {"duration on an image job", image(R"("params":{"duration_seconds":5})"), "invalid_request",
      "params.duration_seconds"},
     {"duration 7 for seedance", video(R"("params":{"duration_seconds":7})"), "invalid_request",
@@ -109,7 +120,8 @@ std::vector<bad_case> bad_cases() {
     {"duration a string", video(R"("params":{"duration_seconds":"5"})"), "invalid_request",
      "params.duration_seconds"},
     {"width on a video job", video(R"("params":{"width":512})"), "invalid_request", "params.width"},
-    {"webhook_url not a URL", image(R"("webhook_url":"not a url")"), "invalid_request", "webhook_url"},
+    {"webhook_url not a URL", image(R"("webhook_url":"not a url")"), "invalid_request",
+     "webhook_url"},
     {"webhook_url ftp", image(R"("webhook_url":"ftp://hooks.example.com/x")"), "invalid_request",
      "webhook_url"},
     {"webhook_url relative", image(R"("webhook_url":"/hooks")"), "invalid_request", "webhook_url"},
@@ -122,8 +134,10 @@ std::vector<bad_case> bad_cases() {
 
 }  // namespace
 
-TEST_CASE("Every malformed job body is refused with 400, its code and the offending field, "
-          "and creates nothing", "[e2e]") {
+TEST_CASE(
+  "Every malformed job body is refused with 400, its code and the offending field, "
+  "and creates nothing",
+  "[e2e]") {
   test_server server;
   auto& http = server.http();
   auto account = create_account(http);
@@ -176,8 +190,10 @@ TEST_CASE("Bodies exactly at the documented limits are accepted", "[e2e]") {
   CHECK(json::parse(created.body)["prompt"].str() == repeat(e, 4000));
 }
 
-TEST_CASE("The HTTP layer refuses missing keys, wrong media types, oversized requests and "
-          "unknown routes, each with a request id", "[e2e]") {
+TEST_CASE(
+  "The HTTP layer refuses missing keys, wrong media types, oversized requests and "
+  "unknown routes, each with a request id",
+  "[e2e]") {
   test_server server;
   auto& http = server.http();
   auto account = create_account(http);
@@ -199,8 +215,9 @@ TEST_CASE("The HTTP layer refuses missing keys, wrong media types, oversized req
   auto by_header = http.request("GET", "/v1/jobs", {}, {{"x-api-key", account.key}});
   seen.push_back(by_header);
   CHECK(by_header.status == 200);
-  auto charset = http.request("POST", "/v1/jobs/estimate", image(),
-                              {bearer(account.key), {"Content-Type", "application/json; charset=utf-8"}});
+  auto charset =
+    http.request("POST", "/v1/jobs/estimate", image(),
+                 {bearer(account.key), {"Content-Type", "application/json; charset=utf-8"}});
   seen.push_back(charset);
   CHECK(charset.status == 200);
 
@@ -218,8 +235,8 @@ TEST_CASE("The HTTP layer refuses missing keys, wrong media types, oversized req
   CHECK(at_limit.status == 200);
   expect_error(http.post("/v1/jobs", exact + " ", account.key), 413, "payload_too_large");
 
-  auto big_header = http.request("GET", "/v1/jobs",
-                                 {}, {bearer(account.key), {"X-Filler", std::string(17 * 1024, 'h')}});
+  auto big_header = http.request("GET", "/v1/jobs", {},
+                                 {bearer(account.key), {"X-Filler", std::string(17 * 1024, 'h')}});
   seen.push_back(big_header);
   CHECK(big_header.status == 431);
 

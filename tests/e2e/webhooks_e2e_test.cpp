@@ -32,8 +32,8 @@ std::string webhook_config(const std::string& schedule = "[0, 100, 100]",
 }
 
 std::string job_with_hook(const std::string& url, const std::string& prompt = "hooked") {
-  return R"({"type":"image","model":"flux2-turbo","prompt":")" + prompt +
-         R"(","webhook_url":")" + url + R"("})";
+  return R"({"type":"image","model":"flux2-turbo","prompt":")" + prompt + R"(","webhook_url":")" +
+         url + R"("})";
 }
 
 /// The signature a receiver computes, written here from the specification with OpenSSL alone.
@@ -87,8 +87,10 @@ json settled_deliveries(http_client& http, const std::string& key, const std::st
 
 }  // namespace
 
-TEST_CASE("A terminal job's event arrives signed per Standard Webhooks and verifies with an "
-          "independent implementation", "[e2e][webhooks]") {
+TEST_CASE(
+  "A terminal job's event arrives signed per Standard Webhooks and verifies with an "
+  "independent implementation",
+  "[e2e][webhooks]") {
   webhook_listener listener({});
   test_server server(sim_devices, webhook_config());
   auto& http = server.http();
@@ -171,8 +173,10 @@ TEST_CASE("503 503 200 gives one success after three attempts with one webhook-i
   CHECK(requests[1].at - requests[0].at >= 85ms);
 }
 
-TEST_CASE("A listener that never answers times out and the retry succeeds; a refused connection "
-          "is retried until the schedule ends; a 400 is not retried", "[e2e][webhooks]") {
+TEST_CASE(
+  "A listener that never answers times out and the retry succeeds; a refused connection "
+  "is retried until the schedule ends; a 400 is not retried",
+  "[e2e][webhooks]") {
   listener_options hanging;
   hanging.script = {-1};
   webhook_listener slow_once(hanging);
@@ -267,8 +271,10 @@ TEST_CASE("A retry pending at a SIGKILL is delivered after the restart", "[e2e][
   CHECK(pending == 0);
 }
 
-TEST_CASE("Redeliver sends the same event again as a new delivery, and a canceled job's event "
-          "is job.canceled", "[e2e][webhooks]") {
+TEST_CASE(
+  "Redeliver sends the same event again as a new delivery, and a canceled job's event "
+  "is job.canceled",
+  "[e2e][webhooks]") {
   webhook_listener listener({});
   test_server server(R"([{"id":"slow","executor":"sim","slots":1,"latency_ms":60000}])",
                      webhook_config());
@@ -366,9 +372,9 @@ TEST_CASE("A webhook_url reaching loopback private or link-local addresses is re
   test_server server;  // webhooks.allow_private_targets is false by default
   auto& http = server.http();
   auto account = create_account(http);
-  for (const char* url : {"http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/",
-                                "http://192.168.0.10/", "http://169.254.169.254/latest",
-                                "http://[::1]/x", "https://[fe80::1]/x"}) {
+  for (const char* url :
+       {"http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/", "http://192.168.0.10/",
+        "http://169.254.169.254/latest", "http://[::1]/x", "https://[fe80::1]/x"}) {
     INFO(url);
     auto response = http.post("/v1/jobs", job_with_hook(url), account.key);
     CHECK(response.status == 400);
@@ -391,12 +397,14 @@ TEST_CASE("1000 deliveries stuck on a slow endpoint do not delay a fast endpoint
   auto& http = server.http();
   auto account = create_account(http, "enterprise", 10000);
   for (int i = 0; i < 1000; ++i)
-    submit_job(http, account.key, job_with_hook(slow.base_url() + "/slow", "slow " + std::to_string(i)));
+    submit_job(http, account.key,
+               job_with_hook(slow.base_url() + "/slow", "slow " + std::to_string(i)));
   REQUIRE(eventually([&] { return slow.connections() >= 4; }));
 
   auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < 20; ++i)
-    submit_job(http, account.key, job_with_hook(fast.base_url() + "/fast", "fast " + std::to_string(i)));
+    submit_job(http, account.key,
+               job_with_hook(fast.base_url() + "/fast", "fast " + std::to_string(i)));
   REQUIRE(received(fast, 20, 5s));
   auto took = std::chrono::steady_clock::now() - started;
   INFO("20 fast deliveries took "

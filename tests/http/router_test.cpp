@@ -155,29 +155,29 @@ TEST_CASE("a signed file path verifies with its own parts until it expires", "[h
   CHECK(parts.file == "job_1-0.png");
   CHECK(parts.expires == std::to_string(now_ms / 1000 + kiln::limits::file_url_ttl.count()));
   CHECK_FALSE(parts.signature.empty());
-  CHECK(kiln::verify_file_signature(parts.file, parts.expires, parts.signature, signing_key,
-                                          now_ms));
+  CHECK(
+    kiln::verify_file_signature(parts.file, parts.expires, parts.signature, signing_key, now_ms));
   const std::int64_t expires_ms = std::stoll(parts.expires) * 1000;
   CHECK(kiln::verify_file_signature(parts.file, parts.expires, parts.signature, signing_key,
-                                          expires_ms));
+                                    expires_ms));
 }
 
 TEST_CASE("a signed file path is refused after any change or once expired", "[http]") {
   auto parts = split_signed(kiln::signed_file_path("job_1-0.png", signing_key, now_ms));
   using kiln::verify_file_signature;
   SECTION("another file name") {
-    CHECK_FALSE(verify_file_signature("job_1-1.png", parts.expires, parts.signature, signing_key,
-                                      now_ms));
-    CHECK_FALSE(verify_file_signature("job_2-0.png", parts.expires, parts.signature, signing_key,
-                                      now_ms));
+    CHECK_FALSE(
+      verify_file_signature("job_1-1.png", parts.expires, parts.signature, signing_key, now_ms));
+    CHECK_FALSE(
+      verify_file_signature("job_2-0.png", parts.expires, parts.signature, signing_key, now_ms));
   }
   SECTION("a later expiry") {
     auto later = std::to_string(std::stoll(parts.expires) + 3600);
     CHECK_FALSE(verify_file_signature(parts.file, later, parts.signature, signing_key, now_ms));
   }
   SECTION("an expiry that is not a number") {
-    CHECK_FALSE(verify_file_signature(parts.file, parts.expires + "x", parts.signature,
-                                      signing_key, now_ms));
+    CHECK_FALSE(
+      verify_file_signature(parts.file, parts.expires + "x", parts.signature, signing_key, now_ms));
     CHECK_FALSE(verify_file_signature(parts.file, "", parts.signature, signing_key, now_ms));
   }
   SECTION("a changed signature") {
@@ -189,8 +189,8 @@ TEST_CASE("a signed file path is refused after any change or once expired", "[ht
                                       signing_key, now_ms));
   }
   SECTION("another signing key") {
-    CHECK_FALSE(verify_file_signature(parts.file, parts.expires, parts.signature, "other-key",
-                                      now_ms));
+    CHECK_FALSE(
+      verify_file_signature(parts.file, parts.expires, parts.signature, "other-key", now_ms));
   }
   SECTION("a time past the expiry") {
     const std::int64_t expires_ms = std::stoll(parts.expires) * 1000;

@@ -22,8 +22,8 @@ struct expected_model {
 };
 
 const std::vector<expected_model> contract_models{
-  {"flux2-turbo", "image", 1, "asset"},   {"seedream", "image", 3, "asset"},
-  {"nano-banana", "image", 2, "asset"},   {"gpt-image-2", "image", 4, "asset"},
+  {"flux2-turbo", "image", 1, "asset"},     {"seedream", "image", 3, "asset"},
+  {"nano-banana", "image", 2, "asset"},     {"gpt-image-2", "image", 4, "asset"},
   {"nano-banana-pro", "image", 6, "asset"}, {"seedance", "video", 30, "second"},
 };
 
@@ -66,7 +66,8 @@ TEST_CASE("seedance needs the pro plan and offers 5, 10 and 15 seconds", "[model
 }
 
 TEST_CASE("the built-in image models are open to the free plan", "[models]") {
-  for (const char* id : {"flux2-turbo", "seedream", "nano-banana", "gpt-image-2", "nano-banana-pro"}) {
+  for (const char* id :
+       {"flux2-turbo", "seedream", "nano-banana", "gpt-image-2", "nano-banana-pro"}) {
     INFO("model " << id);
     REQUIRE(catalog::builtin().find(id) != nullptr);
     CHECK(catalog::builtin().find(id)->min_plan == "free");
@@ -96,39 +97,37 @@ TEST_CASE("a catalog entry with an unknown field is refused naming the field", "
 }
 
 TEST_CASE("a catalog with a duplicate model id is refused naming the id", "[models]") {
-  auto error = parse_failure(
-    R"({"models":[{"id":"twin","type":"image","credits":1,"unit":"asset"},)"
-    R"({"id":"twin","type":"image","credits":2,"unit":"asset"}]})");
+  auto error =
+    parse_failure(R"({"models":[{"id":"twin","type":"image","credits":1,"unit":"asset"},)"
+                  R"({"id":"twin","type":"image","credits":2,"unit":"asset"}]})");
   CHECK_THAT(error, Catch::Contains("duplicate"));
   CHECK_THAT(error, Catch::Contains("twin"));
 }
 
 TEST_CASE("a catalog entry with a bad type is refused naming 'type'", "[models]") {
-  auto error = parse_failure(
-    R"({"models":[{"id":"m1","type":"audio","credits":1,"unit":"asset"}]})");
+  auto error =
+    parse_failure(R"({"models":[{"id":"m1","type":"audio","credits":1,"unit":"asset"}]})");
   CHECK_THAT(error, Catch::Contains("type"));
 }
 
 TEST_CASE("a catalog entry whose field has the wrong JSON type is refused naming it", "[models]") {
-  auto error = parse_failure(
-    R"({"models":[{"id":"m1","type":"image","credits":"cheap","unit":"asset"}]})");
+  auto error =
+    parse_failure(R"({"models":[{"id":"m1","type":"image","credits":"cheap","unit":"asset"}]})");
   CHECK_THAT(error, Catch::Contains("credits"));
 }
 
 TEST_CASE("a video model without durations is refused naming durations_s", "[models]") {
-  auto error = parse_failure(
-    R"({"models":[{"id":"vid","type":"video","credits":5,"unit":"second"}]})");
+  auto error =
+    parse_failure(R"({"models":[{"id":"vid","type":"video","credits":5,"unit":"second"}]})");
   CHECK_THAT(error, Catch::Contains("durations_s"));
 }
 
 TEST_CASE("catalog entries need an id, a positive price and a known unit", "[models]") {
   CHECK_THAT(parse_failure(R"({"models":[{"type":"image","credits":1,"unit":"asset"}]})"),
              Catch::Contains("id"));
-  CHECK_THAT(parse_failure(
-               R"({"models":[{"id":"m1","type":"image","credits":0,"unit":"asset"}]})"),
+  CHECK_THAT(parse_failure(R"({"models":[{"id":"m1","type":"image","credits":0,"unit":"asset"}]})"),
              Catch::Contains("credits"));
-  CHECK_THAT(parse_failure(
-               R"({"models":[{"id":"m1","type":"image","credits":1,"unit":"frame"}]})"),
+  CHECK_THAT(parse_failure(R"({"models":[{"id":"m1","type":"image","credits":1,"unit":"frame"}]})"),
              Catch::Contains("unit"));
 }
 

@@ -45,9 +45,13 @@ TEST_CASE("hex renders bytes as lowercase pairs", "[models]") {
 }
 
 TEST_CASE("base64 matches the RFC 4648 vectors both ways", "[models]") {
-  const std::vector<std::pair<std::string, std::string>> vectors{
-    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::vector<std::pair<std::string, std::string>> vectors{{"", ""},
+                                                                 {"f", "Zg=="},
+                                                                 {"fo", "Zm8="},
+                                                                 {"foo", "Zm9v"},
+                                                                 {"foob", "Zm9vYg=="},
+                                                                 {"fooba", "Zm9vYmE="},
+                                                                 {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     INFO("plain '" << plain << "'");
     CHECK(crypto::base64(plain) == encoded);
@@ -60,7 +64,8 @@ TEST_CASE("base64 matches the RFC 4648 vectors both ways", "[models]") {
 TEST_CASE("base64 round-trips binary data of every length up to 64 bytes", "[models]") {
   for (std::size_t length = 0; length <= 64; ++length) {
     std::string bytes;
-    for (std::size_t i = 0; i < length; ++i) bytes.push_back(static_cast<char>((i * 37 + 251) & 0xFF));
+    for (std::size_t i = 0; i < length; ++i)
+      bytes.push_back(static_cast<char>((i * 37 + 251) & 0xFF));
     if (length > 0) bytes[0] = '\0';
     std::string decoded;
     INFO("length " << length);
@@ -99,9 +104,16 @@ TEST_CASE("make_id is the prefix and 26 Crockford base32 characters", "[models]"
 }
 
 TEST_CASE("ids made at increasing times sort in time order", "[models]") {
-  const std::vector<std::int64_t> times{0,          1,          31,         32,
-                                        1000,       999999,     1614265330000,
-                                        1700000000000, 1700000000001, 1700000000032,
+  const std::vector<std::int64_t> times{0,
+                                        1,
+                                        31,
+                                        32,
+                                        1000,
+                                        999999,
+                                        1614265330000,
+                                        1700000000000,
+                                        1700000000001,
+                                        1700000000032,
                                         (std::int64_t{1} << 47) - 1};
   std::vector<std::string> ids;
   for (auto t : times) ids.push_back(crypto::make_id("job_", t));

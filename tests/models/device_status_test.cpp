@@ -12,9 +12,9 @@ TEST_CASE("the breaker moves a device only along its designed edges", "[models]"
     bool allowed;
   };
   const edge table[] = {
-    {s::up, s::up, true},           {s::up, s::down, true},        {s::up, s::probing, false},
-    {s::down, s::down, true},       {s::down, s::probing, true},   {s::down, s::up, true},
-    {s::probing, s::probing, true}, {s::probing, s::up, true},     {s::probing, s::down, true},
+    {s::up, s::up, true},           {s::up, s::down, true},      {s::up, s::probing, false},
+    {s::down, s::down, true},       {s::down, s::probing, true}, {s::down, s::up, true},
+    {s::probing, s::probing, true}, {s::probing, s::up, true},   {s::probing, s::down, true},
   };
   for (const auto& e : table) {
     INFO(kiln::device_status_name(e.from) << " -> " << kiln::device_status_name(e.to));

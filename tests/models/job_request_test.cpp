@@ -243,8 +243,8 @@ TEST_CASE("is_valid_webhook_url refuses other schemes, missing hosts and bad cha
 TEST_CASE("utf8_length counts code points, not bytes", "[models]") {
   CHECK(kiln::utf8_length("") == 0);
   CHECK(kiln::utf8_length("abc") == 3);
-  CHECK(kiln::utf8_length("\xC3\xA9") == 1);              // é, 2 bytes
-  CHECK(kiln::utf8_length("\xE2\x82\xAC") == 1);          // €, 3 bytes
-  CHECK(kiln::utf8_length("\xF0\x9F\x98\x80") == 1);      // 😀, 4 bytes
+  CHECK(kiln::utf8_length("\xC3\xA9") == 1);          // é, 2 bytes
+  CHECK(kiln::utf8_length("\xE2\x82\xAC") == 1);      // €, 3 bytes
+  CHECK(kiln::utf8_length("\xF0\x9F\x98\x80") == 1);  // 😀, 4 bytes
   CHECK(kiln::utf8_length("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80") == 4);
 }

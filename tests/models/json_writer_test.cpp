@@ -70,9 +70,21 @@ TEST_CASE("commas separate members and elements at every nesting level", "[model
   json_writer w;
   w.begin_object()
     .field("a", 1)
-    .key("b").begin_array().value(1).value(2).begin_object().end_object().begin_array().end_array()
+    .key("b")
+    .begin_array()
+    .value(1)
+    .value(2)
+    .begin_object()
+    .end_object()
+    .begin_array()
     .end_array()
-    .key("c").begin_object().key("d").null().field("e", true).end_object()
+    .end_array()
+    .key("c")
+    .begin_object()
+    .key("d")
+    .null()
+    .field("e", true)
+    .end_object()
     .field("f", "x")
     .end_object();
   CHECK(w.str() == R"({"a":1,"b":[1,2,{},[]],"c":{"d":null,"e":true},"f":"x"})");

@@ -202,8 +202,7 @@ TEST_CASE("each entry records the available balance after it and the next seq", 
   CHECK(entries[1].model == "m");
 }
 
-TEST_CASE("undo of each kind restores the exact previous balance, holds and last_seq",
-          "[models]") {
+TEST_CASE("undo of each kind restores the exact previous balance, holds and last_seq", "[models]") {
   credit_ledger l({40, 10, 5, 55}, {{"c", 10}}, 3);
   auto check_undo = [&](auto&& move) {
     auto before = snap(l);
@@ -214,10 +213,18 @@ TEST_CASE("undo of each kind restores the exact previous balance, holds and last
     CHECK(snap(l) == before);
     CHECK(l.consistent());
   };
-  SECTION("grant") { check_undo([&] { return std::optional(l.grant(25, "x", 1)); }); }
-  SECTION("hold") { check_undo([&] { return l.hold("a", "m", 40, 1); }); }
-  SECTION("capture") { check_undo([&] { return l.capture("c", "m", 1); }); }
-  SECTION("release") { check_undo([&] { return l.release("c", "m", 1); }); }
+  SECTION("grant") {
+    check_undo([&] { return std::optional(l.grant(25, "x", 1)); });
+  }
+  SECTION("hold") {
+    check_undo([&] { return l.hold("a", "m", 40, 1); });
+  }
+  SECTION("capture") {
+    check_undo([&] { return l.capture("c", "m", 1); });
+  }
+  SECTION("release") {
+    check_undo([&] { return l.release("c", "m", 1); });
+  }
 }
 
 TEST_CASE("replay of no entries is an all-zero balance", "[models]") {
@@ -262,16 +269,15 @@ TEST_CASE("random movements, failed writes and restarts keep every ledger equal 
     if (r < 15) return op{ledger_kind::grant, {}, pick(1, 120)};
     if (r < 55) {
       std::string job = (pick(0, 9) == 0 && !jobs[a].empty())
-                            ? jobs[a][pick(0, jobs[a].size() - 1)]  // a duplicate or settled id
-                            : "job_" + std::to_string(a) + "_" + std::to_string(jobs[a].size());
+                          ? jobs[a][pick(0, jobs[a].size() - 1)]  // a duplicate or settled id
+                          : "job_" + std::to_string(a) + "_" + std::to_string(jobs[a].size());
       jobs[a].push_back(job);
       return op{ledger_kind::hold, job, pick(1, 80)};
     }
     std::string job = "never-submitted";
     if (!m.holds.empty() && pick(0, 3) != 0)
       job = std::next(m.holds.begin(), pick(0, m.holds.size() - 1))->first;
-    else if (!jobs[a].empty())
-      job = jobs[a][pick(0, jobs[a].size() - 1)];
+    else if (!jobs[a].empty()) job = jobs[a][pick(0, jobs[a].size() - 1)];
     return op{r < 78 ? ledger_kind::capture : ledger_kind::release, job, 0};
   };
 

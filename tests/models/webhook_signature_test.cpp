@@ -36,12 +36,13 @@ std::string openssl_signature(const std::string& base64_key, const std::string& 
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_length = 0;
   REQUIRE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-               reinterpret_cast<const unsigned char*>(signed_content.data()),
-               signed_content.size(), mac, &mac_length) != nullptr);
+               reinterpret_cast<const unsigned char*>(signed_content.data()), signed_content.size(),
+               mac, &mac_length) != nullptr);
   REQUIRE(mac_length == 32);
   unsigned char encoded[64] = {};
   int encoded_length = EVP_EncodeBlock(encoded, mac, static_cast<int>(mac_length));
-  return "v1," + std::string(reinterpret_cast<char*>(encoded), static_cast<std::size_t>(encoded_length));
+  return "v1," +
+         std::string(reinterpret_cast<char*>(encoded), static_cast<std::size_t>(encoded_length));
 }
 
 }  // namespace
@@ -51,8 +52,8 @@ TEST_CASE("webhook signature reproduces the published Standard Webhooks example"
   REQUIRE(key);
   CHECK(key->size() == 24);
   CHECK(webhooks::sign(*key, example_id, example_timestamp, example_body) == example_signature);
-  CHECK(webhooks::signature_header({example_secret}, example_id, example_timestamp,
-                                   example_body) == example_signature);
+  CHECK(webhooks::signature_header({example_secret}, example_id, example_timestamp, example_body) ==
+        example_signature);
 }
 
 TEST_CASE("webhook signature matches an HMAC computed with OpenSSL directly", "[webhooks]") {
@@ -78,42 +79,40 @@ TEST_CASE("webhook signature matches an HMAC computed with OpenSSL directly", "[
 TEST_CASE("webhook signature header signs once per secret for rotation", "[webhooks]") {
   const std::string old_secret = example_secret;
   const std::string new_secret = "whsec_3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGh8=";
-  auto header = webhooks::signature_header({new_secret, old_secret}, example_id,
-                                           example_timestamp, example_body);
+  auto header = webhooks::signature_header({new_secret, old_secret}, example_id, example_timestamp,
+                                           example_body);
   auto space = header.find(' ');
   REQUIRE(space != std::string::npos);
   CHECK(header.find(' ', space + 1) == std::string::npos);
   CHECK(header.substr(space + 1) == example_signature);
-  CHECK(header.substr(0, space) ==
-        webhooks::sign(*webhooks::decode_secret(new_secret), example_id, example_timestamp,
-                       example_body));
+  CHECK(header.substr(0, space) == webhooks::sign(*webhooks::decode_secret(new_secret), example_id,
+                                                  example_timestamp, example_body));
   CHECK(header.substr(0, space) != example_signature);
 
   // A secret that does not decode is skipped; none at all gives "".
-  CHECK(webhooks::signature_header({"whsec_not base64", old_secret}, example_id,
-                                   example_timestamp, example_body) == example_signature);
+  CHECK(webhooks::signature_header({"whsec_not base64", old_secret}, example_id, example_timestamp,
+                                   example_body) == example_signature);
   CHECK(webhooks::signature_header({}, example_id, example_timestamp, example_body).empty());
-  CHECK(webhooks::signature_header({"bogus"}, example_id, example_timestamp, example_body)
-          .empty());
+  CHECK(webhooks::signature_header({"bogus"}, example_id, example_timestamp, example_body).empty());
 }
 
 TEST_CASE("webhook secrets that are malformed do not decode", "[webhooks]") {
   const std::string base = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  CHECK_FALSE(webhooks::decode_secret(base));                    // no prefix
-  CHECK_FALSE(webhooks::decode_secret("WHSEC_" + base));         // prefix is case-sensitive
-  CHECK_FALSE(webhooks::decode_secret("whsec_"));                // empty key
-  CHECK_FALSE(webhooks::decode_secret("whsec_" + base + "A"));   // length not a multiple of 4
+  CHECK_FALSE(webhooks::decode_secret(base));                   // no prefix
+  CHECK_FALSE(webhooks::decode_secret("WHSEC_" + base));        // prefix is case-sensitive
+  CHECK_FALSE(webhooks::decode_secret("whsec_"));               // empty key
+  CHECK_FALSE(webhooks::decode_secret("whsec_" + base + "A"));  // length not a multiple of 4
   CHECK_FALSE(webhooks::decode_secret("whsec_" + base.substr(0, 31) + "!"));  // bad character
   CHECK_FALSE(webhooks::decode_secret("whsec_ " + base.substr(1)));           // whitespace
   CHECK_FALSE(webhooks::decode_secret("whsec_" + base + "\n"));
   CHECK_FALSE(webhooks::decode_secret("whsec_MfKQ=r8GKYqrTwjUPD8ILPZIo2LaLaSw"));  // '=' inside
-  CHECK_FALSE(webhooks::decode_secret("whsec_" + base.substr(0, 28) + "A==="));  // 3 pads
+  CHECK_FALSE(webhooks::decode_secret("whsec_" + base.substr(0, 28) + "A==="));    // 3 pads
   // 24 and 64 key bytes are the bounds the specification allows.
-  CHECK(webhooks::decode_secret("whsec_" + std::string(32, 'A')));   // 24 bytes
-  CHECK(webhooks::decode_secret("whsec_" + std::string(86, 'A') + "=="));  // 64 bytes
+  CHECK(webhooks::decode_secret("whsec_" + std::string(32, 'A')));                 // 24 bytes
+  CHECK(webhooks::decode_secret("whsec_" + std::string(86, 'A') + "=="));          // 64 bytes
   CHECK_FALSE(webhooks::decode_secret("whsec_" + std::string(28, 'A') + "AA=="));  // 22 bytes
-  CHECK_FALSE(webhooks::decode_secret("whsec_" + std::string(88, 'A')));  // 66 bytes
-  auto padded = webhooks::decode_secret("whsec_" + std::string(43, 'B') + "=");  // 32 bytes
+  CHECK_FALSE(webhooks::decode_secret("whsec_" + std::string(88, 'A')));           // 66 bytes
+  auto padded = webhooks::decode_secret("whsec_" + std::string(43, 'B') + "=");    // 32 bytes
   REQUIRE(padded);
   CHECK(padded->size() == 32);
 }

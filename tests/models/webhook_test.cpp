@@ -12,7 +12,8 @@ namespace {
 const std::vector<std::uint64_t> contract{0, 30000, 120000, 600000, 1800000, 7200000};
 }
 
-TEST_CASE("2xx delivers and statuses other than 408 429 and 5xx fail at once", "[models][webhooks]") {
+TEST_CASE("2xx delivers and statuses other than 408 429 and 5xx fail at once",
+          "[models][webhooks]") {
   for (int status : {200, 201, 204, 299})
     CHECK(decide_retry(contract, 1, status, -1, 1.0).status == delivery_status::delivered);
   for (int status : {100, 301, 302, 400, 401, 403, 404, 410, 422, 600})
@@ -35,12 +36,13 @@ TEST_CASE("the contract's schedule follows each failed attempt and ends after si
   CHECK(decide_retry({0}, 1, 500, -1, 1.0).status == delivery_status::failed);
 }
 
-TEST_CASE("Retry-After on 429 and 503 replaces the delay up to the next step", "[models][webhooks]") {
-  CHECK(decide_retry(contract, 1, 429, 5, 1.0).delay_ms == 5000);       // sooner than 30 s
-  CHECK(decide_retry(contract, 1, 503, 90, 1.0).delay_ms == 90000);     // later, under 2 min
-  CHECK(decide_retry(contract, 1, 429, 3600, 1.0).delay_ms == 120000);  // capped at 2 min
+TEST_CASE("Retry-After on 429 and 503 replaces the delay up to the next step",
+          "[models][webhooks]") {
+  CHECK(decide_retry(contract, 1, 429, 5, 1.0).delay_ms == 5000);         // sooner than 30 s
+  CHECK(decide_retry(contract, 1, 503, 90, 1.0).delay_ms == 90000);       // later, under 2 min
+  CHECK(decide_retry(contract, 1, 429, 3600, 1.0).delay_ms == 120000);    // capped at 2 min
   CHECK(decide_retry(contract, 5, 429, 99999, 1.0).delay_ms == 7200000);  // last step caps itself
-  CHECK(decide_retry(contract, 1, 500, 5, 1.0).delay_ms == 30000);      // only 429 and 503
+  CHECK(decide_retry(contract, 1, 500, 5, 1.0).delay_ms == 30000);        // only 429 and 503
 }
 
 TEST_CASE("Retry-After reads delta seconds and HTTP dates", "[models][webhooks]") {

@@ -44,9 +44,10 @@ timed_result post_and_wait(outbound::http_client& client, outbound::outbound_req
   auto future = answer.get_future();
   auto started = steady::now();
   client.post(std::move(request), [&answer, started](outbound::outbound_result result) {
-    answer.set_value({std::move(result),
-                      std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started),
-                      std::this_thread::get_id()});
+    answer.set_value(
+      {std::move(result),
+       std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started),
+       std::this_thread::get_id()});
   });
   REQUIRE(future.wait_for(5s) == std::future_status::ready);
   return future.get();
@@ -191,7 +192,8 @@ TEST_CASE("webhook client times out a receiver that never answers", "[webhooks]"
 TEST_CASE("webhook client reports a refused connection", "[webhooks]") {
   outbound::http_client client(test_options());
   auto port = test::closed_port();
-  auto outcome = post_and_wait(client, request_to("http://127.0.0.1:" + std::to_string(port) + "/"));
+  auto outcome =
+    post_and_wait(client, request_to("http://127.0.0.1:" + std::to_string(port) + "/"));
   CHECK(outcome.result.status == 0);
   CHECK(outcome.result.error == "connection refused");
   CHECK(outcome.elapsed < 1000ms);
@@ -230,8 +232,8 @@ TEST_CASE("webhook client refuses private addresses unless allowed", "[webhooks]
   outbound::http_client client(options);
   auto port = std::to_string(listener.port());
   const std::vector<std::string> urls{
-    "http://127.0.0.1:" + port + "/",        "http://localhost:" + port + "/",
-    "http://[::ffff:127.0.0.1]:" + port + "/", "http://[::1]:" + port + "/",
+    "http://127.0.0.1:" + port + "/",           "http://localhost:" + port + "/",
+    "http://[::ffff:127.0.0.1]:" + port + "/",  "http://[::1]:" + port + "/",
     "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/"};
   for (const auto& url : urls) {
     INFO(url);
@@ -356,7 +358,8 @@ TEST_CASE("webhook client verifies TLS against an extra CA", "[webhooks]") {
   CHECK(by_address.result.status == 200);
   CHECK(by_address.result.error.empty());
   auto by_name = post_and_wait(
-    client, request_to("https://localhost:" + std::to_string(listener.port()) + "/tls", R"({"n":2})"));
+    client,
+    request_to("https://localhost:" + std::to_string(listener.port()) + "/tls", R"({"n":2})"));
   INFO(by_name.result.error);
   CHECK(by_name.result.status == 200);
 
@@ -406,8 +409,8 @@ TEST_CASE("webhook client refuses TLS certificates it cannot verify", "[webhooks
     auto client_options = test_options();
     client_options.extra_ca_file = pki.ca_file();
     outbound::http_client client(client_options);
-    auto outcome = post_and_wait(
-      client, request_to("https://127.0.0.1:" + std::to_string(closer.port()) + "/"));
+    auto outcome =
+      post_and_wait(client, request_to("https://127.0.0.1:" + std::to_string(closer.port()) + "/"));
     CHECK(outcome.result.status == 0);
     INFO(outcome.result.error);
     CHECK(outcome.result.error.starts_with("tls: "));

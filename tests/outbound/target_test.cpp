@@ -32,10 +32,11 @@ std::optional<std::string> check(outbound::resolver_pool& pool, const std::strin
 }
 
 outbound::resolve_result resolve(outbound::resolver_pool& pool, const std::string& host,
-                             std::chrono::milliseconds timeout = 2000ms) {
+                                 std::chrono::milliseconds timeout = 2000ms) {
   std::promise<outbound::resolve_result> answer;
   auto future = answer.get_future();
-  pool.resolve(host, timeout, [&answer](outbound::resolve_result r) { answer.set_value(std::move(r)); });
+  pool.resolve(host, timeout,
+               [&answer](outbound::resolve_result r) { answer.set_value(std::move(r)); });
   REQUIRE(future.wait_for(5s) == std::future_status::ready);
   return future.get();
 }
@@ -112,37 +113,37 @@ TEST_CASE("webhook parse_url drops fragments and escapes unsafe bytes", "[webhoo
 TEST_CASE("webhook parse_url refuses malformed or unsafe URLs", "[webhooks]") {
   const std::vector<std::string> refused{
     "",
-    "example.com/hook",                   // not absolute
+    "example.com/hook",  // not absolute
     "/hook",
-    "ftp://example.com/",                 // scheme
+    "ftp://example.com/",  // scheme
     "file:///etc/passwd",
     "javascript:alert(1)",
     "https:/example.com/",
-    "https://",                           // no host
+    "https://",  // no host
     "https:///path",
     "https://:443/",
-    "https://user@example.com/",          // userinfo
+    "https://user@example.com/",  // userinfo
     "https://user:pass@example.com/",
     "https://example.com@evil.com/",
-    "https://exa mple.com/",              // whitespace
+    "https://exa mple.com/",  // whitespace
     "https://example.com/a b",
     " https://example.com/",
     "https://example.com/\t",
     "https://example.com/\r\nX-Injected: 1",
-    "https://ex\xc3\xa4mple.com/",        // non-ASCII
-    "https://example.com:/",              // empty port
+    "https://ex\xc3\xa4mple.com/",  // non-ASCII
+    "https://example.com:/",        // empty port
     "https://example.com:0/",
     "https://example.com:65536/",
     "https://example.com:123456/",
     "https://example.com:80a/",
     "https://example.com:-1/",
     "https://a:1:2/",
-    "https://[::1/",                      // IPv6 literals
+    "https://[::1/",  // IPv6 literals
     "https://[::1]x/",
     "https://[not-v6]/",
     "https://[fe80::1%25eth0]/",
     "https://::1/",
-    "https://127.1/",                     // numeric forms resolvers read as IPv4
+    "https://127.1/",  // numeric forms resolvers read as IPv4
     "https://0x7f000001/",
     "https://0x7f.0.0.1/",
     "https://2130706433/",
@@ -150,11 +151,11 @@ TEST_CASE("webhook parse_url refuses malformed or unsafe URLs", "[webhooks]") {
     "https://127.0.0.1./",
     "https://256.0.0.1/",
     "https://1.2.3.4.5/",
-    "https://exa%6dple.com/",             // escapes and odd characters in the host
+    "https://exa%6dple.com/",  // escapes and odd characters in the host
     "https://exam!ple.com/",
     "https://a..b/",
     "https://.example.com/",
-    "https://" + std::string(64, 'a') + ".com/",  // label over 63 bytes
+    "https://" + std::string(64, 'a') + ".com/",      // label over 63 bytes
     "https://example.com/" + std::string(2048, 'a'),  // longer than webhook_url_bytes_max
   };
   for (const auto& url : refused) {
@@ -280,8 +281,8 @@ TEST_CASE("webhook forbidden IPv6 ranges and the addresses just outside them", "
 }
 
 TEST_CASE("webhook forbidden_reason refuses what is not an address", "[webhooks]") {
-  for (std::string text : {"", "localhost", "example.com", "127.1", "127.0.0.1 ", " ::1",
-                           "[::1]", "1.2.3.4.5", "::g", "0x7f000001"}) {
+  for (std::string text : {"", "localhost", "example.com", "127.1", "127.0.0.1 ", " ::1", "[::1]",
+                           "1.2.3.4.5", "::g", "0x7f000001"}) {
     INFO(text);
     CHECK(outbound::forbidden_reason(text) == "not an address");
     CHECK(outbound::is_forbidden_address(text));

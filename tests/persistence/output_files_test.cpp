@@ -7,8 +7,8 @@ namespace files = kiln::output_files;
 
 TEST_CASE("an output's name carries its content type and is served with it again",
           "[persistence]") {
-  for (const char* type : {"image/png", "image/gif", "image/jpeg", "image/webp", "video/mp4",
-                           "video/webm"}) {
+  for (const char* type :
+       {"image/png", "image/gif", "image/jpeg", "image/webp", "video/mp4", "video/webm"}) {
     INFO(type);
     auto name = files::name_for("job_01ABC", 2, type);
     CHECK(name.rfind("job_01ABC-2.", 0) == 0);

@@ -160,9 +160,9 @@ TEST_CASE("an API key survives encode and decode with every field intact", "[per
 }
 
 TEST_CASE("garbage bytes decode to nothing", "[persistence]") {
-  for (std::string bytes : {std::string(), std::string("not json"), std::string("[1,2,3]"),
-                            std::string("{\"id\":"), std::string("\xff\xfe\x00", 3),
-                            std::string("42")}) {
+  for (std::string bytes :
+       {std::string(), std::string("not json"), std::string("[1,2,3]"), std::string("{\"id\":"),
+        std::string("\xff\xfe\x00", 3), std::string("42")}) {
     INFO("bytes: " << bytes);
     CHECK_FALSE(records::decode_job(bytes).has_value());
     CHECK_FALSE(records::decode_account(bytes).has_value());
@@ -178,8 +178,7 @@ TEST_CASE("records missing their identity decode to nothing", "[persistence]") {
   CHECK_FALSE(records::decode_key(R"({"id":"key_1"})").has_value());  // no hash
 }
 
-TEST_CASE("account_job_key sorts by seq and stays inside its account's prefix",
-          "[persistence]") {
+TEST_CASE("account_job_key sorts by seq and stays inside its account's prefix", "[persistence]") {
   const std::vector<std::uint64_t> seqs{1, 2, 9, 10, 15, 16, 255, 256, 4096, 65536, 1ull << 40};
   std::vector<std::string> keys;
   for (auto seq : seqs) keys.push_back(records::account_job_key("acct_1", seq));
@@ -189,7 +188,8 @@ TEST_CASE("account_job_key sorts by seq and stays inside its account's prefix",
     CHECK(key.rfind(records::account_job_prefix("acct_1"), 0) == 0);
     CHECK(key.rfind(records::account_job_prefix("acct_10"), 0) != 0);
   }
-  CHECK(records::account_job_key("acct_10", 1).rfind(records::account_job_prefix("acct_1"), 0) != 0);
+  CHECK(records::account_job_key("acct_10", 1).rfind(records::account_job_prefix("acct_1"), 0) !=
+        0);
 }
 
 TEST_CASE("a new job's batch writes the job and its listing entry; an update only the job",
@@ -198,14 +198,16 @@ TEST_CASE("a new job's batch writes the job and its listing entry; an update onl
   auto fresh = records::job_batch(v, true);
   bool has_job = false, has_index = false;
   for (const auto& op : fresh.ops) {
-    if (op.family == kiln::column::jobs && op.key == v.id) has_job = records::decode_job(op.value).has_value();
+    if (op.family == kiln::column::jobs && op.key == v.id)
+      has_job = records::decode_job(op.value).has_value();
     if (op.family == kiln::column::account_jobs &&
         op.key == records::account_job_key(v.account_id, v.seq))
       has_index = op.value == v.id;
   }
   CHECK(has_job);
   CHECK(has_index);
-  for (const auto& op : records::job_batch(v, false).ops) CHECK(op.family != kiln::column::account_jobs);
+  for (const auto& op : records::job_batch(v, false).ops)
+    CHECK(op.family != kiln::column::account_jobs);
 }
 
 TEST_CASE("idempotency bindings round-trip with their job or grant and expiry keys sort by time",
@@ -225,8 +227,8 @@ TEST_CASE("idempotency bindings round-trip with their job or grant and expiry ke
   kiln::idempotency_record bound_grant;
   bound_grant.fingerprint = "f";
   bound_grant.expires_at_ms = 7;
-  bound_grant.granted = kiln::ledger_entry{"led_1", 3, 5, kiln::ledger_kind::grant, 25, "", "",
-                                           "top-up", 40};
+  bound_grant.granted =
+    kiln::ledger_entry{"led_1", 3, 5, kiln::ledger_kind::grant, 25, "", "", "top-up", 40};
   decoded = records::decode_idempotency_record(records::encode(bound_grant));
   REQUIRE(decoded);
   REQUIRE(decoded->granted);
@@ -235,7 +237,8 @@ TEST_CASE("idempotency bindings round-trip with their job or grant and expiry ke
   CHECK(decoded->granted->reason == "top-up");
   CHECK_FALSE(decoded->created);
 
-  for (const char* garbage : {"", "f\n7\n", "f\nx\njob\n{}", "f\n7\nother\n{}", "f\n7\njob\nnot json"})
+  for (const char* garbage :
+       {"", "f\n7\n", "f\nx\njob\n{}", "f\n7\nother\n{}", "f\n7\njob\nnot json"})
     CHECK_FALSE(records::decode_idempotency_record(garbage));
 
   auto early = records::idempotency_expiry_key("acct_1", 1000, "key/with/slashes");
@@ -250,8 +253,10 @@ TEST_CASE("idempotency bindings round-trip with their job or grant and expiry ke
   CHECK_FALSE(records::parse_idempotency_expiry("zz", expires, key));
 }
 
-TEST_CASE("deliveries round-trip with every attempt and sit in the pending index only while "
-          "pending", "[persistence]") {
+TEST_CASE(
+  "deliveries round-trip with every attempt and sit in the pending index only while "
+  "pending",
+  "[persistence]") {
   kiln::delivery d;
   d.id = "dlv_1";
   d.event_id = "evt_1";

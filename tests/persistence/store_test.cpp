@@ -2,9 +2,9 @@
 // cursor, group commit under concurrency, injected write failures, close, and the directory lock.
 #include <catch2/catch.hpp>
 
-#include "tests/support/kiln_process.hpp"
 #include "models/error.hpp"
 #include "persistence/store.hpp"
+#include "tests/support/kiln_process.hpp"
 
 #include <stdlib.h>
 
@@ -24,7 +24,6 @@ using kiln::write_batch;
 using kiln::test::temp_dir;
 
 namespace {
-
 
 std::unique_ptr<store> open_store(const std::string& dir) {
   auto db = store::open(dir, kiln::durability_mode::fsync);
@@ -142,7 +141,8 @@ TEST_CASE("committed data survives closing and reopening the store", "[persisten
     db->close();
   }
   auto reopened = open_store(dir.path().string());
-  CHECK(value_of(*reopened, column::keys, "hash") == std::optional<std::string>(std::string("binary\0value", 12)));
+  CHECK(value_of(*reopened, column::keys, "hash") ==
+        std::optional<std::string>(std::string("binary\0value", 12)));
   CHECK(value_of(*reopened, column::meta, "url_signing_key") == std::optional<std::string>("k"));
 }
 
@@ -164,12 +164,14 @@ TEST_CASE("scan visits exactly the keys with the prefix, in ascending order", "[
   CHECK(first_two == keys{"acct_1/01", "acct_1/02"});
 }
 
-TEST_CASE("scan_reverse lists a prefix newest first and a cursor excludes itself", "[persistence]") {
+TEST_CASE("scan_reverse lists a prefix newest first and a cursor excludes itself",
+          "[persistence]") {
   temp_dir dir;
   auto db = open_store(dir.path().string());
   commit_ok(*db, puts(column::account_jobs, {"acct_0/09", "acct_1/01", "acct_1/02", "acct_1/03",
                                              "acct_1/04", "acct_10/01", "acct_2/01"}));
-  CHECK(reverse_keys(*db, "acct_1/", "") == keys{"acct_1/04", "acct_1/03", "acct_1/02", "acct_1/01"});
+  CHECK(reverse_keys(*db, "acct_1/", "") ==
+        keys{"acct_1/04", "acct_1/03", "acct_1/02", "acct_1/01"});
   CHECK(reverse_keys(*db, "acct_2/", "") == keys{"acct_2/01"});
   CHECK(reverse_keys(*db, "acct_0/", "") == keys{"acct_0/09"});
   CHECK(reverse_keys(*db, "acct_9/", "").empty());
@@ -178,10 +180,11 @@ TEST_CASE("scan_reverse lists a prefix newest first and a cursor excludes itself
   CHECK(reverse_keys(*db, "acct_1/", "acct_1/025") == keys{"acct_1/02", "acct_1/01"});
   CHECK(reverse_keys(*db, "acct_1/", "acct_1/01").empty());
   std::vector<std::string> page;
-  db->scan_reverse(column::account_jobs, "acct_1/", "", [&](std::string_view key, std::string_view) {
-    page.emplace_back(key);
-    return page.size() < 2;
-  });
+  db->scan_reverse(column::account_jobs, "acct_1/", "",
+                   [&](std::string_view key, std::string_view) {
+                     page.emplace_back(key);
+                     return page.size() < 2;
+                   });
   CHECK(page == keys{"acct_1/04", "acct_1/03"});
   CHECK(reverse_keys(*db, "acct_1/", page.back()) == keys{"acct_1/02", "acct_1/01"});
 }

@@ -6,9 +6,9 @@
 namespace kiln::test {
 
 test_server::test_server(const std::string& devices_json, const std::string& extra_config)
-    : extra_config_(extra_config),
-      data_dir_(dir_ / "data"),
-      config_file_(write_config(dir_, devices_json, extra_config_)) {
+  : extra_config_(extra_config),
+    data_dir_(dir_ / "data"),
+    config_file_(write_config(dir_, devices_json, extra_config_)) {
   start();
 }
 
@@ -30,8 +30,8 @@ test_account create_account(http_client& http, const std::string& plan, std::int
   auto headers = admin_headers();
   headers.emplace_back("Content-Type", "application/json");
   auto response = http.request("POST", "/admin/v1/accounts",
-                               R"({"name":")" + name + R"(","plan":")" + plan +
-                                 R"(","credits":)" + std::to_string(credits) + "}",
+                               R"({"name":")" + name + R"(","plan":")" + plan + R"(","credits":)" +
+                                 std::to_string(credits) + "}",
                                headers);
   if (response.status != 201)
     throw std::runtime_error("create account: " + std::to_string(response.status) + " " +

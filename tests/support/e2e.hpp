@@ -17,8 +17,7 @@ namespace kiln::test {
 inline const std::string sim_devices =
   R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0}])";
 /// One builtin device: real PNG/GIF renders.
-inline const std::string builtin_devices =
-  R"([{"id":"gpu-0","executor":"builtin","slots":2}])";
+inline const std::string builtin_devices = R"([{"id":"gpu-0","executor":"builtin","slots":2}])";
 
 /// A kiln server on port 0 with its own temp dir, config and data dir, plus a client for it.
 class test_server {

@@ -2,10 +2,11 @@
 // by the NVML tests through KILN_NVML_LIBRARY. It exports the NVML symbols runtime/nvml.cpp uses
 // and reports two fixed GPUs. Environment variables, read at each call, steer it into failures:
 //   FAKE_NVML_INIT_FAIL=1              nvmlInit_v2 answers NVML_ERROR_DRIVER_NOT_LOADED
-//   FAKE_NVML_DENY_INDEX=<i>           nvmlDeviceGetHandleByIndex_v2(i) answers NVML_ERROR_NO_PERMISSION
-//   FAKE_NVML_UTILIZATION_UNSUPPORTED=1 nvmlDeviceGetUtilizationRates answers NVML_ERROR_NOT_SUPPORTED
-// fake_nvml_open_count() (not an NVML symbol) tells how many nvmlInit_v2 calls are not yet shut down.
-// Kept out of kiln_tests' own sources by a filter in CMakeLists.txt.
+//   FAKE_NVML_DENY_INDEX=<i>           nvmlDeviceGetHandleByIndex_v2(i) answers
+//   NVML_ERROR_NO_PERMISSION FAKE_NVML_UTILIZATION_UNSUPPORTED=1 nvmlDeviceGetUtilizationRates
+//   answers NVML_ERROR_NOT_SUPPORTED
+// fake_nvml_open_count() (not an NVML symbol) tells how many nvmlInit_v2 calls are not yet shut
+// down. Kept out of kiln_tests' own sources by a filter in CMakeLists.txt.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -44,7 +45,8 @@ constexpr int NVML_ERROR_DRIVER_NOT_LOADED = 9;
 constexpr unsigned long long gib = 1ull << 30;
 
 nvmlDevice_st devices[] = {
-  {"NVIDIA Fake H100 80GB HBM3", "GPU-11111111-2222-3333-4444-555555555555", 80 * gib, 3 * gib, 7, 2},
+  {"NVIDIA Fake H100 80GB HBM3", "GPU-11111111-2222-3333-4444-555555555555", 80 * gib, 3 * gib, 7,
+   2},
   {"NVIDIA Fake L4", "GPU-66666666-7777-8888-9999-000000000000", 24 * gib, 6 * gib, 93, 40},
 };
 constexpr unsigned int device_count = sizeof devices / sizeof devices[0];
@@ -87,14 +89,22 @@ FAKE_NVML_EXPORT int nvmlShutdown() {
 
 FAKE_NVML_EXPORT const char* nvmlErrorString(int result) {
   switch (result) {
-    case NVML_SUCCESS: return "Success";
-    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
-    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
-    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
-    case NVML_ERROR_NO_PERMISSION: return "Insufficient Permissions";
-    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
-    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
-    default: return "Unknown Error";
+    case NVML_SUCCESS:
+      return "Success";
+    case NVML_ERROR_UNINITIALIZED:
+      return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT:
+      return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED:
+      return "Not Supported";
+    case NVML_ERROR_NO_PERMISSION:
+      return "Insufficient Permissions";
+    case NVML_ERROR_INSUFFICIENT_SIZE:
+      return "Insufficient Size";
+    case NVML_ERROR_DRIVER_NOT_LOADED:
+      return "Driver Not Loaded";
+    default:
+      return "Unknown Error";
   }
 }
 

@@ -105,7 +105,8 @@ http_response read_response(int fd, bool& closes) {
     if (colon == std::string_view::npos) throw std::runtime_error("malformed header line");
     std::string name = lower(line.substr(0, colon));
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     if (name == "content-length") content_length = std::stoull(std::string(value));
     if (name == "connection" && lower(value) == "close") closes = true;
@@ -115,7 +116,8 @@ http_response read_response(int fd, bool& closes) {
   std::string body = buffer.substr(header_end + 4);
   if (content_length == std::string::npos) {  // the body ends when the server closes
     closes = true;
-    while (read_some(fd, body) > 0) {}
+    while (read_some(fd, body) > 0) {
+    }
   } else {
     while (body.size() < content_length)
       if (read_some(fd, body) == 0) throw std::runtime_error("connection closed inside the body");
@@ -125,10 +127,10 @@ http_response read_response(int fd, bool& closes) {
   return response;
 }
 
-std::string serialize(const std::string& method, const std::string& target,
-                      const std::string& body, const header_list& headers, std::uint16_t port) {
-  std::string text = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                     std::to_string(port) + "\r\n";
+std::string serialize(const std::string& method, const std::string& target, const std::string& body,
+                      const header_list& headers, std::uint16_t port) {
+  std::string text =
+    method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n";
   for (const auto& [name, value] : headers) text += name + ": " + value + "\r\n";
   if (!body.empty() || method == "POST" || method == "PUT")
     text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
@@ -154,7 +156,7 @@ bool http_response::has_header(std::string_view name) const {
 }
 
 http_client::http_client(std::uint16_t port, std::chrono::milliseconds timeout)
-    : port_(port), timeout_(timeout) {}
+  : port_(port), timeout_(timeout) {}
 
 http_client::~http_client() { close_socket(); }
 

@@ -141,11 +141,11 @@ struct inference_server::impl {
           std::lock_guard lock(mutex);
           requests[index].status = status;
         }
-        std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
-                               http_reason_phrase(status) + "\r\n";
+        std::string response =
+          "HTTP/1.1 " + std::to_string(status) + " " + http_reason_phrase(status) + "\r\n";
         if (!body.empty()) response += "Content-Type: application/json\r\n";
-        response += "Content-Length: " + std::to_string(body.size()) +
-                    "\r\nConnection: close\r\n\r\n" + body;
+        response +=
+          "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
         write_all(fd, response);
       } else {
         std::string ignored;
@@ -161,8 +161,7 @@ struct inference_server::impl {
       if (request.method != "POST") return body = error_body("method not allowed"), 405;
       return create(request, body);
     }
-    if (request.target.rfind(prefix + "/", 0) != 0)
-      return body = error_body("no such route"), 404;
+    if (request.target.rfind(prefix + "/", 0) != 0) return body = error_body("no such route"), 404;
     std::string id = request.target.substr(prefix.size() + 1);
     if (request.method == "GET") return poll(id, body);
     if (request.method == "DELETE") return cancel(id, body);
@@ -171,8 +170,8 @@ struct inference_server::impl {
 
   int create(const http_request& request, std::string& body) {
     if (options.hang_creates) return 0;
-    if (options.create_status != 202) return body = error_body("refused by the test"),
-                                              options.create_status;
+    if (options.create_status != 202)
+      return body = error_body("refused by the test"), options.create_status;
     inference_run run;
     try {
       auto doc = json::parse(request.body);

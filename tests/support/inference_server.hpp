@@ -19,10 +19,10 @@ struct inference_options {
   std::uint32_t progress_steps = 4;         ///< progress rises 0, 100/steps, ... while running
   std::string fail_with;    ///< non-empty: runs end "failed" with this error instead of outputs
   int create_status = 202;  ///< another status refuses creates: {"error": "refused by the test"}
-  std::uint32_t poll_503s = 0;   ///< the first this many GETs (over all runs) answer 503
-  bool hang_creates = false;     ///< POSTs are read and never answered
+  std::uint32_t poll_503s = 0;  ///< the first this many GETs (over all runs) answer 503
+  bool hang_creates = false;    ///< POSTs are read and never answered
   std::chrono::milliseconds create_delay{0};  ///< POSTs are answered this late
-  bool hang_polls = false;       ///< GETs are read and never answered
+  bool hang_polls = false;                    ///< GETs are read and never answered
 };
 
 /// One POST /v1/runs as the server understood it.

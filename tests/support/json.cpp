@@ -17,7 +17,7 @@ struct json::node {
 };
 
 json::json(std::shared_ptr<const document> doc, std::shared_ptr<const node> at, std::string path)
-    : doc_(std::move(doc)), node_(std::move(at)), path_(std::move(path)) {}
+  : doc_(std::move(doc)), node_(std::move(at)), path_(std::move(path)) {}
 
 json json::parse(std::string_view text) {
   auto doc = std::make_shared<document>();
@@ -30,8 +30,8 @@ json json::parse(std::string_view text) {
 }
 
 void json::fail(const std::string& what) const {
-  throw std::runtime_error("JSON " + (path_.empty() ? std::string("(root)") : path_) + ": " +
-                           what + " in " + doc_->text.substr(0, 2000));
+  throw std::runtime_error("JSON " + (path_.empty() ? std::string("(root)") : path_) + ": " + what +
+                           " in " + doc_->text.substr(0, 2000));
 }
 
 json json::operator[](std::string_view key) const {

@@ -128,22 +128,23 @@ std::string write_config(const temp_dir& dir, const std::string& devices_json,
     members = members.empty() ? plans : members + "," + plans;
   return write_file(dir / "config.json",
                     std::string(R"({"admin_token":")") + admin_token +
-                      R"(","demo_account":false,"durability":"fsync","devices":)" +
-                      devices_json + "," + members + "}");
+                      R"(","demo_account":false,"durability":"fsync","devices":)" + devices_json +
+                      "," + members + "}");
 }
 
 kiln_process::kiln_process(const std::string& data_dir, const std::string& config_file,
                            const env_list& env)
-    : args_{"serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir, "--config", config_file,
-            "--log-level", "warn"},
-      stderr_path_((std::filesystem::path(data_dir).parent_path() /
-                    ("kiln-" + std::to_string(process_counter++) + ".stderr")).string()) {
+  : args_{"serve",    "--listen",  "127.0.0.1:0", "--data-dir", data_dir,
+          "--config", config_file, "--log-level", "warn"},
+    stderr_path_((std::filesystem::path(data_dir).parent_path() /
+                  ("kiln-" + std::to_string(process_counter++) + ".stderr"))
+                   .string()) {
   start(env, std::chrono::seconds(20));
 }
 
 kiln_process::kiln_process(std::vector<std::string> args, std::string stderr_path,
                            const env_list& env, std::chrono::milliseconds startup_timeout)
-    : args_(std::move(args)), stderr_path_(std::move(stderr_path)) {
+  : args_(std::move(args)), stderr_path_(std::move(stderr_path)) {
   start(env, startup_timeout);
 }
 

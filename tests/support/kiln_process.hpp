@@ -2,11 +2,11 @@
 // a server process that is ready once it printed its listening line, and one-shot CLI runs.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -37,9 +37,10 @@ std::string read_file(const std::string& path);
 /// A test config: demo account off, admin token "t0ken", fsync, and the given devices (a JSON
 /// array), plus `extra_members` (more members of the top-level object, such as
 /// `"jobs":{"max_attempts":2}`) when not empty. Written to `dir/config.json`; returns its path.
-std::string write_config(const temp_dir& dir, const std::string& devices_json =
-                           R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0}])",
-                         const std::string& extra_members = {});
+std::string write_config(
+  const temp_dir& dir,
+  const std::string& devices_json = R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0}])",
+  const std::string& extra_members = {});
 
 constexpr const char* admin_token = "t0ken";
 

@@ -63,7 +63,7 @@ struct loopback_server::impl {
 };
 
 loopback_server::loopback_server(std::function<void(int fd)> serve, const std::string& owner)
-    : impl_(new impl) {
+  : impl_(new impl) {
   impl_->serve = std::move(serve);
   impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
@@ -99,7 +99,7 @@ void loopback_server::stop() {
     std::lock_guard lock(impl_->mutex);
     if (impl_->stopping) return;
     impl_->stopping = true;
-    ::shutdown(impl_->listen_fd, SHUT_RDWR);  // wakes accept()
+    ::shutdown(impl_->listen_fd, SHUT_RDWR);                   // wakes accept()
     for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);  // wakes recv()
   }
   impl_->acceptor.join();
@@ -113,17 +113,28 @@ void loopback_server::stop() {
 
 const char* http_reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 302:
+      return "Found";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 

@@ -111,8 +111,9 @@ std::string received_request::header(const std::string& name) const {
 
 std::size_t received_request::count(const std::string& name) const {
   auto wanted = lowercase(name);
-  return static_cast<std::size_t>(std::count_if(
-    headers.begin(), headers.end(), [&](const auto& entry) { return lowercase(entry.first) == wanted; }));
+  return static_cast<std::size_t>(
+    std::count_if(headers.begin(), headers.end(),
+                  [&](const auto& entry) { return lowercase(entry.first) == wanted; }));
 }
 
 struct webhook_listener::impl {
@@ -141,8 +142,8 @@ struct webhook_listener::impl {
             requests.push_back(request);
           }
           if (options.mode == listener_mode::respond && status >= 0) {
-            std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
-                                   http_reason_phrase(status) + "\r\n";
+            std::string response =
+              "HTTP/1.1 " + std::to_string(status) + " " + http_reason_phrase(status) + "\r\n";
             for (const auto& [name, value] : options.headers)
               response += name + ": " + value + "\r\n";
             response += "Content-Length: " + std::to_string(options.body.size()) +

@@ -73,7 +73,7 @@ inline std::uint64_t request_hash(const render_request& request) {
 
 /// splitmix64: tiny, well-known, platform-independent generator.
 class splitmix64 {
- public:
+public:
   explicit splitmix64(std::uint64_t seed) : state_(seed) {}
   std::uint64_t next() {
     std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
@@ -85,7 +85,7 @@ class splitmix64 {
   float unit() { return static_cast<float>(next() >> 40) * (1.0f / 16777216.0f); }
   float range(float low, float high) { return low + (high - low) * unit(); }
 
- private:
+private:
   std::uint64_t state_;
 };
 
@@ -98,18 +98,18 @@ inline rgb hsv_colour(float hue, float saturation, float value) {
   const float p = value * (1 - saturation);
   const float q = value * (1 - saturation * f);
   const float t = value * (1 - saturation * (1 - f));
-  const std::array<rgb, 6> table{{{value, t, p}, {q, value, p}, {p, value, t},
-                                  {p, q, value}, {t, p, value}, {value, p, q}}};
+  const std::array<rgb, 6> table{
+    {{value, t, p}, {q, value, p}, {p, value, t}, {p, q, value}, {t, p, value}, {value, p, q}}};
   const rgb c = table[static_cast<std::size_t>(index)];
   return {c.r * 255.0f, c.g * 255.0f, c.b * 255.0f};
 }
 
 /// sin(2*pi*turns) by a polynomial, so the picture does not depend on the libm in use.
 inline float wave(float turns) {
-  float x = turns - std::floor(turns);           // [0, 1)
-  const float sign = x < 0.5f ? 1.0f : -1.0f;    // sin is odd around half a turn
-  x = x < 0.5f ? x : x - 0.5f;                   // [0, 0.5): one positive hump
-  const float u = x * (0.5f - x);                // Bhaskara I approximation
+  float x = turns - std::floor(turns);         // [0, 1)
+  const float sign = x < 0.5f ? 1.0f : -1.0f;  // sin is odd around half a turn
+  x = x < 0.5f ? x : x - 0.5f;                 // [0, 0.5): one positive hump
+  const float u = x * (0.5f - x);              // Bhaskara I approximation
   return sign * (16.0f * u) / (1.25f - 4.0f * u);
 }
 
@@ -122,16 +122,16 @@ inline blob make_blob(splitmix64& rng, const scene& s, float base_hue) {
   b.amp_y = rng.range(0.04f, 0.14f);
   b.phase = rng.unit();
   b.strength = rng.range(0.35f, 0.8f);
-  b.colour = hsv_colour(base_hue + rng.range(-0.2f, 0.45f), rng.range(0.25f, 0.7f),
-                        rng.range(0.8f, 1.0f));
+  b.colour =
+    hsv_colour(base_hue + rng.range(-0.2f, 0.45f), rng.range(0.25f, 0.7f), rng.range(0.8f, 1.0f));
   return b;
 }
 
 inline scene make_scene(const render_request& request) {
   splitmix64 rng(request_hash(request));
   scene s;
-  const float longer = static_cast<float>(request.width > request.height ? request.width
-                                                                         : request.height);
+  const float longer =
+    static_cast<float>(request.width > request.height ? request.width : request.height);
   s.extent_x = static_cast<float>(request.width) / longer;
   s.extent_y = static_cast<float>(request.height) / longer;
   float dx = rng.range(-1.0f, 1.0f);
@@ -162,8 +162,8 @@ struct gradient_axis {
 inline gradient_axis make_gradient_axis(const scene& s) {
   const float span = std::fabs(s.dir_x) * s.extent_x + std::fabs(s.dir_y) * s.extent_y;
   gradient_axis axis;
-  axis.origin = (s.dir_x < 0 ? s.dir_x * s.extent_x : 0.0f) +
-                (s.dir_y < 0 ? s.dir_y * s.extent_y : 0.0f);
+  axis.origin =
+    (s.dir_x < 0 ? s.dir_x * s.extent_x : 0.0f) + (s.dir_y < 0 ? s.dir_y * s.extent_y : 0.0f);
   axis.scale = 1.0f / span;
   return axis;
 }
@@ -182,7 +182,8 @@ inline void for_blob_span(float cx, float cy, float r2, std::uint32_t py, std::u
   const float lo = std::floor(centre - half);
   const float hi = std::ceil(centre + half) + 1.0f;
   const auto begin = static_cast<std::uint32_t>(lo < 0 ? 0.0f : lo);
-  const auto end = hi > static_cast<float>(width) ? width : static_cast<std::uint32_t>(hi < 0 ? 0 : hi);
+  const auto end =
+    hi > static_cast<float>(width) ? width : static_cast<std::uint32_t>(hi < 0 ? 0 : hi);
   if (begin < end) fn(begin, end, dy2);
 }
 
