@@ -116,7 +116,9 @@ caf::result<key_created> on_create_key(directory_self self, const std::string& a
   auto entry = st.accounts.find(account_id);
   if (entry == st.accounts.end()) return make_error(error_code::not_found, "no such account");
   if (entry->second.active_keys >= limits::api_keys_active_max)
-    return make_error(error_code::key_limit, "an account has at most 25 active keys");
+    return make_error(
+      error_code::key_limit,
+      "an account has at most " + std::to_string(limits::api_keys_active_max) + " active keys");
   entry->second.active_keys += 1;
   auto created =
     std::make_shared<key_created>(new_key(account_id, std::move(name), st.context.clock->now_ms()));

@@ -149,32 +149,35 @@ caf::expected<usage_report> usage(const store& db, const std::string& account_id
   return std::move(report).finish();
 }
 
-caf::expected<std::vector<job_event>> events(const store& db, const std::string& account_id,
-                                             const std::string& job_id) {
+/// The records stored under the job ("<job id>/...") in `family`, decoded in key order, if the
+/// job is `account_id`'s; records that do not decode are skipped.
+template <class Decode>
+auto records_of_job(const store& db, column family, const std::string& account_id,
+                    const std::string& job_id, Decode decode)
+  -> caf::expected<std::pair<job, std::vector<typename decltype(decode({}))::value_type>>> {
   auto record = owned_job(db, account_id, job_id);
   if (!record) return record.error();
-  std::vector<job_event> stored;
-  auto scanned =
-    db.scan(column::job_events, job_id + "/", [&](std::string_view, std::string_view value) {
-      if (auto e = records::decode_event(value)) stored.push_back(std::move(*e));
-      return true;
-    });
+  std::vector<typename decltype(decode({}))::value_type> found;
+  auto scanned = db.scan(family, job_id + "/", [&](std::string_view, std::string_view value) {
+    if (auto decoded = decode(value)) found.push_back(std::move(*decoded));
+    return true;
+  });
   if (scanned) return scanned;
-  return job_timeline(*record, std::move(stored));
+  return std::pair(std::move(*record), std::move(found));
+}
+
+caf::expected<std::vector<job_event>> events(const store& db, const std::string& account_id,
+                                             const std::string& job_id) {
+  auto found = records_of_job(db, column::job_events, account_id, job_id, records::decode_event);
+  if (!found) return found.error();
+  return job_timeline(found->first, std::move(found->second));
 }
 
 caf::expected<std::vector<delivery>> deliveries(const store& db, const std::string& account_id,
                                                 const std::string& job_id) {
-  auto record = owned_job(db, account_id, job_id);
-  if (!record) return record.error();
-  std::vector<delivery> found;
-  auto scanned =
-    db.scan(column::deliveries, job_id + "/", [&](std::string_view, std::string_view value) {
-      if (auto d = records::decode_delivery(value)) found.push_back(std::move(*d));
-      return true;
-    });
-  if (scanned) return scanned;
-  return found;
+  auto found = records_of_job(db, column::deliveries, account_id, job_id, records::decode_delivery);
+  if (!found) return found.error();
+  return std::move(found->second);
 }
 
 template <class T>

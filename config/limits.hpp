@@ -53,6 +53,8 @@ constexpr std::uint32_t page_limit_max = 100;
 constexpr std::uint32_t page_limit_default = 20;
 /// Largest single grant or starting balance, in credits.
 constexpr std::int64_t credits_grant_max = 1'000'000'000'000;
+/// Injected store read failures one PUT /admin/v1/faults may ask for.
+constexpr std::uint32_t store_read_failures_max = 1'000'000;
 /// How long a signed file URL stays valid.
 constexpr std::chrono::seconds file_url_ttl{3600};
 /// Rendered video: frames per second and side lengths of the animated GIF.

@@ -181,7 +181,8 @@ void admin_put_faults(const api_context& context, const call_ptr& c) {
       std::string name(field.key);
       if (name == "store_read_failures") {
         std::uint64_t count = 0;
-        if (field.value.get_uint64().get(count) != simdjson::SUCCESS || count > 1'000'000)
+        if (field.value.get_uint64().get(count) != simdjson::SUCCESS ||
+            count > limits::store_read_failures_max)
           return reply_error(c, make_api_error(error_code::invalid_request,
                                                name + " must be an integer from 0 to 10^6", name));
         read_failures = static_cast<std::uint32_t>(count);

@@ -207,7 +207,8 @@ void get_file(const api_context& context, const call_ptr& c) {
   response r;
   r.content_type = std::string(output_files::content_type_of(name));
   r.body = std::move(*bytes);
-  r.headers.emplace_back("Cache-Control", "private, max-age=3600");
+  r.headers.emplace_back("Cache-Control",
+                         "private, max-age=" + std::to_string(limits::file_url_ttl.count()));
   c->reply(std::move(r));
 }
 

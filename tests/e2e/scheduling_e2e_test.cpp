@@ -41,14 +41,6 @@ std::int64_t now_ms() {
     .count();
 }
 
-json put_faults(http_client& http, const std::string& body) {
-  auto headers = admin_headers();
-  headers.emplace_back("Content-Type", "application/json");
-  auto response = http.request("PUT", "/admin/v1/faults", body, headers);
-  REQUIRE(response.status == 200);
-  return json::parse(response.body);
-}
-
 std::size_t captures_of(const std::vector<json>& ledger, const std::string& job_id) {
   std::size_t count = 0;
   for (const auto& entry : ledger)

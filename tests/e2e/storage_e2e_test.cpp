@@ -16,14 +16,6 @@ namespace {
 const std::string parked_devices =
   R"([{"id":"sim-0","executor":"sim","slots":1,"latency_ms":0,"models":["none"]}])";
 
-json put_faults(http_client& http, const std::string& body) {
-  auto headers = admin_headers();
-  headers.emplace_back("Content-Type", "application/json");
-  auto response = http.request("PUT", "/admin/v1/faults", body, headers);
-  REQUIRE(response.status == 200);
-  return json::parse(response.body);
-}
-
 std::unique_ptr<kiln::store> open_store(const std::string& data_dir) {
   auto opened = kiln::store::open(data_dir, kiln::durability_mode::fsync);
   INFO((opened ? std::string() : kiln::describe(opened.error())));

@@ -51,6 +51,16 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
   }
 }
 
+json put_faults(http_client& http, const std::string& body) {
+  auto headers = admin_headers();
+  headers.emplace_back("Content-Type", "application/json");
+  auto response = http.request("PUT", "/admin/v1/faults", body, headers);
+  if (response.status != 200)
+    throw std::runtime_error("put faults: " + std::to_string(response.status) + " " +
+                             response.body);
+  return json::parse(response.body);
+}
+
 json wait_for_terminal(http_client& http, const std::string& key, const std::string& job_id,
                        std::chrono::milliseconds timeout) {
   std::string last;

@@ -60,6 +60,9 @@ test_account create_account(http_client& http, const std::string& plan = "pro",
 /// The Authorization header of the admin token.
 header_list admin_headers();
 
+/// PUT /admin/v1/faults with `body`; fails the test unless it answers 200; the faults now.
+json put_faults(http_client& http, const std::string& body);
+
 /// Calls `done` every 20 ms until it returns true or `timeout` passes; returns its last answer.
 /// The only waiting the end-to-end tests do.
 bool eventually(const std::function<bool()>& done,
