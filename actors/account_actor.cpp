@@ -235,6 +235,15 @@ webhook_secret_view current_secrets(account_self self) {
 
 // -- start --------------------------------------------------------------------------------------
 
+/// What the account actor starts from: its start without the jobs (which go to the router),
+/// and the ledger as it stood at the stop.
+struct ledger_start {
+  account record;
+  std::uint64_t last_job_seq = 0;
+  bool has_idempotency_keys = false;
+  credit_ledger ledger;
+};
+
 /// The ledger as it stood at the stop: the stored balance and the holds of unfinished jobs.
 credit_ledger recovered_ledger(const account_start& start) {
   std::unordered_map<std::string, std::int64_t> holds;
@@ -244,10 +253,11 @@ credit_ledger recovered_ledger(const account_start& start) {
 }
 
 account_actor::behavior_type account_behavior(account_self self, actor_context context,
-                                              const account_start& start) {
+                                              std::shared_ptr<ledger_start> start_ptr) {
   auto& st = self->state;
+  auto& start = *start_ptr;  // shared, not copied: a recovered ledger can hold 100k holds
   st.context = std::move(context);
-  auto ledger = recovered_ledger(start);
+  auto ledger = std::move(start.ledger);
   KILN_ASSERT_MSG(ledger.consistent(), "a recovered account's holds match its balance");
   const auto& config = *st.context.config;
   st.ledger.emplace(start.record, std::move(ledger), start.last_job_seq,
@@ -289,7 +299,11 @@ account_actor::behavior_type account_behavior(account_self self, actor_context c
 
 account_handles spawn_account(caf::actor_system& system, const actor_context& context,
                               account_start start) {
-  auto ledger = system.spawn(account_behavior, context, start);
+  // The account needs the jobs' holds only; the jobs themselves go to the router, uncopied.
+  auto ledger = system.spawn(
+    account_behavior, context,
+    std::make_shared<ledger_start>(ledger_start{
+      start.record, start.last_job_seq, start.has_idempotency_keys, recovered_ledger(start)}));
   auto jobs = spawn_job_router(system, context, ledger, start.record, std::move(start.live),
                                std::move(start.refunds));
   // Before anyone else knows either handle, so before any submit reaches the ledger.

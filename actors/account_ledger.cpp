@@ -55,12 +55,12 @@ caf::error account_ledger::apply(movement& m, write_batch& batch,
       break;
     }
     case movement::kind::settle: {
-      const auto& s = m.settlement;
+      auto& s = m.settlement;
       entry = s.capture ? ledger_.capture(s.job_id, s.model, now_ms)
                         : ledger_.release(s.job_id, s.model, now_ms);
       // No entry: the hold was settled before, and is never settled twice. The job's own
       // writes (its terminal record, events, delivery) go in either way.
-      for (const auto& op : s.writes.ops) batch.ops.push_back(op);
+      for (auto& op : m.settlement.writes.ops) batch.ops.push_back(std::move(op));
       break;
     }
     case movement::kind::grant:

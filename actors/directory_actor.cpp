@@ -219,9 +219,9 @@ void recover_accounts(directory_self self, recovered_state& recovered) {
 }
 
 directory_actor::behavior_type directory(directory_self self, actor_context context,
-                                         recovered_state recovered) {
+                                         std::shared_ptr<recovered_state> recovered) {
   self->state.context = std::move(context);
-  recover_accounts(self, recovered);
+  recover_accounts(self, *recovered);
   return {
     [=](auth_atom, const std::string& key_hash) { return on_auth(self, key_hash); },
     [=](create_account_atom, std::string& name, std::string& plan, std::int64_t credits) {
@@ -246,7 +246,7 @@ directory_actor::behavior_type directory(directory_self self, actor_context cont
 
 directory_actor spawn_directory(caf::actor_system& system, const actor_context& context,
                                 recovered_state recovered) {
-  return system.spawn(directory, context, std::move(recovered));
+  return system.spawn(directory, context, std::make_shared<recovered_state>(std::move(recovered)));
 }
 
 }  // namespace kiln

@@ -170,7 +170,8 @@ void on_job_down(router_self self, const caf::down_msg& down) {
 
 job_router_actor::behavior_type job_router(router_self self, actor_context context,
                                            account_actor ledger, const account& owner,
-                                           std::vector<job> live, std::vector<job> refunds) {
+                                           std::shared_ptr<std::vector<job>> live,
+                                           std::shared_ptr<std::vector<job>> refunds) {
   auto& st = self->state;
   st.account_id = owner.id;
   auto shared = std::make_shared<job_context>();
@@ -181,13 +182,13 @@ job_router_actor::behavior_type job_router(router_self self, actor_context conte
     shared->max_concurrent_jobs = plan->max_concurrent_jobs;
   st.jobs = std::move(shared);
   self->set_down_handler([=](caf::down_msg& down) { on_job_down(self, down); });
-  for (auto& j : live) {
+  for (auto& j : *live) {
     if (j.status == job_status::queued)
       self->send(node(self).scheduler, enqueue_atom::value,
                  ticket_for(j, *st.jobs, caf::actor_cast<dispatch_target_actor>(self)));
     else start_job(self, std::move(j));  // its run was lost: the actor queues it again
   }
-  for (auto& j : refunds) start_job(self, std::move(j));  // the actor writes the refund
+  for (auto& j : *refunds) start_job(self, std::move(j));  // the actor writes the refund
   return {
     [=](dispatch_atom, job_ticket& ticket, const std::string& device_id, device_actor& device) {
       on_dispatch(self, ticket, device_id, device);
@@ -206,8 +207,10 @@ job_router_actor::behavior_type job_router(router_self self, actor_context conte
 job_router_actor spawn_job_router(caf::actor_system& system, const actor_context& context,
                                   account_actor ledger, const account& owner, std::vector<job> live,
                                   std::vector<job> refunds) {
-  return system.spawn(job_router, context, std::move(ledger), owner, std::move(live),
-                      std::move(refunds));
+  // Shared, not copied into the spawn: a recovered account can have 100k queued jobs.
+  return system.spawn(job_router, context, std::move(ledger), owner,
+                      std::make_shared<std::vector<job>>(std::move(live)),
+                      std::make_shared<std::vector<job>>(std::move(refunds)));
 }
 
 }  // namespace kiln
