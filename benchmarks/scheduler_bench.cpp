@@ -47,6 +47,7 @@ device_actor::behavior_type idle_device(device_actor::pointer) {
     [](cancel_atom, const std::string&) {},
     [](run_atom, std::uint64_t, const executor_outcome&) {},
     [](tick_atom, std::uint64_t) {},
+    [](write_atom, std::uint64_t, const stored_outputs&) {},
   };
 }
 

@@ -59,6 +59,15 @@ struct fault_settings {
   double webhook_drop_rate = 0.0;
 };
 
+/// How the store meets a full or failing disk (persistence/store_health.hpp).
+struct storage_settings {
+  /// Free bytes kept on the data directory's disk: below it writes answer 503 (nothing is
+  /// written) until space returns, so RocksDB never meets a full disk mid-write.
+  std::uint64_t reserve_bytes = 64ull << 20;
+  /// While writes fail, how often RocksDB is asked to resume (or free space is checked again).
+  std::uint32_t resume_interval_ms = 1000;
+};
+
 struct http_settings {
   std::uint32_t threads = 2;              ///< io threads for the HTTP server, 1..64
   std::uint32_t idle_timeout_ms = 30000;  ///< keep-alive idle limit and per-read deadline
@@ -76,6 +85,7 @@ struct settings {
   std::string public_url;
   bool demo_account = true;  ///< create and print a demo account on first start
   http_settings http;
+  storage_settings storage;
   webhook_settings webhooks;
   job_settings jobs;
   scheduler_settings scheduler;

@@ -7,10 +7,12 @@
 
 #include "base/faults.hpp"
 #include "config/settings.hpp"
+#include "devices/output_pool.hpp"
 #include "protocol/scheduler.hpp"
 
 #include <caf/fwd.hpp>
 
+#include <memory>
 #include <string>
 
 namespace kiln {
@@ -23,8 +25,19 @@ struct device_context {
   scheduler_actor scheduler;  ///< the device registers with it, which then supervises it
 };
 
-/// Spawns the device and registers it with the scheduler, which restarts it when it dies.
-device_actor spawn_device(caf::actor_system& system, const device_context& context,
-                          const device_settings& device);
+/// A device actor and its output threads (devices/output_pool.hpp), one per slot.
+struct device_handles {
+  device_actor device;
+  std::shared_ptr<output_pool> outputs;
+};
+
+/// Spawns the device and its output threads and registers the device with the scheduler, which
+/// restarts it (with the same threads) when it dies.
+device_handles spawn_device(caf::actor_system& system, const device_context& context,
+                            const device_settings& device);
+
+/// Ends the device and joins its output threads (a process that tears its actor system down,
+/// as the tests do; `kiln serve` exits without a teardown).
+void stop_device(const device_handles& handles);
 
 }  // namespace kiln

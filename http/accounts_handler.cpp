@@ -232,17 +232,25 @@ void healthz(const api_context&, const call_ptr& c) {
   c->reply(json_response(200, R"({"status":"ok"})"));
 }
 
+/// Ready when every configured device is registered and the store takes writes; 503 otherwise,
+/// naming what is missing ("storage": "open" or the store's fault).
 void readyz(const api_context& context, const call_ptr& c) {
   context.actors->post([&context, c](caf::event_based_actor* self) {
     self->request(context.scheduler, actor_reply_timeout, devices_atom::value)
       .then(
         [=, &context](devices_report& report) {
-          auto expected = context.config->devices.size();
-          bool ready = report.devices.size() == expected;
-          c->reply(json_response(ready ? 200 : 503, std::string(R"({"status":")") +
-                                                      (ready ? "ready" : "starting") +
-                                                      R"(","storage":"open","devices":)" +
-                                                      std::to_string(report.devices.size()) + "}"));
+          auto storage = context.storage_status ? context.storage_status() : store_status{};
+          bool devices = report.devices.size() == context.config->devices.size();
+          bool ready = devices && storage.writable;
+          json_writer w;
+          w.begin_object()
+            .field("status", ready     ? "ready"
+                             : devices ? "degraded"
+                                       : "starting")
+            .field("storage", storage.writable ? std::string("open") : storage.reason)
+            .field("devices", static_cast<std::uint64_t>(report.devices.size()))
+            .end_object();
+          c->reply(json_response(ready ? 200 : 503, w.take()));
         },
         [=](caf::error& error) { reply_error(c, error); });
   });

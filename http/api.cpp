@@ -58,8 +58,12 @@ response error_response(const api_error& error) {
     .begin_object()
     .field("code", error_name(error.code))
     .field("message", error.message);
-  if (!error.field.empty())
-    w.key("details").begin_object().field("field", error.field).end_object();
+  if (!error.field.empty() || !error.outcome.empty()) {
+    w.key("details").begin_object();
+    if (!error.field.empty()) w.field("field", error.field);
+    if (!error.outcome.empty()) w.field("outcome", error.outcome);
+    w.end_object();
+  }
   w.end_object().end_object();
   return json_response(http_status(error.code), w.take());
 }

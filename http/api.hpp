@@ -37,10 +37,11 @@ struct api_context {
   clock_ptr clock;
   std::string url_signing_key;  ///< HMAC key of signed file URLs
   std::string files_dir;
-  std::function<std::string()> metrics_text;    ///< store and runtime counters, Prometheus text
-  outbound::resolver_pool* resolver = nullptr;  ///< looks up webhook_url hosts at submit
-  faults_ptr faults;                            ///< GET|PUT /admin/v1/faults
-  store_writer_actor writer;                    ///< POST /admin/v1/snapshots
+  std::function<std::string()> metrics_text;     ///< store and runtime counters, Prometheus text
+  outbound::resolver_pool* resolver = nullptr;   ///< looks up webhook_url hosts at submit
+  faults_ptr faults;                             ///< GET|PUT /admin/v1/faults
+  store_writer_actor writer;                     ///< POST /admin/v1/snapshots
+  std::function<store_status()> storage_status;  ///< whether the store takes writes (readyz)
 };
 
 class api {

@@ -32,6 +32,9 @@ struct api_error {
   error_code code = error_code::server_error;
   std::string message;
   std::string field;  ///< details.field; empty when not about one field
+  /// details.outcome: "unknown" when a write failed after reaching the disk (it may have
+  /// landed); empty otherwise (nothing was changed).
+  std::string outcome;
 };
 
 /// The HTTP status for a code (400, 401, 402, ...).
@@ -40,7 +43,7 @@ int http_status(error_code code);
 std::string_view error_name(error_code code);
 
 inline api_error make_api_error(error_code code, std::string message, std::string field = {}) {
-  return api_error{code, std::move(message), std::move(field)};
+  return api_error{code, std::move(message), std::move(field), {}};
 }
 
 }  // namespace kiln

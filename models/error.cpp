@@ -6,9 +6,18 @@
 
 namespace kiln {
 
-caf::error make_error(error_code code, std::string message, std::string field) {
+caf::error make_error(error_code code, std::string message, std::string field,
+                      std::string outcome) {
   return caf::error(static_cast<std::uint8_t>(code), kiln_error_category,
-                    caf::make_message(std::move(message), std::move(field)));
+                    caf::make_message(std::move(message), std::move(field), std::move(outcome)));
+}
+
+caf::error make_unknown_outcome_error(std::string message) {
+  return make_error(error_code::unavailable,
+                    std::move(message) +
+                      "; it may or may not have been written: retry with the same "
+                      "Idempotency-Key to learn which",
+                    {}, "unknown");
 }
 
 // CAF 0.17's caf::error has no category while empty (calling category() on one crashes), so
@@ -25,9 +34,10 @@ api_error to_api_error(const caf::error& error) {
     api_error result;
     result.code = static_cast<error_code>(error.code());
     const auto& context = error.context();
-    if (context.match_elements<std::string, std::string>()) {
+    if (context.match_elements<std::string, std::string, std::string>()) {
       result.message = context.get_as<std::string>(0);
       result.field = context.get_as<std::string>(1);
+      result.outcome = context.get_as<std::string>(2);
     }
     return result;
   }

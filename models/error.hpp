@@ -19,9 +19,14 @@ namespace kiln {
 /// The category atom of Kiln's errors.
 constexpr caf::atom_value kiln_error_category = caf::atom("kiln");
 
-/// A Kiln error: `code` from the contract's table, a message for people, and for
-/// invalid_request the field it is about.
-caf::error make_error(error_code code, std::string message, std::string field = {});
+/// A Kiln error: `code` from the contract's table, a message for people, for invalid_request
+/// the field it is about, and for a write whose fate is not known the outcome "unknown".
+caf::error make_error(error_code code, std::string message, std::string field = {},
+                      std::string outcome = {});
+
+/// The answer to a write that failed after it reached the disk's queue: it may or may not be
+/// on disk (a failed fsync), so the client is told the outcome is unknown and how to settle it.
+caf::error make_unknown_outcome_error(std::string message);
 
 /// Whether `error` is a Kiln error with this code.
 bool has_code(const caf::error& error, error_code code);

@@ -1,6 +1,9 @@
 // Output file storage for the device executors and the file download route.
 #include "persistence/output_files.hpp"
 
+#include "models/error.hpp"
+#include "persistence/durable_fs.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,16 +18,6 @@ std::string shard_of(std::string_view name) {
   return std::string(stem.size() >= 2 ? stem.substr(stem.size() - 2) : "00");
 }
 
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    auto written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
-
 }  // namespace
 
 bool is_valid_name(std::string_view name) {
@@ -36,17 +29,16 @@ std::string path_of(const std::string& files_dir, std::string_view name) {
   return files_dir + "/" + shard_of(name) + "/" + std::string(name);
 }
 
-bool write(const std::string& files_dir, std::string_view name, std::string_view bytes) {
-  if (!is_valid_name(name)) return false;
-  auto path = path_of(files_dir, name);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == ENOENT) {  // first file of this shard
-    ::mkdir((files_dir + "/" + shard_of(name)).c_str(), 0755);
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+caf::error write(const std::string& files_dir, std::string_view name, std::string_view bytes) {
+  if (!is_valid_name(name))
+    return make_error(error_code::server_error, "invalid output name " + std::string(name));
+  auto shard = files_dir + "/" + shard_of(name);
+  auto written = durable_fs::write_file(shard, name, bytes);
+  if (written && ::access(shard.c_str(), F_OK) != 0) {  // the first file of this shard
+    if (auto error = durable_fs::create_directories(shard)) return error;
+    written = durable_fs::write_file(shard, name, bytes);
   }
-  if (fd < 0) return false;
-  bool ok = write_all(fd, bytes);
-  return ::close(fd) == 0 && ok;
+  return written;
 }
 
 std::optional<std::string> read(const std::string& files_dir, std::string_view name) {

@@ -2,6 +2,8 @@
 // characters (random in every id), so concurrent devices do not all contend on one directory.
 #pragma once
 
+#include <caf/error.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,9 +14,11 @@ namespace kiln::output_files {
 /// True for names this store hands out: no path separators, no dot-dot, not empty.
 bool is_valid_name(std::string_view name);
 std::string path_of(const std::string& files_dir, std::string_view name);
-/// Writes `bytes` under `name`. No temporary file and rename: a job's output URLs appear only
-/// after its success is committed, which happens after this returns.
-bool write(const std::string& files_dir, std::string_view name, std::string_view bytes);
+/// Writes `bytes` under `name` durably (durable_fs::write_file; a new shard directory is made
+/// durable too): once this returns without error the file survives a power cut, so a job's
+/// success, committed after it, never points at a missing or empty file. Blocks on fsync: call
+/// it from a thread of its own, never from the actors' shared scheduler.
+caf::error write(const std::string& files_dir, std::string_view name, std::string_view bytes);
 std::optional<std::string> read(const std::string& files_dir, std::string_view name);
 
 /// The file name of output `index` of `job_id`, its extension from `content_type`.

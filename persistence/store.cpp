@@ -4,6 +4,8 @@
 #include "base/assert.hpp"
 #include "base/logging.hpp"
 #include "models/error.hpp"
+#include "persistence/durable_fs.hpp"
+#include "persistence/store_health.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -13,6 +15,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -48,6 +52,36 @@ caf::error injected_read_failure(column family) {
                     "storage read failed (" + std::string(column_name(family)) + ", injected)");
 }
 
+/// RocksDB's own log goes to Kiln's "store" logger, not to a LOG file on the data disk: on a
+/// full disk a failed write to that file aborted the process inside RocksDB.
+class store_logger final : public rocksdb::Logger {
+public:
+  store_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    char text[1024];
+    std::vsnprintf(text, sizeof text, format, ap);
+    auto severity = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? spdlog::level::err
+                    : level >= rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
+                                                                 : spdlog::level::debug;
+    logs::get("store")->log(severity, R"("event":"rocksdb.log","text":"{}")",
+                            logs::json_text(text));
+  }
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+};
+
+/// What the health thread makes of RocksDB's Resume().
+store_health::resume_outcome resume(rocksdb::DB& db, std::string& why) {
+  auto status = db.Resume();
+  if (status.ok()) return store_health::resume_outcome::resumed;
+  why = status.ToString();
+  if (status.IsCorruption() || status.severity() >= rocksdb::Status::Severity::kUnrecoverableError)
+    return store_health::resume_outcome::fatal;
+  return store_health::resume_outcome::retry;
+}
+
 std::string upper_bound_of(std::string_view prefix) {
   std::string bound(prefix);
   while (!bound.empty() && static_cast<unsigned char>(bound.back()) == 0xFF) bound.pop_back();
@@ -80,13 +114,16 @@ struct store::impl {
   struct pending {
     write_batch batch;
     commit_callback done;
+    bool refused = false;  ///< arrived while closing: failed in its turn, never written
   };
   std::deque<pending> queue;
   bool stopping = false;
+  bool committer_done = false;  ///< the committer has answered everything and ended
   bool closed = false;
   std::shared_mutex db_access;  ///< reads share it; close() takes it alone
   std::thread committer;
   store_stats stats;
+  std::unique_ptr<store_health> health;
 
   rocksdb::ColumnFamilyHandle* family(column c) const {
     return families[static_cast<std::size_t>(c)];
@@ -105,7 +142,10 @@ struct store::impl {
       {
         std::unique_lock lock(mutex);
         wake.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (queue.empty()) return;  // stopping, and everything queued was written
+        if (queue.empty()) {  // stopping, and everything queued was answered
+          committer_done = true;
+          return;
+        }
         group.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.end()));
         queue.clear();
       }
@@ -113,19 +153,25 @@ struct store::impl {
       std::vector<bool> dropped(group.size(), false);
       for (std::size_t i = 0; i < group.size(); ++i) {
         const auto& after = group[i].batch.after;
-        dropped[i] = after && after->outcome.load() == commit_token::state::failed;
+        dropped[i] =
+          group[i].refused || (after && after->outcome.load() == commit_token::state::failed);
         if (!dropped[i]) append(combined, group[i].batch);
         else if (group[i].batch.token)  // at once: a later batch of this group may depend on it
           group[i].batch.token->outcome = commit_token::state::failed;
       }
       rocksdb::Status status;
+      caf::error refused;     // not written: the store is degraded or the disk nearly full
+      bool injected = false;  // a test's failure: nothing reached RocksDB
       if (combined.Count() == 0) {
         status = rocksdb::Status::OK();
+      } else if ((refused = health->admit())) {
+        status = rocksdb::Status::Aborted("refused");
       } else if (owner.writes_to_skip_.load() > 0) {
         owner.writes_to_skip_.fetch_sub(1);
         status = db->Write(write_options, &combined);
       } else if (owner.failures_to_inject_.load() > 0) {
         owner.failures_to_inject_.fetch_sub(1);
+        injected = true;
         status = rocksdb::Status::IOError("injected write failure");
       } else {
         status = db->Write(write_options, &combined);
@@ -144,14 +190,21 @@ struct store::impl {
         stats.batches += group.size();
         stats.failures += failed;
       }
-      caf::error failure;
-      if (!status.ok()) {
+      caf::error failure = refused;
+      if (!status.ok() && !refused) {
         logs::get("store")->error(R"("event":"store.write_failed","batches":{},"status":"{}")",
                                   group.size(), logs::json_text(status.ToString()));
-        failure = make_error(error_code::unavailable, "storage write failed");
+        if (injected) {
+          failure = make_error(error_code::unavailable, "storage write failed");
+        } else {  // it reached RocksDB: its record may be in the WAL
+          health->write_failed(status.ToString());
+          failure = make_unknown_outcome_error("storage write failed");
+        }
       }
       for (std::size_t i = 0; i < group.size(); ++i) {
-        if (dropped[i])
+        if (group[i].refused)
+          group[i].done(make_error(error_code::unavailable, "the store is closed"));
+        else if (dropped[i])
           group[i].done(make_error(error_code::unavailable,
                                    "storage write failed: an earlier write it depends on failed"));
         else group[i].done(failure);
@@ -177,6 +230,7 @@ void store::close() {
   }
   impl_->wake.notify_all();
   impl_->committer.join();
+  impl_->health->stop();
   std::unique_lock access(impl_->db_access);
   for (auto* handle : impl_->families) impl_->db->DestroyColumnFamilyHandle(handle);
   impl_->families.clear();
@@ -186,11 +240,19 @@ void store::close() {
 
 caf::expected<std::unique_ptr<store>> store::open(const std::string& directory,
                                                   durability_mode durability, faults_ptr faults) {
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec)
+  store_options options;
+  options.durability = durability;
+  options.faults = std::move(faults);
+  return open(directory, std::move(options));
+}
+
+caf::expected<std::unique_ptr<store>> store::open(const std::string& directory,
+                                                  store_options given) {
+  // RocksDB creates only the last level and fsyncs none of them: the data directory and db/
+  // are created here, each new one made durable in its parent.
+  if (auto error = durable_fs::create_directories(directory + "/db"))
     return make_error(error_code::unavailable,
-                      "cannot create data directory " + directory + ": " + ec.message());
+                      "cannot create the data directory " + directory + ": " + describe(error));
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -199,6 +261,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& directory,
   // enough to keep the resident write buffer small next to the jobs it describes.
   options.write_buffer_size = 16 << 20;
   options.max_write_buffer_number = 2;
+  options.info_log = std::make_shared<store_logger>();
   // Point reads (a job's record at its dispatch, GET /v1/jobs/{id}) skip the files that cannot
   // hold the key instead of searching each level-0 file's index.
   rocksdb::BlockBasedTableOptions table;
@@ -222,18 +285,25 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& directory,
     return make_error(error_code::unavailable,
                       "cannot open storage in " + directory + "/db: " + status.ToString());
   state->db.reset(raw);
-  state->write_options.sync = durability == durability_mode::fsync;
-  return std::unique_ptr<store>(new store(std::move(state), std::move(faults)));
+  state->write_options.sync = given.durability == durability_mode::fsync;
+  auto* db = state->db.get();
+  auto on_fatal = given.on_fatal ? given.on_fatal : [](const std::string&) {};
+  state->health = std::make_unique<store_health>(
+    store_health::options{directory, given.reserve_bytes, given.resume_interval},
+    [db](std::string& why) { return resume(*db, why); }, std::move(on_fatal));
+  return std::unique_ptr<store>(new store(std::move(state), std::move(given.faults)));
 }
 
 void store::commit_async(write_batch batch, commit_callback done) {
   {
     std::unique_lock lock(impl_->mutex);
-    if (impl_->stopping) {
+    if (impl_->committer_done) {
       lock.unlock();
       return done(make_error(error_code::unavailable, "the store is closed"));
     }
-    impl_->queue.push_back({std::move(batch), std::move(done)});
+    // While closing, a commit is answered in its turn (after those queued before it), so that
+    // every caller hears of its commits in the order it made them.
+    impl_->queue.push_back({std::move(batch), std::move(done), impl_->stopping});
   }
   impl_->wake.notify_one();
 }
@@ -314,6 +384,11 @@ caf::error store::scan_reverse(column family, std::string_view prefix, std::stri
   }
   if (!it->status().ok()) return store_failure("scan", family, it->status());
   return {};
+}
+
+store_status store::status() const {
+  auto s = impl_->health->current();
+  return {s.writable, s.reason};
 }
 
 store_stats store::stats() const {

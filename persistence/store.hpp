@@ -16,6 +16,7 @@
 #include <caf/expected.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -85,14 +86,34 @@ struct store_stats {
 /// store could not answer (which is never "absent").
 using read_result = caf::expected<std::optional<std::string>>;
 
+/// How a store is opened. The defaults suit tests and the offline admin commands: no reserve,
+/// and a store that stays degraded rather than ending the process on a fault it cannot resume.
+struct store_options {
+  durability_mode durability = durability_mode::fsync;
+  faults_ptr faults;                ///< injects read and write failures at run time (optional)
+  std::uint64_t reserve_bytes = 0;  ///< storage.reserve_bytes
+  std::chrono::milliseconds resume_interval{1000};
+  /// Called once when RocksDB cannot resume from a failed write (the server exits for a
+  /// supervisor to restart it; recovery then reads what is really on disk).
+  std::function<void(const std::string& reason)> on_fatal;
+};
+
+/// Whether the store takes writes now, and why not.
+struct store_status {
+  bool writable = true;
+  std::string reason;  ///< e.g. "disk_full: ..." or "write_failed: ..."
+};
+
 class store {
 public:
   /// Called with no error once the batch is durable, or with the failure (nothing written).
   using commit_callback = std::function<void(const caf::error& failure)>;
   using visitor = std::function<bool(std::string_view key, std::string_view value)>;
 
-  /// Opens (creating if missing) the database under `directory`, e.g. failing when another
-  /// process holds the lock. `faults` (optional) injects read and write failures at run time.
+  /// Opens (creating if missing, durably) the database under `directory`/db, e.g. failing when
+  /// another process holds the lock.
+  static caf::expected<std::unique_ptr<store>> open(const std::string& directory,
+                                                    store_options options);
   static caf::expected<std::unique_ptr<store>> open(const std::string& directory,
                                                     durability_mode durability,
                                                     faults_ptr faults = nullptr);
@@ -126,6 +147,8 @@ public:
     failures_to_inject_ = count;
   }
   store_stats stats() const;
+  /// Whether writes are taken now (GET /readyz).
+  store_status status() const;
 
   /// Test and fault injection: the next `count` point reads and scans fail.
   void fail_next_reads(std::uint32_t count) { faults_->store_read_failures = count; }

@@ -88,14 +88,14 @@ using account_actor = caf::typed_actor<
   /// Internal: delete expired idempotency keys.
   caf::reacts_to<sweep_atom>>;
 
-using idempotency_owner_actor =
-  caf::typed_actor<caf::replies_to<join_atom, keyed_submit>::with<submitted>,
-                   caf::replies_to<join_atom, keyed_grant>::with<grant_result>,
-                   /// The first request is durable and the key bound to it.
-                   caf::reacts_to<bound_atom, idempotency_record>,
-                   /// (fingerprint, failure): the first request failed and bound nothing.
-                   caf::reacts_to<unbound_atom, std::string, caf::error>,
-                   caf::reacts_to<stop_atom>>;
+using idempotency_owner_actor = caf::typed_actor<
+  /// A request with the key, answered once the first request's outcome is known.
+  caf::replies_to<join_atom, keyed_submit>::with<submitted>,
+  caf::replies_to<join_atom, keyed_grant>::with<grant_result>,
+  /// The first request is durable and the key bound to it.
+  caf::reacts_to<bound_atom, idempotency_record>,
+  /// (fingerprint, failure): the first request failed and bound nothing.
+  caf::reacts_to<unbound_atom, std::string, caf::error>, caf::reacts_to<stop_atom>>;
 
 }  // namespace kiln
 

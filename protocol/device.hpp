@@ -42,18 +42,27 @@ struct executor_outcome {
   std::vector<file> outputs;
 };
 
-using device_actor =
-  caf::typed_actor<caf::replies_to<run_atom, run_request>::with<run_result>,
-                   /// Stops the job's run, if it has one here; its `run` then answers with an
-                   /// error.
-                   caf::reacts_to<cancel_atom, std::string>,
-                   /// Internal: an executor's outcome for run `token` (http executor).
-                   caf::reacts_to<run_atom, std::uint64_t, executor_outcome>,
-                   /// Internal: run `token`'s next quarter of latency passed (sim executor).
-                   caf::reacts_to<tick_atom, std::uint64_t>>;
+/// What a device's output threads hand back for one run: the stored outputs, or why not.
+struct stored_outputs {
+  caf::error error;  ///< none on success
+  run_result result;
+};
+
+using device_actor = caf::typed_actor<
+  /// Runs the job; answers with its outputs, stored, or why not.
+  caf::replies_to<run_atom, run_request>::with<run_result>,
+  /// Stops the job's run, if it has one here; its `run` then answers with an error.
+  caf::reacts_to<cancel_atom, std::string>,
+  /// Internal: an executor's outcome for run `token` (http executor).
+  caf::reacts_to<run_atom, std::uint64_t, executor_outcome>,
+  /// Internal: run `token`'s next quarter of latency passed (sim executor).
+  caf::reacts_to<tick_atom, std::uint64_t>,
+  /// Internal: the output threads stored (or failed to store) run `token`'s outputs.
+  caf::reacts_to<write_atom, std::uint64_t, stored_outputs>>;
 
 }  // namespace kiln
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::run_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::run_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::executor_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::stored_outputs)

@@ -32,16 +32,16 @@ using job_actor = caf::typed_actor<
   /// The job is terminal and durable, and every read routed to it was answered: stop.
   caf::reacts_to<stop_atom>>;
 
-using job_router_actor =
-  caf::typed_actor<caf::reacts_to<dispatch_atom, job_ticket, std::string, device_actor>,
-                   /// (job id, wait ms): as job_actor's get_job; not_found unless the job is this
-                   /// account's.
-                   caf::replies_to<get_job_atom, std::string, std::uint32_t>::with<job>,
-                   caf::replies_to<cancel_atom, std::string>::with<cancel_result>,
-                   /// Sends the job's terminal event to its webhook_url again.
-                   caf::replies_to<redeliver_atom, std::string>::with<delivery>,
-                   /// From a job actor: it is terminal and durable.
-                   caf::reacts_to<job_done_atom, std::string>>;
+using job_router_actor = caf::typed_actor<
+  /// A queued job got a slot: its actor takes it (spawned from the stored record if need be).
+  caf::reacts_to<dispatch_atom, job_ticket, std::string, device_actor>,
+  /// (job id, wait ms): as job_actor's get_job; not_found unless the job is this account's.
+  caf::replies_to<get_job_atom, std::string, std::uint32_t>::with<job>,
+  caf::replies_to<cancel_atom, std::string>::with<cancel_result>,
+  /// Sends the job's terminal event to its webhook_url again.
+  caf::replies_to<redeliver_atom, std::string>::with<delivery>,
+  /// From a job actor: it is terminal and durable.
+  caf::reacts_to<job_done_atom, std::string>>;
 
 }  // namespace kiln
 

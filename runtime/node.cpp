@@ -19,6 +19,7 @@
 #include "models/crypto.hpp"
 #include "outbound/http_client.hpp"
 #include "outbound/target.hpp"
+#include "persistence/durable_fs.hpp"
 #include "persistence/records.hpp"
 #include "persistence/recovery.hpp"
 #include "runtime/metrics_text.hpp"
@@ -182,11 +183,24 @@ int run_node(const settings& configured, const std::string& log_level) {
   faults->device_fail_rate = config.faults.device_fail_rate;
   faults->device_crash_rate = config.faults.device_crash_rate;
   faults->webhook_drop_rate = config.faults.webhook_drop_rate;
-  auto opened = store::open(config.data_dir, config.durability, faults);
+  store_options storage;
+  storage.durability = config.durability;
+  storage.faults = faults;
+  storage.reserve_bytes = config.storage.reserve_bytes;
+  storage.resume_interval = std::chrono::milliseconds(config.storage.resume_interval_ms);
+  storage.on_fatal = [](const std::string& reason) {
+    // RocksDB cannot go on from here: exit for the supervisor to restart Kiln, whose recovery
+    // then reads what is really on disk (docs/decisions.md, "Storage faults").
+    logs::get("runtime")->critical(R"("event":"server.exit","reason":"storage: {}")",
+                                   logs::json_text(reason));
+    spdlog::shutdown();
+    std::_Exit(75);
+  };
+  auto opened = store::open(config.data_dir, std::move(storage));
   if (!opened) return refuse_start(opened.error(), 1);
   auto db = std::move(*opened);
   std::string files_dir = config.data_dir + "/files";
-  std::filesystem::create_directories(files_dir);
+  if (auto error = durable_fs::create_directories(files_dir)) return refuse_start(error, 1);
   auto recovered = recover_logged(*db);
   if (!recovered) return refuse_start(recovered.error(), 1);
   auto signing_key = url_signing_key(*db);
@@ -218,8 +232,9 @@ int run_node(const settings& configured, const std::string& log_level) {
   supervise(context.writer, "store_writer");
   supervise(context.scheduler, "scheduler");
   device_context devices{files_dir, &config, faults, context.scheduler};
+  std::vector<device_handles> device_actors;  // held until the process exits
   for (const auto& device : config.devices)
-    spawn_device(system, devices, device);  // supervised by the scheduler, which restarts it
+    device_actors.push_back(spawn_device(system, devices, device));  // the scheduler restarts it
   if (gpus) spawn_gpu_telemetry(system, gpus.get(), context.scheduler);
   auto readers = spawn_store_readers(system, db.get(), context.clock, limits::query_readers);
   auto directory = spawn_directory(system, context, std::move(*recovered));
@@ -233,7 +248,7 @@ int run_node(const settings& configured, const std::string& log_level) {
   http::api api({&actors, directory, context.scheduler, readers, &*models, &config, context.clock,
                  context.url_signing_key, files_dir,
                  [&] { return metrics_text(*db, server_ptr->in_flight()); }, &resolver, faults,
-                 context.writer});
+                 context.writer, [&] { return db->status(); }});
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();

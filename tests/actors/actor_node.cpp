@@ -64,7 +64,8 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
   context.request_timeout = 10s;
   devices = device_context{(root / "files").string(), &config, context.faults, context.scheduler};
   std::filesystem::create_directories(devices.files_dir);
-  for (const auto& device : config.devices) spawn_device(*system, devices, device);
+  for (const auto& device : config.devices)
+    device_actors.push_back(spawn_device(*system, devices, device));
   readers = spawn_store_readers(*system, db.get(), time, 1);
   auto recovered = recover(*db, {});
   INFO("recovery: " << (recovered ? std::string() : describe(recovered.error())));
@@ -74,6 +75,12 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
 
 actor_node::~actor_node() {
   directory = nullptr;
+  // The scheduler first, so that it restarts no device; then the devices, joining their output
+  // threads.
+  caf::anon_send_exit(context.scheduler, caf::exit_reason::user_shutdown);
+  for (const auto& device : device_actors) stop_device(device);
+  device_actors.clear();
+  for (const auto& reader : readers) caf::anon_send_exit(reader, caf::exit_reason::user_shutdown);
   readers.clear();
   devices = device_context{};
   context = actor_context{};

@@ -61,6 +61,7 @@ struct actor_node {
   std::unique_ptr<caf::actor_system> system;
   actor_context context;
   device_context devices;
+  std::vector<device_handles> device_actors;
   std::vector<store_reader_actor> readers;
   directory_actor directory;
   /// Time in these tests is the manual clock's: 2026-01-01T00:00:00Z until a test advances it.

@@ -1,0 +1,111 @@
+// The store's write health; see the header.
+#include "persistence/store_health.hpp"
+
+#include "base/logging.hpp"
+#include "models/error.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <limits>
+
+namespace kiln {
+
+store_health::store_health(options opts, std::function<resume_outcome(std::string&)> resume,
+                           std::function<void(const std::string&)> on_fatal)
+  : options_(std::move(opts)), resume_(std::move(resume)), on_fatal_(std::move(on_fatal)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+store_health::~store_health() { stop(); }
+
+void store_health::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t store_health::free_bytes() const {
+  struct statvfs info {};
+  if (::statvfs(options_.directory.c_str(), &info) != 0)
+    return std::numeric_limits<std::uint64_t>::max();
+  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
+}
+
+void store_health::enter(fault kind, std::string reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (fault_ != fault::none) return;
+    fault_ = kind;
+    reason_ = std::move(reason);
+  }
+  logs::get("store")->error(R"("event":"store.degraded","reason":"{}")",
+                            logs::json_text(current().reason));
+  wake_.notify_all();
+}
+
+caf::error store_health::admit() {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    if (fault_ == fault::none && now < next_space_check_) return {};
+    if (fault_ != fault::none)
+      return make_error(error_code::unavailable,
+                        "storage is not taking writes (" + reason_ + "); nothing was written");
+    next_space_check_ = now + options_.space_check_interval;
+  }
+  auto free = free_bytes();
+  if (free >= options_.reserve_bytes) return {};
+  enter(fault::disk_full, "disk_full: " + std::to_string(free) + " bytes free, " +
+                            std::to_string(options_.reserve_bytes) + " kept in reserve");
+  return make_error(error_code::unavailable,
+                    "storage is not taking writes (the disk is full); nothing was written");
+}
+
+void store_health::write_failed(const std::string& reason) {
+  enter(fault::write_failed, "write_failed: " + reason);
+}
+
+store_health::status store_health::current() const {
+  std::lock_guard lock(mutex_);
+  return {fault_ == fault::none, reason_};
+}
+
+void store_health::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || fault_ != fault::none; });
+    if (stopping_) return;
+    wake_.wait_for(lock, options_.resume_interval, [&] { return stopping_; });
+    if (stopping_) return;
+    auto kind = fault_;
+    lock.unlock();
+    bool cleared = false;
+    std::string why;
+    if (kind == fault::disk_full) {
+      // A little more than the reserve, so that writes do not flap at its edge.
+      cleared = free_bytes() >= options_.reserve_bytes + options_.reserve_bytes / 4;
+    } else {
+      auto outcome = resume_(why);
+      if (outcome == resume_outcome::fatal) {
+        logs::get("store")->critical(R"("event":"store.unrecoverable","reason":"{}")",
+                                     logs::json_text(why));
+        on_fatal_(why);
+      }
+      cleared = outcome == resume_outcome::resumed;
+    }
+    lock.lock();
+    if (cleared) {
+      fault_ = fault::none;
+      reason_.clear();
+      next_space_check_ = {};
+      logs::get("store")->warn(R"("event":"store.recovered")");
+    }
+  }
+}
+
+}  // namespace kiln
