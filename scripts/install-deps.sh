@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config ca-certificates libcaf-dev libboost-dev libsimdjson-dev
   librocksdb-dev libspdlog-dev catch2 libssl-dev libpng-dev libgif-dev zlib1g-dev curl wrk
-  clang-format)
+  clang-format libfuse3-dev fuse3 libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
