@@ -86,6 +86,10 @@ constexpr std::chrono::milliseconds idempotency_sweep_interval_min{1000};
 /// before, and written only if it was).
 constexpr std::size_t ledger_groups_in_flight_max = 4;
 
+/// Failed RocksDB Resume() calls after a failed write before the store gives up and the server
+/// exits for its supervisor to restart it (storage.resume_interval_ms apart).
+constexpr std::uint32_t store_resume_attempts_max = 10;
+
 // -- queries ------------------------------------------------------------------------------------
 
 /// Detached actors answering queries that scan (listings, ledger, usage, timelines).

@@ -77,6 +77,7 @@ store_health::resume_outcome resume(rocksdb::DB& db, std::string& why) {
   auto status = db.Resume();
   if (status.ok()) return store_health::resume_outcome::resumed;
   why = status.ToString();
+  if (status.IsBusy()) return store_health::resume_outcome::busy;
   if (status.IsCorruption() || status.severity() >= rocksdb::Status::Severity::kUnrecoverableError)
     return store_health::resume_outcome::fatal;
   return store_health::resume_outcome::retry;
@@ -197,7 +198,7 @@ struct store::impl {
         if (injected) {
           failure = make_error(error_code::unavailable, "storage write failed");
         } else {  // it reached RocksDB: its record may be in the WAL
-          health->write_failed(status.ToString());
+          health->write_failed(status.ToString(), status.IsNoSpace());
           failure = make_unknown_outcome_error("storage write failed");
         }
       }

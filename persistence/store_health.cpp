@@ -2,6 +2,7 @@
 #include "persistence/store_health.hpp"
 
 #include "base/logging.hpp"
+#include "config/limits.hpp"
 #include "models/error.hpp"
 
 #include <spdlog/spdlog.h>
@@ -36,15 +37,18 @@ std::uint64_t store_health::free_bytes() const {
   return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
 }
 
+/// `reason` goes to the log; answers and /readyz name only the kind of fault (RocksDB's text
+/// names server paths).
 void store_health::enter(fault kind, std::string reason) {
   {
     std::lock_guard lock(mutex_);
     if (fault_ != fault::none) return;
     fault_ = kind;
-    reason_ = std::move(reason);
+    reason_ = kind == fault::write_failed ? "write_failed" : "disk_full";
   }
-  logs::get("store")->error(R"("event":"store.degraded","reason":"{}")",
-                            logs::json_text(current().reason));
+  logs::get("store")->error(R"("event":"store.degraded","fault":"{}","reason":"{}")",
+                            kind == fault::write_failed ? "write_failed" : "disk_full",
+                            logs::json_text(reason));
   wake_.notify_all();
 }
 
@@ -60,14 +64,14 @@ caf::error store_health::admit() {
   }
   auto free = free_bytes();
   if (free >= options_.reserve_bytes) return {};
-  enter(fault::disk_full, "disk_full: " + std::to_string(free) + " bytes free, " +
+  enter(fault::disk_full, std::to_string(free) + " bytes free, " +
                             std::to_string(options_.reserve_bytes) + " kept in reserve");
   return make_error(error_code::unavailable,
                     "storage is not taking writes (the disk is full); nothing was written");
 }
 
-void store_health::write_failed(const std::string& reason) {
-  enter(fault::write_failed, "write_failed: " + reason);
+void store_health::write_failed(const std::string& reason, bool no_space) {
+  enter(no_space ? fault::write_failed_no_space : fault::write_failed, reason);
 }
 
 store_health::status store_health::current() const {
@@ -76,6 +80,7 @@ store_health::status store_health::current() const {
 }
 
 void store_health::run() {
+  std::uint64_t attempts = 0;
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || fault_ != fault::none; });
@@ -86,11 +91,21 @@ void store_health::run() {
     lock.unlock();
     bool cleared = false;
     std::string why;
+    // A little more than the reserve, so that writes do not flap at its edge.
+    bool space = free_bytes() >= options_.reserve_bytes + options_.reserve_bytes / 4;
     if (kind == fault::disk_full) {
-      // A little more than the reserve, so that writes do not flap at its edge.
-      cleared = free_bytes() >= options_.reserve_bytes + options_.reserve_bytes / 4;
+      cleared = space;
+    } else if (kind == fault::write_failed_no_space && !space) {
+      // RocksDB can resume from a full disk only once there is room again: wait for it.
     } else {
       auto outcome = resume_(why);
+      if (outcome == resume_outcome::retry) {
+        logs::get("store")->warn(R"("event":"store.resume_failed","attempts":{},"reason":"{}")",
+                                 ++attempts, logs::json_text(why));
+        // RocksDB answers a fault it will never resume from (a failed WAL fsync) the same way
+        // as one it will: past this many tries, a restart is the way back.
+        if (attempts >= limits::store_resume_attempts_max) outcome = resume_outcome::fatal;
+      }
       if (outcome == resume_outcome::fatal) {
         logs::get("store")->critical(R"("event":"store.unrecoverable","reason":"{}")",
                                      logs::json_text(why));
@@ -100,6 +115,7 @@ void store_health::run() {
     }
     lock.lock();
     if (cleared) {
+      attempts = 0;
       fault_ = fault::none;
       reason_.clear();
       next_space_check_ = {};

@@ -3,8 +3,9 @@
 // meets ENOSPC, so nothing is half-written) and a failed write (RocksDB in its background-error
 // state). While degraded, every write is refused at once without touching the disk; a thread
 // retries every storage.resume_interval_ms (free space, or RocksDB's Resume()) and clears the
-// fault when it can. A fault RocksDB cannot resume from ends the process (on_fatal), so that a
-// supervisor restarts Kiln and recovery reads what is really on disk.
+// fault when it can. A fault RocksDB cannot resume from (it says so, or Resume() still fails after
+// limits::store_resume_attempts_max tries, as after a failed WAL fsync) ends the process
+// (on_fatal), so that a supervisor restarts Kiln and recovery reads what is really on disk.
 #pragma once
 
 #include <caf/error.hpp>
@@ -21,7 +22,9 @@ namespace kiln {
 
 class store_health {
 public:
-  enum class resume_outcome : std::uint8_t { resumed, retry, fatal };
+  /// What RocksDB said to Resume(): resumed; busy (it is recovering by itself, e.g. from a full
+  /// disk); retry (it failed); fatal (it never will).
+  enum class resume_outcome : std::uint8_t { resumed, busy, retry, fatal };
 
   struct options {
     std::string directory;  ///< whose file system's free space counts
@@ -33,7 +36,7 @@ public:
 
   struct status {
     bool writable = true;
-    std::string reason;  ///< "disk_full: ..." or "write_failed: ..."; empty when writable
+    std::string reason;  ///< "disk_full" or "write_failed"; empty when writable
   };
 
   /// `resume` asks RocksDB to leave its error state; `on_fatal` is called (from the health
@@ -47,14 +50,15 @@ public:
   /// Before a group is written: no error to go ahead; an `unavailable` error (nothing will be
   /// written) while degraded or when the disk is nearly full.
   caf::error admit();
-  /// A write failed with RocksDB's `reason`: writes stop until RocksDB resumes.
-  void write_failed(const std::string& reason);
+  /// A write failed with RocksDB's `reason`: writes stop until RocksDB resumes. `no_space`: it
+  /// failed for want of space, so resuming waits until the reserve is free again.
+  void write_failed(const std::string& reason, bool no_space);
   status current() const;
   /// Ends the health thread (the store closes).
   void stop();
 
 private:
-  enum class fault : std::uint8_t { none, disk_full, write_failed };
+  enum class fault : std::uint8_t { none, disk_full, write_failed, write_failed_no_space };
   void run();
   /// Free bytes on the directory's file system; the maximum when it cannot be read.
   std::uint64_t free_bytes() const;

@@ -133,10 +133,11 @@ std::string write_config(const temp_dir& dir, const std::string& devices_json,
 }
 
 kiln_process::kiln_process(const std::string& data_dir, const std::string& config_file,
-                           const env_list& env)
+                           const env_list& env, const std::string& stderr_dir)
   : args_{"serve",    "--listen",  "127.0.0.1:0", "--data-dir", data_dir,
           "--config", config_file, "--log-level", "warn"},
-    stderr_path_((std::filesystem::path(data_dir).parent_path() /
+    stderr_path_(((stderr_dir.empty() ? std::filesystem::path(data_dir).parent_path()
+                                      : std::filesystem::path(stderr_dir)) /
                   ("kiln-" + std::to_string(process_counter++) + ".stderr"))
                    .string()) {
   start(env, std::chrono::seconds(20));

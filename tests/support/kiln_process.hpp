@@ -51,9 +51,9 @@ using env_list = std::vector<std::pair<std::string, std::string>>;
 class kiln_process {
 public:
   /// Runs `kiln serve --listen 127.0.0.1:0 --data-dir DATA --config CONFIG --log-level warn`
-  /// with stderr going to `DATA/../kiln-N.stderr`.
+  /// with stderr going to `kiln-N.stderr` in `stderr_dir` (default: DATA/..).
   kiln_process(const std::string& data_dir, const std::string& config_file,
-               const env_list& env = {});
+               const env_list& env = {}, const std::string& stderr_dir = {});
   /// Runs kiln with exactly these arguments (after argv[0]).
   kiln_process(std::vector<std::string> args, std::string stderr_path, const env_list& env = {},
                std::chrono::milliseconds startup_timeout = std::chrono::seconds(20));
