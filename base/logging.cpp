@@ -9,7 +9,7 @@
 namespace kiln::logs {
 
 namespace {
-constexpr const char* layers[] = {"runtime", "http", "actors", "store", "webhooks"};
+constexpr const char* layers[] = {"runtime", "http", "actors", "devices", "store", "webhooks"};
 }
 
 void init(std::string_view level) {

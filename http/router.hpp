@@ -1,5 +1,7 @@
 // The routing table: method + path pattern ("/v1/jobs/{id}") -> handler, with 404 for unknown
-// paths and 405 (with the allowed methods) for a known path and the wrong method.
+// paths and 405 (with the allowed methods) for a known path and the wrong method. HEAD is
+// answered wherever GET is (RFC 9110 9.3.2): it matches the GET route, and the server sends the
+// answer's headers without its body.
 #pragma once
 
 #include <functional>
@@ -34,10 +36,11 @@ public:
   match_result match(std::string_view method, std::string_view path) const {
     match_result result;
     auto parts = split(path);
+    auto wanted = method == "HEAD" ? std::string_view("GET") : method;
     for (const auto& r : routes_) {
       std::vector<std::string> params;
       if (!segments_match(r.segments, parts, params)) continue;
-      if (r.method == method) {
+      if (r.method == wanted) {
         result.kind = outcome::found;
         result.found = &r;
         result.params = std::move(params);
@@ -45,6 +48,7 @@ public:
       }
       result.kind = outcome::method_not_allowed;
       result.allow += (result.allow.empty() ? "" : ", ") + r.method;
+      if (r.method == "GET") result.allow += ", HEAD";
     }
     return result;
   }

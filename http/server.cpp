@@ -1,6 +1,11 @@
 // Beast listener and session. The shape follows Beast's async server examples: the listener
 // accepts onto a new strand, and a session pairs do_read/on_read and do_write/on_write, staying
 // alive through the shared_ptr bound into each pending handler.
+//
+// Stopping drains: the acceptor closes, idle keep-alive connections close at once, a connection
+// with a request under way answers it (with `Connection: close`) and then closes, and stop()
+// returns as soon as the last connection is gone, or when the grace period ends. A work guard
+// keeps the io threads running meanwhile, so answers that arrive from the actors still run.
 #include "http/server.hpp"
 
 #include "config/limits.hpp"
@@ -14,6 +19,8 @@
 
 #include <atomic>
 #include <cctype>
+#include <list>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -25,31 +32,64 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+class session;
+
+/// The open connections, so that stop() can close the idle ones and wait for the rest. Shared
+/// with each session, whose destructor may run as the io_context is torn down.
+struct session_registry {
+  std::mutex mutex;
+  std::list<std::weak_ptr<session>> sessions;
+};
+
 struct server::impl {
   server_options options;
   handler on_request;
   net::io_context io{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> accepting{false};
+  std::shared_ptr<session_registry> registry = std::make_shared<session_registry>();
 
   void do_accept();
+  void start_session(tcp::socket socket);
+  std::size_t open_sessions();
 };
-
-namespace {
 
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket&& socket, server::impl& owner) : stream_(std::move(socket)), owner_(owner) {}
+  session(tcp::socket&& socket, server::impl& owner)
+    : stream_(std::move(socket)), owner_(owner), registry_(owner.registry) {}
 
-  void run() {
+  ~session() {
+    std::lock_guard lock(registry_->mutex);
+    registry_->sessions.erase(registered_);
+  }
+
+  void run(std::list<std::weak_ptr<session>>::iterator registered) {
+    registered_ = registered;
     net::dispatch(stream_.get_executor(),
                   beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
+  /// Called once when the server stops: an idle connection closes now, a busy one after its
+  /// answer.
+  void drain() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stopping_ = true;
+      self->keep_alive_ = false;
+      bool idle = !self->busy_ && !(self->parser_ && self->parser_->got_some());
+      if (idle) {
+        beast::error_code ignored;
+        self->stream_.socket().cancel(ignored);
+      }
+    });
+  }
+
 private:
   void do_read() {
+    if (stopping_) return do_close();
     parser_.emplace();
     parser_->body_limit(limits::request_body_bytes_max);
     parser_->header_limit(static_cast<std::uint32_t>(limits::request_header_bytes_max));
@@ -70,7 +110,9 @@ private:
       return do_write(owner_.options.limit_response(status));
     }
     auto& message = parser_->get();
-    keep_alive_ = message.keep_alive();
+    keep_alive_ = message.keep_alive() && !stopping_;
+    head_ = message.method() == bhttp::verb::head;
+    busy_ = true;
     request plain;
     plain.method = std::string(message.method_string());
     plain.target = std::string(message.target());
@@ -98,15 +140,22 @@ private:
     response_.result(static_cast<unsigned>(answer.status));
     response_.set(bhttp::field::content_type, answer.content_type);
     for (auto& [name, value] : answer.headers) response_.set(name, value);
-    response_.body() = std::move(answer.body);
     response_.keep_alive(keep_alive_);
-    response_.prepare_payload();
+    if (head_) {
+      // RFC 9110: a HEAD answer has the GET answer's headers and no content.
+      response_.content_length(answer.body.size());
+    } else {
+      response_.body() = std::move(answer.body);
+      response_.prepare_payload();
+    }
     stream_.expires_after(owner_.options.idle_timeout);
     bhttp::async_write(stream_, response_,
                        beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
+    busy_ = false;
+    head_ = false;
     if (ec || !keep_alive_) return do_close();
     do_read();
   }
@@ -121,17 +170,36 @@ private:
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
   bool keep_alive_ = true;
+  bool head_ = false;      ///< the request being answered is a HEAD
+  bool busy_ = false;      ///< a request is read and not yet answered
+  bool stopping_ = false;  ///< the server stops: answer what is under way, then close
   server::impl& owner_;
+  std::shared_ptr<session_registry> registry_;
+  std::list<std::weak_ptr<session>>::iterator registered_;
 };
 
-}  // namespace
+void server::impl::start_session(tcp::socket socket) {
+  auto created = std::make_shared<session>(std::move(socket), *this);
+  std::list<std::weak_ptr<session>>::iterator registered;
+  {
+    std::lock_guard lock(registry->mutex);
+    registered = registry->sessions.insert(registry->sessions.end(), created);
+  }
+  created->run(registered);
+  if (!accepting.load()) created->drain();  // stop() began while this one was being accepted
+}
+
+std::size_t server::impl::open_sessions() {
+  std::lock_guard lock(registry->mutex);
+  return registry->sessions.size();
+}
 
 void server::impl::do_accept() {
   acceptor->async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
     if (!accepting.load()) return;
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<session>(std::move(socket), *this)->run();
+      start_session(std::move(socket));
     }
     do_accept();
   });
@@ -158,6 +226,7 @@ std::uint16_t server::start(std::string& error) {
       !acceptor.bind(endpoint, ec) &&
       !acceptor.listen(net::socket_base::max_listen_connections, ec)) {
     impl_->accepting = true;
+    impl_->work.emplace(impl_->io.get_executor());
     impl_->do_accept();
     for (std::uint32_t i = 0; i < impl_->options.threads; ++i)
       impl_->threads.emplace_back([this] { impl_->io.run(); });
@@ -175,9 +244,18 @@ void server::stop(std::chrono::milliseconds grace) {
     beast::error_code ignored;
     impl_->acceptor->close(ignored);
   });
+  std::vector<std::shared_ptr<session>> open;
+  {
+    std::lock_guard lock(impl_->registry->mutex);
+    for (auto& weak : impl_->registry->sessions)
+      if (auto alive = weak.lock()) open.push_back(std::move(alive));
+  }
+  for (auto& s : open) s->drain();
+  open.clear();  // a session's last handler, not this list, decides when it closes
   auto deadline = std::chrono::steady_clock::now() + grace;
-  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+  while (impl_->open_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  impl_->work.reset();
   impl_->io.stop();
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <set>
+#include <thread>
 
 using namespace kiln::test;
 
@@ -75,6 +76,69 @@ TEST_CASE("SIGTERM stops the server cleanly with exit status 0 and its data surv
   CHECK(again.request("GET", "/admin/v1/accounts/" + account.id, {}, admin_headers()).status ==
         200);
   CHECK(server.process().terminate() == 0);
+}
+
+TEST_CASE(
+  "SIGTERM answers the requests in flight, closes idle connections at once, and exits as soon "
+  "as they are done",
+  "[e2e]") {
+  // Found when a GET with Prefer: wait=2 sent 0.5 s before SIGTERM was never answered and every
+  // graceful stop took the whole 10 s grace period.
+  test_server server(R"([{"id":"sim-0","executor":"sim","slots":1,"latency_ms":60000}])");
+  auto& http = server.http();
+  auto account = create_account(http);
+  auto id = submit_job(http, account.key, image_job_body());  // runs for a minute
+
+  raw_connection idle(http.port(), std::chrono::seconds(10));
+  REQUIRE(idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(idle.read_response().status == 200);  // kept alive, now idle
+
+  raw_connection waiting(http.port(), std::chrono::seconds(10));
+  auto sent = std::chrono::steady_clock::now();
+  REQUIRE(waiting.send("GET /v1/jobs/" + id + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                       account.key + "\r\nPrefer: wait=2\r\n\r\n"));
+  REQUIRE(eventually([&] {
+    return http.get("/metrics").body.find("kiln_http_in_flight 2") != std::string::npos;
+  }));  // the long poll and this /metrics request
+
+  std::string idle_rest = "not read";
+  std::chrono::steady_clock::duration idle_closed_after{};
+  std::thread idle_reader([&] {
+    auto start = std::chrono::steady_clock::now();
+    idle_rest = idle.read_until_closed();
+    idle_closed_after = std::chrono::steady_clock::now() - start;
+  });
+  http_response answer;
+  std::chrono::steady_clock::duration answered_after{};
+  std::thread waiting_reader([&] {
+    answer = waiting.read_response();
+    answered_after = std::chrono::steady_clock::now() - sent;
+  });
+
+  auto stopping = std::chrono::steady_clock::now();
+  int code = server.process().terminate();
+  auto stopped_after = std::chrono::steady_clock::now() - stopping;
+  idle_reader.join();
+  waiting_reader.join();
+
+  CHECK(code == 0);
+  CHECK(idle_rest.empty());  // closed without a byte
+  CHECK(idle_closed_after < std::chrono::seconds(1));
+  CHECK(answer.status == 200);
+  CHECK(json::parse(answer.body)["status"].str() == "processing");
+  CHECK(answer.header("connection") == "close");
+  CHECK(answered_after >= std::chrono::milliseconds(1900));
+  CHECK(stopped_after < std::chrono::seconds(5));  // the long poll's 2 s, not the grace's 10 s
+  CHECK(server.process().stderr_text().find("\"level\":\"error\"") == std::string::npos);
+}
+
+TEST_CASE("SIGTERM with nothing in flight exits at once", "[e2e]") {
+  test_server server;
+  auto& http = server.http();
+  REQUIRE(http.get("/healthz").status == 200);  // leaves a kept-alive connection open
+  auto stopping = std::chrono::steady_clock::now();
+  CHECK(server.process().terminate() == 0);
+  CHECK(std::chrono::steady_clock::now() - stopping < std::chrono::seconds(2));
 }
 
 TEST_CASE("An unknown key in the config file stops kiln at once with a message naming it",

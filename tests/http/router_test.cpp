@@ -96,13 +96,25 @@ TEST_CASE("a known path with the wrong method is 405 listing the allowed methods
   auto jobs = r.match("DELETE", "/v1/jobs");
   CHECK(jobs.kind == outcome::method_not_allowed);
   CHECK(jobs.found == nullptr);
-  CHECK(jobs.allow == "GET, POST");
+  CHECK(jobs.allow == "GET, HEAD, POST");
   auto cancel = r.match("GET", "/v1/jobs/job_1/cancel");
   CHECK(cancel.kind == outcome::method_not_allowed);
   CHECK(cancel.allow == "POST");
   auto key = r.match("GET", "/v1/keys/key_1");
   CHECK(key.kind == outcome::method_not_allowed);
   CHECK(key.allow == "DELETE");
+}
+
+TEST_CASE("HEAD finds the GET route, and only where GET is routed", "[http]") {
+  auto r = make_table();
+  auto job = r.match("HEAD", "/v1/jobs/job_1");
+  REQUIRE(job.kind == outcome::found);
+  CHECK(job.found->handler == 3);
+  CHECK(job.params == std::vector<std::string>{"job_1"});
+  auto cancel = r.match("HEAD", "/v1/jobs/job_1/cancel");
+  CHECK(cancel.kind == outcome::method_not_allowed);
+  CHECK(cancel.allow == "POST");
+  CHECK(r.match("HEAD", "/v1/nothing").kind == outcome::not_found);
 }
 
 TEST_CASE("methods are matched case-sensitively", "[http]") {

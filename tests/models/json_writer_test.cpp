@@ -49,6 +49,28 @@ TEST_CASE("non-ASCII UTF-8 passes through unchanged", "[models]") {
   CHECK(single_string(text) == "\"" + text + "\"");
 }
 
+// Regression (issue "Durability and the contract's loose ends", finding 1): a request target's raw
+// bytes were echoed into JSON answers and logs as they were.
+TEST_CASE("bytes that are not valid UTF-8 become U+FFFD, so the output always parses", "[models]") {
+  const std::string fffd = "\xEF\xBF\xBD";
+  CHECK(single_string("/v1/\xff\xfe") == "\"/v1/" + fffd + fffd + "\"");
+  CHECK(single_string("a\x80"
+                      "b") == "\"a" + fffd + "b\"");                           // stray continuation
+  CHECK(single_string("\xC0\xAF") == "\"" + fffd + fffd + "\"");               // overlong '/'
+  CHECK(single_string("\xED\xA0\x80") == "\"" + fffd + fffd + fffd + "\"");    // a surrogate
+  CHECK(single_string("\xF4\x90\x80\x80").find("\xF4") == std::string::npos);  // > U+10FFFF
+  CHECK(single_string("cut \xE2\x82") == "\"cut " + fffd + fffd + "\"");       // cut short
+  for (std::string text : {std::string("\xff"), std::string("x\xC3"), std::string("\xE0\x80\x80"),
+                           std::string("\xF0\x80\x80\x80"), std::string("\xF8\x88\x80\x80\x80")}) {
+    json_writer w;
+    w.begin_array().value(text).end_array();
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    INFO("bytes " << text.size());
+    CHECK(parser.parse(w.str()).get(root) == simdjson::SUCCESS);
+  }
+}
+
 TEST_CASE("keys are escaped like values", "[models]") {
   json_writer w;
   w.begin_object().field("a\"b", 1).end_object();

@@ -77,9 +77,9 @@ std::size_t read_some(int fd, std::string& buffer) {
   }
 }
 
-/// Reads one response; `closes` is set when the connection cannot be reused.
-http_response read_response(int fd, bool& closes) {
-  std::string buffer;
+/// Reads one response, starting with the bytes already in `buffer`, which keeps what follows it
+/// (a pipelined next response); `closes` is set when the connection cannot be reused.
+http_response read_response(int fd, std::string& buffer, bool& closes) {
   std::size_t header_end;
   while ((header_end = buffer.find("\r\n\r\n")) == std::string::npos) {
     if (read_some(fd, buffer) == 0) {
@@ -114,6 +114,7 @@ http_response read_response(int fd, bool& closes) {
     response.headers.emplace_back(std::move(name), std::string(value));
   }
   std::string body = buffer.substr(header_end + 4);
+  buffer.clear();
   if (content_length == std::string::npos) {  // the body ends when the server closes
     closes = true;
     while (read_some(fd, body) > 0) {
@@ -121,9 +122,18 @@ http_response read_response(int fd, bool& closes) {
   } else {
     while (body.size() < content_length)
       if (read_some(fd, body) == 0) throw std::runtime_error("connection closed inside the body");
-    if (body.size() > content_length) throw std::runtime_error("bytes after the response body");
+    buffer = body.substr(content_length);
+    body.resize(content_length);
   }
   response.body = std::move(body);
+  return response;
+}
+
+/// Reads one response, which must be the last bytes the server sent.
+http_response read_response(int fd, bool& closes) {
+  std::string buffer;
+  auto response = read_response(fd, buffer, closes);
+  if (!buffer.empty()) throw std::runtime_error("bytes after the response body");
   return response;
 }
 
@@ -224,6 +234,26 @@ http_response send_raw(std::uint16_t port, const std::string& bytes,
     ::close(fd);
     throw;
   }
+}
+
+raw_connection::raw_connection(std::uint16_t port, std::chrono::milliseconds timeout)
+  : fd_(open_connection(port, timeout)) {}
+
+raw_connection::~raw_connection() { ::close(fd_); }
+
+bool raw_connection::send(const std::string& bytes) { return write_all(fd_, bytes); }
+
+http_response raw_connection::read_response() {
+  bool closes = false;
+  return kiln::test::read_response(fd_, buffer_, closes);
+}
+
+std::string raw_connection::read_until_closed() {
+  std::string all = std::move(buffer_);
+  buffer_.clear();
+  while (read_some(fd_, all) > 0) {
+  }
+  return all;
 }
 
 std::pair<std::string, std::string> bearer(const std::string& key) {

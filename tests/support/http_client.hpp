@@ -59,6 +59,28 @@ private:
 http_response send_raw(std::uint16_t port, const std::string& bytes,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+/// One connection driven byte by byte, for what http_client hides: pipelined requests, HEAD
+/// answers (which have no body to read), and when the server closes the connection.
+class raw_connection {
+public:
+  explicit raw_connection(std::uint16_t port,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  ~raw_connection();
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+
+  /// Writes `bytes` as they are; false when the server is gone.
+  bool send(const std::string& bytes);
+  /// Reads one response (its body by Content-Length, as for a GET). Throws on a timeout.
+  http_response read_response();
+  /// Reads everything until the server closes the connection. Throws on a timeout.
+  std::string read_until_closed();
+
+private:
+  int fd_ = -1;
+  std::string buffer_;  ///< read but not yet returned
+};
+
 /// "Authorization: Bearer <key>" as a header list entry.
 std::pair<std::string, std::string> bearer(const std::string& key);
 
