@@ -19,37 +19,37 @@
 namespace kiln {
 namespace {
 
-struct account_entry {
-  account record;
-  account_handles actors;
-  std::size_t active_keys = 0;  ///< including keys being created right now
-};
-
-/// One key's request budget: `tokens` of at most the plan's requests per minute, refilled
-/// continuously at that rate.
+/// An account's request budget, shared by all its keys: `tokens` of at most the plan's requests
+/// per minute, refilled continuously at that rate. In memory only (a restart refills it).
 struct token_bucket {
   double tokens = -1;  ///< negative: not used yet (starts full)
   std::int64_t at_ms = 0;
 };
 
+struct account_entry {
+  account record;
+  account_handles actors;
+  std::size_t active_keys = 0;  ///< including keys being created right now
+  token_bucket bucket{};        ///< the account's one rate-limit bucket, shared by all its keys
+};
+
 struct directory_state {
   actor_context context;
   std::unordered_map<std::string, api_key> keys_by_hash;
-  std::unordered_map<std::string, token_bucket> buckets;  ///< by key id; in memory only
   std::unordered_map<std::string, account_entry> accounts;
   static inline const char* name = "directory";
 };
 
 using directory_self = directory_actor::stateful_pointer<directory_state>;
 
-/// Takes one token from the key's bucket (sized by its account's plan) and writes the bucket's
-/// state into `who`; an empty bucket marks `who` rate limited and takes nothing.
-void take_token(directory_state& st, principal& who, std::int64_t now) {
+/// Takes one token from the account's bucket (sized by its plan; more keys buy no more rate) and
+/// writes the bucket's state into `who`; an empty bucket marks `who` rate limited and takes
+/// nothing.
+void take_token(directory_state& st, token_bucket& bucket, principal& who, std::int64_t now) {
   const auto* plan = st.context.config->find_plan(who.plan);
   if (!plan) return;
   const double capacity = plan->requests_per_minute;
   const double per_ms = capacity / 60'000.0;
-  auto& bucket = st.buckets[who.key_id];
   if (bucket.tokens < 0) bucket.tokens = capacity;
   else bucket.tokens = std::min(capacity, bucket.tokens + (now - bucket.at_ms) * per_ms);
   bucket.at_ms = now;
@@ -82,7 +82,7 @@ caf::result<principal> on_auth(directory_self self, const std::string& key_hash)
     caf::anon_send(st.context.writer, commit_atom::value, std::move(batch));
   }
   principal who{key.account_id, key.id, entry.record.plan, entry.actors.ledger, entry.actors.jobs};
-  take_token(st, who, now);
+  take_token(st, entry.bucket, who, now);
   return who;
 }
 
@@ -102,7 +102,7 @@ caf::result<account_created> on_create_account(directory_self self, std::string&
         start.record = created->account;
         if (created->initial_grant) start.last_ledger_seq = created->initial_grant->seq;
         auto actors = spawn_account(self->system(), s.context, std::move(start));
-        s.accounts[created->account.id] = account_entry{created->account, actors, 1};
+        s.accounts[created->account.id] = account_entry{created->account, actors, 1, {}};
         s.keys_by_hash[created->key.hash] = created->key;
         promise.deliver(std::move(*created));
       },
@@ -206,8 +206,8 @@ void recover_accounts(directory_self self, recovered_state& recovered) {
     start.refunds = std::move(recovered.pending_refunds[record.id]);
     start.record = record;
     auto id = record.id;
-    st.accounts[id] = account_entry{std::move(record),
-                                    spawn_account(self->system(), st.context, std::move(start)), 0};
+    st.accounts[id] = account_entry{
+      std::move(record), spawn_account(self->system(), st.context, std::move(start)), 0, {}};
   }
   for (auto& key : recovered.keys) {
     auto entry = st.accounts.find(key.account_id);

@@ -21,10 +21,12 @@ static_assert(prompt_chars_max * 4 < request_body_bytes_max,
               "a prompt of maximal length must fit in a request body");
 /// Most metadata keys on a job; more is 400 invalid_request (field "metadata").
 constexpr std::size_t metadata_keys_max = 16;
-/// Longest metadata string value, in characters.
-constexpr std::size_t metadata_value_chars_max = 512;
-/// Longest metadata key, in bytes.
-constexpr std::size_t metadata_key_bytes_max = 64;
+/// Longest metadata key, in characters.
+constexpr std::size_t metadata_key_chars_max = 40;
+/// Deepest metadata nesting, the metadata object itself being level 1.
+constexpr std::size_t metadata_depth_max = 4;
+/// Largest metadata, serialized (minified) in bytes.
+constexpr std::size_t metadata_bytes_max = 4 * KiB;
 /// Longest webhook_url, in bytes.
 constexpr std::size_t webhook_url_bytes_max = 2048;
 /// Idempotency key length bounds, in printable ASCII characters.

@@ -22,6 +22,12 @@ struct request {
       if (key == name) return value;
     return {};
   }
+  /// Whether a header named `name` (lower-case) was sent, even with an empty value.
+  bool has_header(std::string_view name) const {
+    for (const auto& [key, value] : headers)
+      if (key == name) return true;
+    return false;
+  }
 };
 
 struct response {

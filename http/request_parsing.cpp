@@ -29,14 +29,18 @@ std::optional<simdjson::dom::object> read_object(const call_ptr& c, simdjson::do
   return object;
 }
 
+/// An Idempotency-Key header that is sent must be a valid key: an empty one is a client's bug
+/// (a variable left unset), and treating it as "no key" would create a job on every retry.
 std::optional<idempotency_claim> read_idempotency_claim(const call_ptr& c) {
+  bool sent = c->req.has_header("idempotency-key") || c->req.has_header("x-idempotency-key");
   auto key = c->req.header("idempotency-key");
   auto alias = c->req.header("x-idempotency-key");
-  if (key.empty()) key = alias;
-  if (key.empty()) return idempotency_claim{};
-  if (!valid_idempotency_key(key) || (!alias.empty() && alias != key)) {
+  if (!c->req.has_header("idempotency-key")) key = alias;
+  if (!sent) return idempotency_claim{};
+  bool both = c->req.has_header("idempotency-key") && c->req.has_header("x-idempotency-key");
+  if (!valid_idempotency_key(key) || (both && alias != key)) {
     reply_error(c, make_api_error(error_code::invalid_request,
-                                  alias.empty() || alias == key
+                                  !both || alias == key
                                     ? "Idempotency-Key must be 1 to 255 printable ASCII characters"
                                     : "Idempotency-Key and X-Idempotency-Key differ",
                                   "Idempotency-Key"));

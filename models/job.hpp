@@ -34,7 +34,8 @@ struct job_spec {
   std::string prompt;
   std::uint32_t n = 1;
   job_params params;
-  std::vector<std::pair<std::string, std::string>> metadata;  ///< in the client's order
+  /// The client's metadata object as minified JSON, keys in the client's order; empty when none.
+  std::string metadata;
   std::string webhook_url;
   std::int64_t cost = 0;  ///< credits: price x n (x seconds for per-second models)
 };

@@ -31,9 +31,7 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   if (v.spec.type == "video") w.field("duration_seconds", v.spec.params.duration_seconds);
   else w.field("width", v.spec.params.width).field("height", v.spec.params.height);
   w.field("seed", v.spec.params.seed).end_object();
-  w.key("metadata").begin_object();
-  for (const auto& [key, value] : v.spec.metadata) w.field(key, value);
-  w.end_object();
+  w.key("metadata").raw(v.spec.metadata.empty() ? std::string_view("{}") : v.spec.metadata);
   w.key("webhook_url");
   if (v.spec.webhook_url.empty()) w.null();
   else w.value(v.spec.webhook_url);

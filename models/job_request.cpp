@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 namespace kiln {
 namespace {
 
@@ -12,25 +14,43 @@ caf::error bad(std::string field, std::string message) {
   return make_error(error_code::invalid_request, std::move(message), std::move(field));
 }
 
+/// How deep `value` nests, a scalar being 0 and an empty object or array 1.
+std::size_t depth_of(simdjson::dom::element value) {
+  std::size_t deepest = 0;
+  simdjson::dom::object object;
+  simdjson::dom::array array;
+  if (value.get_object().get(object) == simdjson::SUCCESS)
+    for (auto field : object) deepest = std::max(deepest, depth_of(field.value));
+  else if (value.get_array().get(array) == simdjson::SUCCESS)
+    for (auto item : array) deepest = std::max(deepest, depth_of(item));
+  else return 0;
+  return deepest + 1;
+}
+
+/// Metadata is an object of any JSON values within the contract's limits, kept as minified JSON
+/// so that it is echoed back as the same value.
 caf::error read_metadata(simdjson::dom::element value, job_spec& spec) {
   simdjson::dom::object object;
   if (value.get_object().get(object) != simdjson::SUCCESS)
-    return bad("metadata", "metadata must be an object of strings");
+    return bad("metadata", "metadata must be an object");
   if (object.size() > limits::metadata_keys_max)
     return bad("metadata", "metadata has more than 16 keys");
+  std::vector<std::string_view> seen;
   for (auto field : object) {
-    std::string_view text;
     std::string name = "metadata." + std::string(field.key);
-    if (field.key.empty() || field.key.size() > limits::metadata_key_bytes_max)
-      return bad(name, "metadata keys must be 1..64 bytes");
-    if (field.value.get_string().get(text) != simdjson::SUCCESS)
-      return bad(name, "metadata values must be strings");
-    if (utf8_length(text) > limits::metadata_value_chars_max)
-      return bad(name, "metadata values must be at most 512 characters");
-    for (const auto& existing : spec.metadata)
-      if (existing.first == field.key) return bad(name, "duplicate metadata key");
-    spec.metadata.emplace_back(std::string(field.key), std::string(text));
+    auto length = utf8_length(field.key);
+    if (length == 0 || length > limits::metadata_key_chars_max)
+      return bad(name, "metadata keys must be 1..40 characters");
+    if (std::find(seen.begin(), seen.end(), field.key) != seen.end())
+      return bad(name, "duplicate metadata key");
+    seen.push_back(field.key);
+    if (1 + depth_of(field.value) > limits::metadata_depth_max)
+      return bad(name, "metadata nests at most 4 levels deep, the metadata object being the first");
   }
+  auto text = simdjson::minify(value);
+  if (text.size() > limits::metadata_bytes_max)
+    return bad("metadata", "metadata is over 4 KiB serialized");
+  spec.metadata = object.size() == 0 ? std::string() : std::move(text);
   return {};
 }
 

@@ -63,13 +63,13 @@ bool is_retryable(int status_code) {
 retry_decision decide_retry(const std::vector<std::uint64_t>& schedule_ms, std::uint32_t attempt,
                             int status_code, std::int64_t retry_after_s, double jitter) {
   if (status_code >= 200 && status_code <= 299) return {delivery_status::delivered, 0};
-  if (!is_retryable(status_code) || attempt >= schedule_ms.size())
+  if (!is_retryable(status_code) || attempt == 0 || attempt > schedule_ms.size())
     return {delivery_status::failed, 0};
-  auto step = static_cast<double>(schedule_ms[attempt]);
+  auto step = static_cast<double>(schedule_ms[attempt - 1]);
   auto delay = static_cast<std::int64_t>(std::llround(step * jitter));
   if (retry_after_s >= 0 && (status_code == 429 || status_code == 503)) {
     auto cap = static_cast<std::int64_t>(
-      schedule_ms[std::min<std::size_t>(attempt + 1, schedule_ms.size() - 1)]);
+      schedule_ms[std::min<std::size_t>(attempt, schedule_ms.size() - 1)]);
     delay = std::min(retry_after_s * 1000, std::max(cap, static_cast<std::int64_t>(step)));
   }
   return {delivery_status::pending, std::max<std::int64_t>(delay, 0)};

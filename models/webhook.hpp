@@ -61,11 +61,13 @@ struct retry_decision {
 bool is_retryable(int status_code);
 
 /// After attempt number `attempt` (1-based) ended with `status_code`: delivered on 2xx; failed on
-/// a status that is not retryable or once `schedule_ms` is used up (attempt k is followed by
-/// schedule_ms[k], so a schedule of n delays allows n attempts); otherwise pending, after
-/// schedule_ms[attempt] scaled by `jitter` (e.g. 0.9..1.1). A Retry-After of `retry_after_s`
-/// seconds (negative: none) on 429 or 503 replaces the delay, capped at the step after it
-/// (schedule_ms[attempt + 1], or the last step).
+/// a status that is not retryable or once `schedule_ms` is used up; otherwise pending, after
+/// schedule_ms[attempt - 1] scaled by `jitter` (e.g. 0.9..1.1). The schedule holds the delays of
+/// the retries: the first attempt is at once, attempt k is followed by schedule_ms[k - 1], so a
+/// schedule of n delays allows n + 1 attempts (the contract's [0, 30 s, 2 min, 10 min, 30 min,
+/// 2 h]: once at once, then those, seven attempts). A Retry-After of `retry_after_s` seconds
+/// (negative: none) on 429 or 503 replaces the delay, capped at the step after it
+/// (schedule_ms[attempt], or the last step).
 retry_decision decide_retry(const std::vector<std::uint64_t>& schedule_ms, std::uint32_t attempt,
                             int status_code, std::int64_t retry_after_s, double jitter);
 

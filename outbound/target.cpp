@@ -459,10 +459,10 @@ void check_target(resolver_pool& pool, const std::string& url, bool allow_privat
   }
   auto host = parsed->host;
   pool.resolve(host, timeout, [done = std::move(done), host, allow_private](resolve_result found) {
-    if (found.error == "timeout")
-      return done("webhook_url host " + host + " did not resolve in time");
-    if (!found.error.empty())
-      return done("webhook_url host " + host + " cannot be resolved: " + found.error);
+    // A name that does not resolve yet (a DNS hiccup, a receiver published later) is no reason
+    // to fail a paid submit: delivery resolves again, checks what it finds, and records why it
+    // could not connect.
+    if (!found.error.empty()) return done(std::nullopt);
     if (!allow_private) {
       for (const auto& address : found.addresses) {
         auto reason = forbidden_reason(address);

@@ -91,9 +91,10 @@ private:
 
 /// The submit-time check of a webhook_url: parses it, resolves its host (IP literals and
 /// localhost names without DNS) and calls `done` once, on a pool thread, with nullopt when the
-/// URL may be used or with the reason to refuse it: not a valid http(s) URL, a host that does
-/// not resolve within `timeout`, or (unless allow_private) ANY resolved address that is
-/// forbidden_reason(). Delivery must check again after its own lookup: DNS may change between.
+/// URL may be used or with the reason to refuse it: not a valid http(s) URL, or (unless
+/// allow_private) ANY resolved address that is forbidden_reason(). A host that does not resolve
+/// within `timeout` is let through. Delivery must check again after its own lookup: DNS may
+/// change between, and a name may only resolve later.
 void check_target(resolver_pool& pool, const std::string& url, bool allow_private,
                   std::function<void(std::optional<std::string> refusal_reason)> done,
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));

@@ -36,6 +36,25 @@ std::optional<element> parse(std::string_view bytes) {
   return root;
 }
 
+/// A job's metadata as minified JSON: an object in records since metadata holds any JSON value,
+/// and `[[key, value], ...]` string pairs in records written before.
+std::string decode_metadata(element e) {
+  simdjson::dom::object object;
+  if (e["metadata"].get_object().get(object) == simdjson::SUCCESS)
+    return object.size() == 0 ? std::string() : simdjson::minify(object);
+  simdjson::dom::array pairs;
+  if (e["metadata"].get_array().get(pairs) != simdjson::SUCCESS || pairs.size() == 0) return {};
+  json_writer w;
+  w.begin_object();
+  for (element pair : pairs) {
+    std::string_view k, value;
+    if (pair.at(0).get_string().get(k) == simdjson::SUCCESS &&
+        pair.at(1).get_string().get(value) == simdjson::SUCCESS)
+      w.field(k, value);
+  }
+  return w.end_object().take();
+}
+
 void write_balance(json_writer& w, const balance& b) {
   w.key("balance")
     .begin_object()
@@ -64,9 +83,7 @@ std::string encode_record(const job& v) {
     .field("seed", v.spec.params.seed)
     .field("webhook_url", v.spec.webhook_url)
     .field("cost", v.spec.cost);
-  w.key("metadata").begin_array();
-  for (const auto& [k, value] : v.spec.metadata) w.begin_array().value(k).value(value).end_array();
-  w.end_array();
+  if (!v.spec.metadata.empty()) w.key("metadata").raw(v.spec.metadata);
   w.field("status", status_name(v.status))
     .field("credits_held", v.credits_held)
     .field("credits_used", v.credits_used)
@@ -107,14 +124,7 @@ std::optional<job> decode_job(std::string_view bytes) {
   v.spec.params.seed = static_cast<std::uint64_t>(integer(e, "seed"));
   v.spec.webhook_url = text(e, "webhook_url");
   v.spec.cost = integer(e, "cost");
-  simdjson::dom::array pairs;
-  if (e["metadata"].get_array().get(pairs) == simdjson::SUCCESS)
-    for (element pair : pairs) {
-      std::string_view k, value;
-      if (pair.at(0).get_string().get(k) == simdjson::SUCCESS &&
-          pair.at(1).get_string().get(value) == simdjson::SUCCESS)
-        v.spec.metadata.emplace_back(std::string(k), std::string(value));
-    }
+  v.spec.metadata = decode_metadata(e);
   auto status = parse_status(text(e, "status"));
   if (v.id.empty() || !status) return std::nullopt;
   v.status = *status;

@@ -173,11 +173,17 @@ TEST_CASE("A request that fails binds nothing and its key may be used again",
   auto& http = server.http();
   auto account = create_account(http, "pro", 0);
 
-  for (const std::string& bad : {std::string(256, 'k'), std::string("tab\there")}) {
-    auto malformed = post_keyed(http, account.key, job, bad);
-    CHECK(malformed.status == 400);
-    CHECK(json::parse(malformed.body)["/error/details/field"].str() == "Idempotency-Key");
+  // An empty key is a malformed key, not "no key" (issue "Durability and the contract's loose
+  // ends", finding 3): treating it as absent made a job on every retry.
+  for (const std::string& bad : {std::string(256, 'k'), std::string("tab\there"), std::string()}) {
+    for (const std::string header : {"Idempotency-Key", "X-Idempotency-Key"}) {
+      INFO(header << ": '" << bad << "'");
+      auto malformed = post_keyed(http, account.key, job, bad, header);
+      CHECK(malformed.status == 400);
+      CHECK(json::parse(malformed.body)["/error/details/field"].str() == "Idempotency-Key");
+    }
   }
+  CHECK(all_pages(http, account.key, "/v1/jobs").empty());
   auto invalid = post_keyed(http, account.key, R"({"type":"image","model":"flux2-turbo"})", "k1");
   CHECK(invalid.status == 400);
   auto broke = post_keyed(http, account.key, job, "k1");

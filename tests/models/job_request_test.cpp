@@ -95,10 +95,8 @@ TEST_CASE("a given seed, size, webhook and metadata are kept as sent", "[models]
   CHECK(spec.params.width == 1024);
   CHECK(spec.params.height == 768);
   CHECK(spec.webhook_url == "https://example.com/hook?x=1");
-  REQUIRE(spec.metadata.size() == 2);
-  CHECK(spec.metadata[0] == std::pair<std::string, std::string>{"z", "1"});
-  CHECK(spec.metadata[1] == std::pair<std::string, std::string>{"a", "2"});
-  CHECK(spec.cost == 6);  // seedream: 3 per asset x 2
+  CHECK(spec.metadata == R"({"z":"1","a":"2"})");  // the client's order
+  CHECK(spec.cost == 6);                           // seedream: 3 per asset x 2
 }
 
 TEST_CASE("a video request costs price x seconds and defaults to 5 seconds", "[models]") {
@@ -137,8 +135,8 @@ TEST_CASE("each malformed or missing field is named in the error", "[models]") {
   check_rejects(image(R"(,"n":1.5)"), "n");
   check_rejects(image(R"(,"n":-1)"), "n");
   check_rejects(image(R"(,"metadata":["a"])"), "metadata");
-  check_rejects(image(R"(,"metadata":{"k":1})"), "metadata.k");
-  check_rejects(image(R"(,"metadata":{"k":null})"), "metadata.k");
+  check_rejects(image(R"(,"metadata":"a")"), "metadata");
+  check_rejects(image(R"(,"metadata":null)"), "metadata");
   check_rejects(image(R"(,"params":{"width":500})"), "params.width");
   check_rejects(image(R"(,"params":{"width":0})"), "params.width");
   check_rejects(image(R"(,"params":{"width":"512"})"), "params.width");
@@ -180,16 +178,47 @@ TEST_CASE("prompt length is counted in characters, 4000 allowed and 4001 refused
 }
 
 TEST_CASE("metadata allows 16 keys and refuses 17", "[models]") {
-  CHECK(parse_ok(image(metadata_with_keys(16))).metadata.size() == 16);
+  CHECK(parse_ok(image(metadata_with_keys(16))).metadata.find(R"("k15":"v")") != std::string::npos);
   check_rejects(image(metadata_with_keys(17)), "metadata");
 }
 
-TEST_CASE("metadata values allow 512 characters and refuse 513", "[models]") {
+TEST_CASE("metadata values are any JSON, kept minified as the same value", "[models]") {
+  auto spec = parse_ok(image(
+    R"(,"metadata":{ "s" : "x", "i": 42, "f": 1.5, "neg": -3, "t": true, "no": false, "z": null,)"
+    R"( "a": [1, "two", [3]], "o": {"k": {"v": "café"}} })"));
+  CHECK(spec.metadata == R"({"s":"x","i":42,"f":1.5,"neg":-3,"t":true,"no":false,"z":null,)"
+                         R"("a":[1,"two",[3]],"o":{"k":{"v":"café"}}})");
+}
+
+TEST_CASE("an empty metadata object is kept as none", "[models]") {
+  CHECK(parse_ok(image(R"(,"metadata":{})")).metadata.empty());
+}
+
+TEST_CASE("metadata keys allow 40 characters and refuse 41 or none", "[models]") {
   const std::string two_byte = "\xC3\xA9";
-  auto ok = parse_ok(image(R"(,"metadata":{"k":")" + repeat(two_byte, 512) + "\"}"));
-  REQUIRE(ok.metadata.size() == 1);
-  CHECK(ok.metadata[0].second.size() == 1024);
-  check_rejects(image(R"(,"metadata":{"k":")" + repeat("x", 513) + "\"}"), "metadata.k");
+  auto key40 = repeat(two_byte, 40);
+  CHECK(!parse_ok(image(R"(,"metadata":{")" + key40 + R"(":1})")).metadata.empty());
+  check_rejects(image(R"(,"metadata":{")" + repeat("k", 41) + R"(":1})"),
+                "metadata." + repeat("k", 41));
+  check_rejects(image(R"(,"metadata":{"":1})"), "metadata.");
+  check_rejects(image(R"(,"metadata":{"a":1,"a":2})"), "metadata.a");
+}
+
+TEST_CASE("metadata nests 4 levels deep, the metadata object being the first", "[models]") {
+  CHECK(!parse_ok(image(R"(,"metadata":{"a":{"b":{"c":[1]}}})")).metadata.empty());
+  CHECK(!parse_ok(image(R"(,"metadata":{"a":[[[]]]})")).metadata.empty());
+  check_rejects(image(R"(,"metadata":{"a":{"b":{"c":[[1]]}}})"), "metadata.a");
+  check_rejects(image(R"(,"metadata":{"ok":1,"a":[[[{}]]]})"), "metadata.a");
+}
+
+TEST_CASE("metadata allows 4 KiB serialized and refuses more", "[models]") {
+  // {"k":"..."} is 8 bytes around the value.
+  CHECK(parse_ok(image(R"(,"metadata":{"k":")" + repeat("x", 4096 - 8) + "\"}")).metadata.size() ==
+        4096);
+  check_rejects(image(R"(,"metadata":{"k":")" + repeat("x", 4096 - 7) + "\"}"), "metadata");
+  // Whitespace around the values does not count: the size is the minified JSON's.
+  CHECK(parse_ok(image(R"(,"metadata":{"k":   ")" + repeat("x", 4096 - 8) + "\"   }"))
+          .metadata.size() == 4096);
 }
 
 TEST_CASE("n allows 4 and refuses 5", "[models]") {

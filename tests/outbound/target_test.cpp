@@ -384,8 +384,7 @@ TEST_CASE("webhook check_target resolves names through the system resolver", "[w
     CHECK(verdict.has_value() == any_forbidden);
     CHECK_FALSE(check(pool, "http://" + own_name + "/hook", true));
   }
-  // A name under the reserved .invalid TLD never resolves (RFC 6761).
-  auto unknown = check(pool, "https://no-such-host.invalid/hook", false, 1000ms);
-  REQUIRE(unknown);
-  CHECK(unknown->find("no-such-host.invalid") != std::string::npos);
+  // A name under the reserved .invalid TLD never resolves (RFC 6761): it may resolve later, so
+  // the submit is not refused; delivery resolves it again.
+  CHECK_FALSE(check(pool, "https://no-such-host.invalid/hook", false, 1000ms));
 }

@@ -27,7 +27,8 @@ job full_job() {
   v.spec.params.height = 768;
   v.spec.params.duration_seconds = 10;
   v.spec.params.seed = 9223372036854775807ull;
-  v.spec.metadata = {{"zeta", "last letter"}, {"alpha", "first"}, {"mid", ""}};
+  v.spec.metadata =
+    R"({"zeta":"last letter","alpha":1.5,"mid":[true,null,{"deep":"cafÃ©"}],"n":-7})";
   v.spec.webhook_url = "https://example.com/hook?a=1&b=2";
   v.spec.cost = 9;
   v.status = job_status::failed;
@@ -65,7 +66,7 @@ TEST_CASE("a job survives encode and decode with every field intact", "[persiste
   CHECK(v.spec.params.height == original.spec.params.height);
   CHECK(v.spec.params.duration_seconds == original.spec.params.duration_seconds);
   CHECK(v.spec.params.seed == original.spec.params.seed);
-  CHECK(v.spec.metadata == original.spec.metadata);  // same pairs, same order
+  CHECK(v.spec.metadata == original.spec.metadata);  // same JSON, same key order
   CHECK(v.spec.webhook_url == original.spec.webhook_url);
   CHECK(v.spec.cost == original.spec.cost);
   CHECK(v.status == original.status);
@@ -114,6 +115,19 @@ TEST_CASE("a job without error, outputs or metadata decodes without them", "[per
   CHECK(decoded->outputs.empty());
   CHECK(decoded->spec.metadata.empty());
   CHECK_FALSE(decoded->queue_position.has_value());
+}
+
+TEST_CASE("a job written when metadata held string pairs decodes them as an object",
+          "[persistence]") {
+  job v = full_job();
+  v.spec.metadata.clear();
+  auto record = records::encode(v);
+  REQUIRE(record.back() == '}');
+  record.pop_back();
+  record += R"(,"metadata":[["zeta","last"],["alpha","a \"q\""]]})";
+  auto decoded = records::decode_job(record);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->spec.metadata == R"({"zeta":"last","alpha":"a \"q\""})");
 }
 
 TEST_CASE("an account survives encode and decode with every field intact", "[persistence]") {
