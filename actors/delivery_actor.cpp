@@ -207,8 +207,9 @@ delivery_actor::behavior_type delivery_behavior(delivery_self self,
     [=](tick_atom) { attempt(self); },
     [=](attempted_atom, outbound::outbound_result& result) {
       // The client stops at shutdown: the attempt did not happen, and the delivery resumes after
-      // the restart from what was last written.
-      if (result.error == "stopped") return;
+      // the restart from what was last written. The actor ends normally: left waiting with no
+      // handle to it, it would end as `unreachable`, which reads as a crash.
+      if (result.error == "stopped") return self->quit();
       on_attempted(self, result);
     },
     [=](write_atom) { write(self); },

@@ -4,7 +4,13 @@
 //
 // Cancel is two writes: first `canceled` (if that fails, the cancel answers 503 and the job goes
 // back to what it was doing), then the release of the hold with the ledger (if that fails, the
-// cancel answers refund_pending and the release is retried until it lands).
+// cancel answers refund_pending and the release is retried until it lands). A cancel that comes
+// while the `processing` record is being written waits for it, so the canceled record carries
+// the device and attempt that its timeline's `job.dispatched` names.
+//
+// The timeline shows only what happened: `job.dispatched` is written with the `processing`
+// record; `job.started` is stamped when the run is sent to the device and written with the job's
+// next write (its end, a failed attempt or its cancel), costing no write of its own.
 #include "actors/job_actor.hpp"
 
 #include "actors/detail/queue_position.hpp"
@@ -45,6 +51,8 @@ struct job_state {
   std::uint64_t generation = 0;
   std::optional<caf::typed_response_promise<cancel_result>> cancel;  ///< while canceling
   std::optional<caf::expected<run_result>> deferred_result;  ///< a run that ended mid-cancel
+  bool cancel_after_start = false;     ///< a cancel waits for the `processing` write to land
+  std::optional<job_event> started;    ///< `job.started`, written with the job's next write
   std::vector<std::string> failed_on;  ///< devices where an attempt failed: tried last
   std::uint64_t run_seq = 0;  ///< bumped per run: a late answer of an abandoned run is ignored
   /// GET with Prefer: wait: answered when the job is terminal, or by their wake-up.
@@ -71,7 +79,24 @@ void enter(job_self self, job_phase next) {
 
 void on_run_finished(job_self self, caf::expected<run_result> result);
 void send_run(job_self self);
+void write_cancel(job_self self);
 void settle(job_self self, std::shared_ptr<job> next);
+
+/// Adds the `job.started` event still waiting for a write to `batch`.
+void put_started(job_self self, write_batch& batch, const std::string& job_id) {
+  if (self->state.started) records::put_event(batch, job_id, *self->state.started);
+}
+
+/// A write that carried `job.started` (stamped with `order`) landed.
+void started_written(job_self self, std::optional<std::uint64_t> order) {
+  auto& started = self->state.started;
+  if (order && started && started->order == *order) started.reset();
+}
+
+std::optional<std::uint64_t> started_order(job_self self) {
+  if (!self->state.started) return std::nullopt;
+  return self->state.started->order;
+}
 
 void retry_later(job_self self, std::function<void()> action) {
   self->state.retry = std::move(action);
@@ -82,12 +107,15 @@ void retry_later(job_self self, std::function<void()> action) {
 /// and calls `then`. A failure is retried with backoff: the state it describes already happened.
 void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then, job_event event) {
   auto batch = records::job_batch(*next, false);
+  put_started(self, batch, next->id);
   records::put_event(batch, next->id, event);
+  auto started = started_order(self);
   self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {
         self->state.write_backoff.reset();
         self->state.current = next;
+        started_written(self, started);
         then();
       },
       [=](caf::error& error) {
@@ -131,6 +159,7 @@ void answer_cancel(job_self self, bool refund_pending) {
 /// delivery of its event (a canceled job's was written with its cancel).
 write_batch terminal_writes(job_self self, const job& next, std::optional<delivery>& webhook) {
   auto batch = records::job_batch(next, false);
+  put_started(self, batch, next.id);
   if (!next.spec.webhook_url.empty() && next.status != job_status::canceled) {
     webhook = new_delivery(next, now(self));
     records::put_delivery(batch, *webhook);
@@ -146,11 +175,13 @@ void settle(job_self self, std::shared_ptr<job> next) {
   std::optional<delivery> webhook;
   settlement s{next->id, next->spec.model, next->status == job_status::succeeded,
                terminal_writes(self, *next, webhook)};
+  auto started = started_order(self);
   self->request(self->state.context->ledger, supervised_wait, settle_atom::value, std::move(s))
     .then(
       [=](caf::ok_atom) {
         auto& st = self->state;
         st.write_backoff.reset();
+        started_written(self, started);
         if (webhook) self->send(node(self).deliveries, deliver_atom::value, *webhook);
         st.current = next;
         answer_cancel(self, false);
@@ -197,13 +228,16 @@ void on_dispatch(job_self self, const std::string& device_id, device_actor devic
   commit(
     self, next,
     [=] {
-      // Still starting: run it. Canceling: the cancel's first write decides.
-      if (self->state.phase == job_phase::starting) {
+      auto& s = self->state;
+      if (s.phase == job_phase::starting) {  // still starting: run it
         enter(self, job_phase::running);
         send_run(self);
+      } else if (s.cancel_after_start) {  // a cancel waited for this write
+        s.cancel_after_start = false;
+        write_cancel(self);
       }
     },
-    make_event("job.started", next->started_at_ms, next->trace_id, std::move(details)));
+    make_event("job.dispatched", next->started_at_ms, next->trace_id, std::move(details)));
 }
 
 /// Installed at the first run rather than at spawn: a queued job carries no handler.
@@ -235,6 +269,9 @@ void send_run(job_self self) {
   run_request request{j.id,          j.spec.type, j.spec.model,
                       j.spec.prompt, j.spec.n,    j.spec.params,
                       j.attempts,    j.trace_id,  caf::actor_cast<progress_sink_actor>(self)};
+  st.started =
+    make_event("job.started", now(self), j.trace_id,
+               R"({"device":")" + j.device + R"(","attempt":)" + std::to_string(j.attempts) + "}");
   auto seq = ++st.run_seq;
   if (seq == 1) watch_devices(self);
   self->monitor(st.device);  // a device that dies ends the run
@@ -364,11 +401,21 @@ caf::result<cancel_result> on_cancel(job_self self) {
   enter(self, job_phase::canceling);
   st.cancel = self->make_response_promise<cancel_result>();
   auto promise = *st.cancel;
+  if (st.before_cancel == job_phase::starting) st.cancel_after_start = true;
+  else write_cancel(self);
+  return promise;
+}
+
+/// The cancel's first write: the canceled record, its event, and its webhook delivery.
+void write_cancel(job_self self) {
+  auto& st = self->state;
+  KILN_ASSERT(st.phase == job_phase::canceling && st.cancel);
   auto next = std::make_shared<job>(*st.current);
   next->status = job_status::canceled;
   next->canceled_at_ms = next->completed_at_ms = now(self);
   next->queue_position.reset();
   auto batch = records::job_batch(*next, false);
+  put_started(self, batch, next->id);
   records::put_event(batch, next->id,
                      make_event("job.canceled", next->canceled_at_ms, next->trace_id));
   std::optional<delivery> webhook;  // the canceled event, written with the cancel itself
@@ -376,10 +423,14 @@ caf::result<cancel_result> on_cancel(job_self self) {
     webhook = new_delivery(*next, next->canceled_at_ms);
     records::put_delivery(batch, *webhook);
   }
+  auto started = started_order(self);
   self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
-    .then([=](caf::ok_atom) { on_canceled(self, next, webhook); },
-          [=](caf::error& error) { on_cancel_failed(self, error); });
-  return promise;
+    .then(
+      [=](caf::ok_atom) {
+        started_written(self, started);
+        on_canceled(self, next, webhook);
+      },
+      [=](caf::error& error) { on_cancel_failed(self, error); });
 }
 
 void deliver_current(job_self self, caf::typed_response_promise<job> promise) {

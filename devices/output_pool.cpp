@@ -1,11 +1,14 @@
 // The output threads; see the header.
 #include "devices/output_pool.hpp"
 
+#include "base/logging.hpp"
 #include "config/limits.hpp"
 #include "devices/media/media_render.hpp"
 #include "persistence/output_files.hpp"
 
 #include <caf/send.hpp>
+
+#include <spdlog/spdlog.h>
 
 namespace kiln {
 namespace {
@@ -15,9 +18,13 @@ caf::expected<job_output> store_output(const std::string& files_dir, const std::
                                        std::uint32_t index, const std::string& content_type,
                                        const std::string& bytes) {
   auto name = output_files::name_for(job_id, index, content_type);
-  if (auto error = output_files::write(files_dir, name, bytes))
+  if (auto error = output_files::write(files_dir, name, bytes)) {
+    // The reason names server paths: it goes to the log, and the job says only what failed.
+    logs::get("devices")->error(R"("event":"device.output_failed","job":"{}","reason":"{}")",
+                                job_id, logs::json_text(describe(error)));
     return make_error(error_code::server_error,
-                      "cannot store output " + name + ": " + describe(error));
+                      "output " + std::to_string(index) + " could not be stored");
+  }
   return job_output{name, content_type, static_cast<std::uint64_t>(bytes.size())};
 }
 

@@ -311,3 +311,42 @@ TEST_CASE(
   CHECK(refunded_or_used == held);
   CHECK(replay_ledger(all_pages(again, account.key, "/v1/ledger")) == final_balance);
 }
+
+TEST_CASE("A cancel racing a dispatch leaves a timeline of only what happened", "[e2e]") {
+  // Found when 300 submit-then-cancel pairs on an idle device listed `job.started` for a job with
+  // no attempt and no started_at, whose run never reached the device.
+  test_server server(R"([{"id":"sim-0","executor":"sim","slots":1,"latency_ms":200}])");
+  auto& http = server.http();
+  auto account = create_account(http, "enterprise", 1000);
+  std::map<std::string, int> seen;  // which timelines came up, to show the race was run
+  for (int i = 0; i < 300; ++i) {
+    auto id = submit_job(http, account.key, job_body("flux2-turbo", 1, "race"));
+    auto canceled = cancel(http, account.key, id);
+    REQUIRE(canceled.status == 200);
+    auto job = job_of(http, account.key, id);
+    REQUIRE(job["status"].str() == "canceled");
+    auto events = json::parse(http.get("/v1/jobs/" + id + "/events", account.key).body)["data"];
+    std::set<std::string> types;
+    for (std::size_t e = 0; e < events.size(); ++e) {
+      auto type = events[e]["type"].str();
+      types.insert(type);
+      INFO(id << " " << http.get("/v1/jobs/" + id + "/events", account.key).body << "\n"
+              << job.dump());
+      if (type == "job.dispatched" || type == "job.started") {
+        CHECK(events[e]["/details/attempt"].integer() == job["attempts"].integer());
+        CHECK(events[e]["/details/device"].str() == job["device"].str());
+        CHECK_FALSE(job["started_at"].is_null());
+      }
+    }
+    if (types.count("job.started")) CHECK(types.count("job.dispatched") == 1);
+    CHECK(types.count("job.canceled") == 1);
+    seen[types.count("job.started")      ? "started"
+         : types.count("job.dispatched") ? "dispatched"
+                                         : "queued"] += 1;
+  }
+  INFO("canceled while queued " << seen["queued"] << ", dispatched " << seen["dispatched"]
+                                << ", started " << seen["started"]);
+  CHECK(seen["queued"] + seen["dispatched"] + seen["started"] == 300);
+  CHECK(seen["started"] > 0);
+  CHECK(balance_of(http, account.key) == credits{1000, 0, 0, 1000});
+}

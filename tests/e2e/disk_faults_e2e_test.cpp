@@ -151,6 +151,8 @@ struct fault_fixture {
       auto id = j["id"].str();
       INFO("job " << id << " is neither acknowledged nor a settled unknown outcome");
       CHECK((seen.acknowledged.count(id) + settled.count(id)) == 1);
+      // A job whose output could not be written says so without the server's paths.
+      CHECK(j.dump().find(data_dir) == std::string::npos);
     }
     // Every job runs to its end (the sim device takes no time), so nothing moves while the
     // ledger and the balance are read.

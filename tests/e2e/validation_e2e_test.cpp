@@ -43,7 +43,7 @@ struct bad_case {
   const char* what;
   std::string body;
   const char* code;
-  const char* field;  ///< "" when details.field is not expected
+  std::string field;  ///< "" when details.field is not expected
 };
 
 std::vector<bad_case> bad_cases() {
@@ -88,12 +88,12 @@ std::vector<bad_case> bad_cases() {
     {"metadata an array", image(R"("metadata":["a"])"), "invalid_request", "metadata"},
     {"metadata a string", image(R"("metadata":"a")"), "invalid_request", "metadata"},
     {"metadata with 17 keys", image(metadata_with(17)), "invalid_request", "metadata"},
-    {"metadata with a number value", image(R"("metadata":{"a":1})"), "invalid_request",
-     "metadata.a"},
-    {"metadata with an object value", image(R"("metadata":{"a":{}})"), "invalid_request",
-     "metadata.a"},
-    {"metadata value of 513 characters", image(R"("metadata":{"a":")" + repeat(e, 513) + R"("})"),
+    {"metadata key of 41 characters", image(R"("metadata":{")" + repeat(e, 41) + R"(":1})"),
+     "invalid_request", "metadata." + repeat(e, 41)},
+    {"metadata 5 levels deep", image(R"("metadata":{"a":{"b":{"c":{"d":[1]}}}})"),
      "invalid_request", "metadata.a"},
+    {"metadata over 4 KiB", image(R"("metadata":{"a":")" + repeat("x", 4096 - 7) + R"("})"),
+     "invalid_request", "metadata"},
     {"params not an object", image(R"("params":[512])"), "invalid_request", "params"},
     {"width not a multiple of 32", image(R"("params":{"width":500})"), "invalid_request",
      "params.width"},
@@ -151,7 +151,7 @@ TEST_CASE(
       auto error = json::parse(response.body)["error"];
       CHECK(error["code"].str() == c.code);
       CHECK_FALSE(error["message"].str().empty());
-      if (*c.field) CHECK(error["/details/field"].str() == c.field);
+      if (!c.field.empty()) CHECK(error["/details/field"].str() == c.field);
     }
   }
 
@@ -172,6 +172,10 @@ TEST_CASE("Bodies exactly at the documented limits are accepted", "[e2e]") {
     {"n 4", image(R"("n":4)")},
     {"metadata with 16 keys", image(metadata_with(16))},
     {"metadata value of 512 characters", image(R"("metadata":{"a":")" + repeat(e, 512) + R"("})")},
+    {"metadata of any JSON, 4 levels deep",
+     image(R"("metadata":{"n":1.5,"b":false,"z":null,"a":{"b":{"c":[1]}}})")},
+    {"metadata key of 40 characters", image(R"("metadata":{")" + repeat(e, 40) + R"(":1})")},
+    {"metadata of exactly 4 KiB", image(R"("metadata":{"a":")" + repeat("x", 4096 - 8) + R"("})")},
     {"4096 x 1024, exactly 4 MP", image(R"("params":{"width":4096,"height":1024})")},
     {"seed 0", image(R"("params":{"seed":0,"width":32,"height":32})")},
     {"duration 15 for seedance", video(R"("params":{"duration_seconds":15})")},
@@ -258,7 +262,7 @@ TEST_CASE(
   CHECK(allow.find("POST") != std::string::npos);
   auto put_job = http.request("PUT", "/v1/jobs/job_x", "{}", {bearer(account.key)});
   expect_error(put_job, 405, "method_not_allowed");
-  CHECK(put_job.header("allow") == "GET");
+  CHECK(put_job.header("allow") == "GET, HEAD");
 
   // After all of that the connection still serves requests.
   seen.push_back(http.get("/healthz"));
@@ -271,4 +275,37 @@ TEST_CASE(
     ids.insert(r.header("x-request-id"));
   }
   CHECK(ids.size() == seen.size());
+}
+
+TEST_CASE(
+  "Bytes that are not UTF-8 in a request target come back as valid JSON, in the answer "
+  "and in the log",
+  "[e2e]") {
+  temp_dir dir;
+  auto config = write_config(dir);
+  kiln_process kiln({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir / "data", "--config",
+                     config, "--log-level", "info"},
+                    dir / "kiln.stderr");
+  auto raw = send_raw(kiln.port(), "GET /v1/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(raw.status == 404);
+  // The parser checks UTF-8: the raw bytes would fail here. Each becomes U+FFFD.
+  auto body = json::parse(raw.body);
+  CHECK(body["/error/code"].str() == "not_found");
+  CHECK(body["/error/message"].str() == "no such endpoint: /v1/\xEF\xBF\xBD\xEF\xBF\xBD");
+
+  // The http.request log line is one valid JSON object with the same replacement.
+  std::string line;
+  REQUIRE(eventually([&] {
+    auto text = kiln.stderr_text();
+    auto at = text.find("\"http.request\"");
+    if (at == std::string::npos) return false;
+    auto start = text.rfind('\n', at);
+    start = start == std::string::npos ? 0 : start + 1;
+    line = text.substr(start, text.find('\n', at) - start);
+    return true;
+  }));
+  INFO(line);
+  auto logged = json::parse(line);
+  CHECK(logged["status"].integer() == 404);
+  CHECK(logged["path"].str() == "/v1/\xEF\xBF\xBD\xEF\xBF\xBD");
 }

@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 namespace {
 
 /// Private targets allowed (the listeners are on 127.0.0.1), 500 ms timeout, quick retries.
-std::string webhook_config(const std::string& schedule = "[0, 100, 100]",
+std::string webhook_config(const std::string& schedule = "[100, 100]",
                            const std::string& more = {}) {
   return R"("webhooks":{"allow_private_targets":true,"timeout_ms":500,"retry_schedule_ms":)" +
          schedule + more + "}";
@@ -95,7 +95,10 @@ TEST_CASE(
   test_server server(sim_devices, webhook_config());
   auto& http = server.http();
   auto account = create_account(http);
-  auto id = submit_job(http, account.key, job_with_hook(listener.base_url() + "/hooks?x=1"));
+  auto id = submit_job(
+    http, account.key,
+    R"({"type":"image","model":"flux2-turbo","prompt":"hooked","webhook_url":")" +
+      listener.base_url() + R"(/hooks?x=1","metadata":{"order":7,"tags":["a",{"rush":true}]}})");
   REQUIRE(received(listener, 1));
 
   auto request = listener.requests()[0];
@@ -108,6 +111,8 @@ TEST_CASE(
   CHECK(event["job"]["id"].str() == id);
   CHECK(event["job"]["status"].str() == "succeeded");
   CHECK(event["job"]["output"].size() == 1);
+  CHECK(event["job"]["/metadata/order"].integer() == 7);  // the metadata as sent, any JSON
+  CHECK(event["job"]["/metadata/tags/1/rush"].boolean());
   CHECK(request.header("webhook-id") == event["id"].str());
   auto timestamp = std::stoll(request.header("webhook-timestamp"));
   CHECK(std::abs(timestamp - std::time(nullptr)) < 30);
@@ -137,12 +142,14 @@ TEST_CASE(
     types.push_back(events[i]["type"].str());
     CHECK(events[i]["trace_id"].str() == event["job"]["trace_id"].str());
   }
-  CHECK(types == std::vector<std::string>{"job.queued", "hold.placed", "job.started",
-                                          "job.succeeded", "hold.captured", "webhook.attempt",
-                                          "webhook.delivered"});
+  CHECK(types == std::vector<std::string>{"job.queued", "hold.placed", "job.dispatched",
+                                          "job.started", "job.succeeded", "hold.captured",
+                                          "webhook.attempt", "webhook.delivered"});
   CHECK(events[1]["details"]["amount"].integer() == 1);
   CHECK(events[2]["details"]["device"].str() == "sim-0");
-  CHECK(events[5]["details"]["status_code"].integer() == 200);
+  CHECK(events[2]["details"]["attempt"].integer() == 1);
+  CHECK(events[3]["details"]["device"].str() == "sim-0");
+  CHECK(events[6]["details"]["status_code"].integer() == 200);
   auto other = create_account(http);
   CHECK(http.get("/v1/jobs/" + id + "/events", other.key).status == 404);
 }
@@ -200,7 +207,7 @@ TEST_CASE(
   CHECK(listing["data"][1]["delivery_status"].str() == "delivered");
 
   listing = settled_deliveries(http, account.key, refused);
-  REQUIRE(listing["data"].size() == 3);  // the schedule [0, 100, 100] allows three attempts
+  REQUIRE(listing["data"].size() == 3);  // the schedule [100, 100]: two retries, three attempts
   for (int i = 0; i < 3; ++i) CHECK(listing["data"][i]["error"].str() == "connection refused");
   CHECK(listing["data"][2]["delivery_status"].str() == "failed");
   CHECK(listing["data"][2]["next_retry_at"].is_null());
@@ -217,7 +224,7 @@ TEST_CASE("A Retry-After on 429 is honoured up to the next step", "[e2e][webhook
   options.script = {429};
   options.headers = {{"Retry-After", "1"}};
   webhook_listener listener(options);
-  test_server server(sim_devices, webhook_config("[0, 100, 60000]"));
+  test_server server(sim_devices, webhook_config("[100, 60000]"));
   auto& http = server.http();
   auto account = create_account(http);
   auto id = submit_job(http, account.key, job_with_hook(listener.base_url() + "/busy"));
@@ -238,7 +245,7 @@ TEST_CASE("A retry pending at a SIGKILL is delivered after the restart", "[e2e][
   listener_options options;
   options.script = {503};
   webhook_listener listener(options);
-  test_server server(sim_devices, webhook_config("[0, 1500, 1500]"));
+  test_server server(sim_devices, webhook_config("[1500, 1500]"));
   auto account = create_account(server.http());
   auto id = submit_job(server.http(), account.key, job_with_hook(listener.base_url() + "/later"));
   REQUIRE(received(listener, 1));
@@ -269,6 +276,37 @@ TEST_CASE("A retry pending at a SIGKILL is delivered after the restart", "[e2e][
   CHECK_FALSE((*db)->scan(kiln::column::pending_deliveries, "",
                           [&](std::string_view, std::string_view) { return ++pending, true; }));
   CHECK(pending == 0);
+}
+
+TEST_CASE(
+  "SIGTERM during a webhook attempt stops cleanly, logs no error, and the delivery "
+  "resumes after the restart",
+  "[e2e][webhooks]") {
+  // Found when a clean stop logged webhook.actor_crashed for each attempt it cut short.
+  listener_options hanging;
+  hanging.script = {-1, -1, -1};
+  webhook_listener listener(hanging);
+  test_server server(
+    sim_devices,
+    R"("webhooks":{"allow_private_targets":true,"timeout_ms":30000,"retry_schedule_ms":[100]})");
+  auto& http = server.http();
+  auto account = create_account(http);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(
+      submit_job(http, account.key, job_with_hook(listener.base_url() + "/held", "held")));
+  REQUIRE(received(listener, 3));  // three attempts out, none answered
+
+  CHECK(server.process().terminate() == 0);
+  auto log = server.process().stderr_text();
+  CHECK(log.find("actor_crashed") == std::string::npos);
+  CHECK(log.find("\"level\":\"error\"") == std::string::npos);
+
+  server.restart();
+  for (const auto& id : ids) {
+    auto listing = settled_deliveries(server.http(), account.key, id);
+    CHECK(listing["data"][listing["data"].size() - 1]["delivery_status"].str() == "delivered");
+  }
 }
 
 TEST_CASE(
@@ -365,6 +403,25 @@ TEST_CASE("An https target is verified against the configured CA", "[e2e][webhoo
   CHECK(listing["data"][0]["error"].str().rfind("tls:", 0) == 0);
   CHECK(listing["data"][0]["delivery_status"].str() == "failed");
   CHECK(untrusted.requests().empty());
+}
+
+TEST_CASE("A webhook_url whose host does not resolve yet is accepted, and delivery says why",
+          "[e2e][webhooks]") {
+  // Private targets stay forbidden here, so the submit-time lookup runs.
+  test_server server(sim_devices,
+                     R"("webhooks":{"timeout_ms":1000,"retry_schedule_ms":[100, 100]})");
+  auto& http = server.http();
+  auto account = create_account(http);
+  // The reserved .invalid TLD never resolves (RFC 6761): a name not yet published looks the same.
+  auto id = submit_job(http, account.key, job_with_hook("https://hooks.no-such-host.invalid/x"));
+  auto listing = settled_deliveries(http, account.key, id);
+  REQUIRE(listing["data"].size() == 3);  // one attempt and two retries
+  for (std::size_t i = 0; i < 3; ++i) {
+    INFO(listing.dump());
+    auto error = listing["data"][i]["error"].str();
+    CHECK((error.rfind("host not found", 0) == 0 || error == "timeout"));
+  }
+  CHECK(listing["data"][2]["delivery_status"].str() == "failed");
 }
 
 TEST_CASE("A webhook_url reaching loopback private or link-local addresses is refused",

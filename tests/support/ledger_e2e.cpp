@@ -29,7 +29,9 @@ std::vector<json> all_pages(http_client& http, const std::string& key, const std
   std::vector<json> items;
   std::string separator = path.find('?') == std::string::npos ? "?" : "&";
   std::string cursor;
-  for (int page_number = 0; page_number < 1000; ++page_number) {
+  // Bounded against a cursor that never ends; long power-cut runs list ~600 000 entries.
+  constexpr int pages_max = 100000;
+  for (int page_number = 0; page_number < pages_max; ++page_number) {
     std::string target = path + separator + "limit=" + std::to_string(limit) +
                          (cursor.empty() ? "" : "&cursor=" + cursor);
     auto response = http.get(target, key);
@@ -43,10 +45,12 @@ std::vector<json> all_pages(http_client& http, const std::string& key, const std
         throw std::runtime_error("GET " + target + ": a last page with a cursor");
       return items;
     }
-    cursor = page["next_cursor"].str();
-    if (cursor.empty()) throw std::runtime_error("GET " + target + ": has_more without a cursor");
+    auto next = page["next_cursor"].str();
+    if (next.empty()) throw std::runtime_error("GET " + target + ": has_more without a cursor");
+    if (next == cursor) throw std::runtime_error("GET " + target + ": the cursor did not move");
+    cursor = std::move(next);
   }
-  throw std::runtime_error("GET " + path + ": more than 1000 pages");
+  throw std::runtime_error("GET " + path + ": more than " + std::to_string(pages_max) + " pages");
 }
 
 credits replay_ledger(const std::vector<json>& newest_first) {
