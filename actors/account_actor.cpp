@@ -10,8 +10,10 @@
 #include "actors/account_ledger.hpp"
 #include "actors/idempotency_actor.hpp"
 #include "actors/idempotency_router.hpp"
+#include "actors/job_context.hpp"
 #include "actors/job_router.hpp"
 #include "base/assert.hpp"
+#include "base/logging.hpp"
 #include "base/metrics.hpp"
 #include "config/limits.hpp"
 #include "models/crypto.hpp"
@@ -19,6 +21,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <unordered_map>
@@ -68,12 +72,7 @@ void answer(account_self self, landed_movement& landed) {
   switch (m.what) {
     case movement::kind::submit:
       self->send(st.context.scheduler, enqueue_atom::value,
-                 job_ticket{m.record.id,
-                            m.record.account_id,
-                            m.record.spec.model,
-                            st.max_concurrent_jobs,
-                            st.jobs,
-                            {}});
+                 ticket_for(m.record, st.max_concurrent_jobs, st.jobs));
       metrics::add(metrics::global().jobs_created);
       m.promise.deliver(submitted{std::move(m.record), false});
       break;
@@ -258,7 +257,12 @@ account_actor::behavior_type account_behavior(account_self self, actor_context c
   auto& start = *start_ptr;  // shared, not copied: a recovered ledger can hold 100k holds
   st.context = std::move(context);
   auto ledger = std::move(start.ledger);
-  KILN_ASSERT_MSG(ledger.consistent(), "a recovered account's holds match its balance");
+  // What is on disk is not a programming error: an account whose holds do not match its balance
+  // is reported loudly, and the rest of the node still starts.
+  if (!ledger.consistent())
+    logs::get("actors")->critical(
+      R"("event":"ledger.inconsistent","account":"{}","held":{},"open_holds":{})", start.record.id,
+      start.record.balance.held, ledger.open_holds());
   const auto& config = *st.context.config;
   st.ledger.emplace(start.record, std::move(ledger), start.last_job_seq,
                     account_ledger::options{

@@ -33,8 +33,6 @@ struct actor_context {
   /// Timeout of requests to actors that may be busy or gone (positions, device runs use their
   /// own); a missing reply becomes 503.
   std::chrono::milliseconds request_timeout{10000};
-  /// The plan's concurrency limit of the account whose jobs share this context (0 = none).
-  std::uint32_t max_concurrent_jobs = 0;
   /// Overrides every model's timeout_seconds when set (tests).
   std::chrono::milliseconds run_timeout{0};
   /// Webhooks: the outbound client, where output links in events point, and their signing key.

@@ -5,14 +5,18 @@
 // Cancel is two writes: first `canceled` (if that fails, the cancel answers 503 and the job goes
 // back to what it was doing), then the release of the hold with the ledger (if that fails, the
 // cancel answers refund_pending and the release is retried until it lands). A cancel that comes
-// while the `processing` record is being written waits for it, so the canceled record carries
-// the device and attempt that its timeline's `job.dispatched` names.
+// while a transition is being written (`processing` after a dispatch, `queued` after a failed
+// attempt) waits for that write: two writes of the job never race, and the canceled record
+// carries what the timeline already shows (the device and attempt of its `job.dispatched`). If
+// that write fails, the cancel answers 503 and the write is retried as before.
 //
 // The timeline shows only what happened: `job.dispatched` is written with the `processing`
 // record; `job.started` is stamped when the run is sent to the device and written with the job's
 // next write (its end, a failed attempt or its cancel), costing no write of its own.
 #include "actors/job_actor.hpp"
 
+#include "actors/detail/deferred_event.hpp"
+#include "actors/detail/job_waiters.hpp"
 #include "actors/detail/queue_position.hpp"
 #include "actors/job_phase.hpp"
 #include "base/assert.hpp"
@@ -20,7 +24,7 @@
 #include "base/logging.hpp"
 #include "base/metrics.hpp"
 #include "config/limits.hpp"
-#include "models/json_writer.hpp"
+#include "models/job_timeline.hpp"
 #include "persistence/records.hpp"
 
 #include <caf/actor_system.hpp>
@@ -47,17 +51,12 @@ struct job_state {
   bool quit_on_release = false;   ///< told to stop while a canceled run still held its slot
   std::function<void()> retry;    ///< the write to try again at the next tick
   kiln::backoff write_backoff{limits::write_retry_delay_min, limits::write_retry_delay_max};
-  /// Bumped when a cancel lands: a retry of a transition from before it must not overwrite it.
-  std::uint64_t generation = 0;
   std::optional<caf::typed_response_promise<cancel_result>> cancel;  ///< while canceling
   std::optional<caf::expected<run_result>> deferred_result;  ///< a run that ended mid-cancel
-  bool cancel_after_start = false;     ///< a cancel waits for the `processing` write to land
-  std::optional<job_event> started;    ///< `job.started`, written with the job's next write
+  detail::deferred_event started;      ///< `job.started`, written with the job's next write
   std::vector<std::string> failed_on;  ///< devices where an attempt failed: tried last
-  std::uint64_t run_seq = 0;  ///< bumped per run: a late answer of an abandoned run is ignored
-  /// GET with Prefer: wait: answered when the job is terminal, or by their wake-up.
-  std::vector<std::pair<std::uint64_t, caf::typed_response_promise<job>>> waiters;
-  std::uint64_t next_waiter = 0;
+  std::uint64_t run_seq = 0;    ///< bumped per run: a late answer of an abandoned run is ignored
+  detail::job_waiters waiters;  ///< GETs with Prefer: wait
   static inline const char* name = "job";
   job_state() { metrics::global().job_actors.fetch_add(1, std::memory_order_relaxed); }
   ~job_state() { metrics::global().job_actors.fetch_sub(1, std::memory_order_relaxed); }
@@ -82,57 +81,45 @@ void send_run(job_self self);
 void write_cancel(job_self self);
 void settle(job_self self, std::shared_ptr<job> next);
 
-/// Adds the `job.started` event still waiting for a write to `batch`.
-void put_started(job_self self, write_batch& batch, const std::string& job_id) {
-  if (self->state.started) records::put_event(batch, job_id, *self->state.started);
-}
-
-/// A write that carried `job.started` (stamped with `order`) landed.
-void started_written(job_self self, std::optional<std::uint64_t> order) {
-  auto& started = self->state.started;
-  if (order && started && started->order == *order) started.reset();
-}
-
-std::optional<std::uint64_t> started_order(job_self self) {
-  if (!self->state.started) return std::nullopt;
-  return self->state.started->order;
-}
-
 void retry_later(job_self self, std::function<void()> action) {
   self->state.retry = std::move(action);
   self->delayed_send(self, self->state.write_backoff.next(), tick_atom::value);
 }
 
-/// Commits a non-terminal `next` with the event that records it; on success makes it current
-/// and calls `then`. A failure is retried with backoff: the state it describes already happened.
+/// Commits a transition to the non-terminal `next` with the event that records it; on success
+/// makes it current and calls `then`, which also starts a cancel that waited for this write. A
+/// failure fails such a cancel and is retried with backoff: the state it describes happened.
 void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then, job_event event) {
   auto batch = records::job_batch(*next, false);
-  put_started(self, batch, next->id);
+  auto started = self->state.started.put(batch, next->id);
   records::put_event(batch, next->id, event);
-  auto started = started_order(self);
   self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {
         self->state.write_backoff.reset();
         self->state.current = next;
-        started_written(self, started);
+        self->state.started.written(started);
         then();
       },
       [=](caf::error& error) {
         logs::get("actors")->warn(R"("event":"job.commit_failed","job":"{}","error":"{}")",
                                   next->id, logs::json_text(describe(error)));
-        auto generation = self->state.generation;
-        retry_later(self, [=] {
-          if (self->state.generation == generation) commit(self, next, then, event);
-        });
+        auto& s = self->state;
+        if (s.phase == job_phase::canceling) {  // a cancel waited for this write: it fails too
+          s.cancel->deliver(error);
+          s.cancel.reset();
+          enter(self, s.before_cancel);
+        }
+        retry_later(self, [=] { commit(self, next, then, event); });
       });
 }
 
 /// Puts the job in the scheduler's queue; its dispatch goes through the account's router.
 void enqueue(job_self self) {
   auto& st = self->state;
-  self->send(node(self).scheduler, enqueue_atom::value,
-             ticket_for(*st.current, *st.context, st.context->router, st.failed_on));
+  self->send(
+    node(self).scheduler, enqueue_atom::value,
+    ticket_for(*st.current, st.context->max_concurrent_jobs, st.context->router, st.failed_on));
 }
 
 void finish(job_self self) {
@@ -142,8 +129,7 @@ void finish(job_self self) {
   else if (j.status == job_status::failed) metrics::add(counters.jobs_failed);
   logs::get("actors")->info(R"("event":"job.{}","job":"{}","trace_id":"{}","attempts":{})",
                             status_name(j.status), j.id, j.trace_id, j.attempts);
-  for (auto& [token, waiter] : self->state.waiters) waiter.deliver(j);
-  self->state.waiters.clear();
+  self->state.waiters.deliver_all(j);
   enter(self, job_phase::finished);
   self->send(self->state.context->router, job_done_atom::value, j.id);
 }
@@ -157,9 +143,10 @@ void answer_cancel(job_self self, bool refund_pending) {
 
 /// The job's own writes at its end: its terminal record and, for success and failure, the
 /// delivery of its event (a canceled job's was written with its cancel).
-write_batch terminal_writes(job_self self, const job& next, std::optional<delivery>& webhook) {
+write_batch terminal_writes(job_self self, const job& next, std::optional<delivery>& webhook,
+                            std::optional<std::uint64_t>& started) {
   auto batch = records::job_batch(next, false);
-  put_started(self, batch, next.id);
+  started = self->state.started.put(batch, next.id);
   if (!next.spec.webhook_url.empty() && next.status != job_status::canceled) {
     webhook = new_delivery(next, now(self));
     records::put_delivery(batch, *webhook);
@@ -173,15 +160,15 @@ void settle(job_self self, std::shared_ptr<job> next) {
   KILN_ASSERT(self->state.phase == job_phase::settling);
   KILN_ASSERT(is_terminal(next->status));
   std::optional<delivery> webhook;
+  std::optional<std::uint64_t> started;
   settlement s{next->id, next->spec.model, next->status == job_status::succeeded,
-               terminal_writes(self, *next, webhook)};
-  auto started = started_order(self);
+               terminal_writes(self, *next, webhook, started)};
   self->request(self->state.context->ledger, supervised_wait, settle_atom::value, std::move(s))
     .then(
       [=](caf::ok_atom) {
         auto& st = self->state;
         st.write_backoff.reset();
-        started_written(self, started);
+        self->state.started.written(started);
         if (webhook) self->send(node(self).deliveries, deliver_atom::value, *webhook);
         st.current = next;
         answer_cancel(self, false);
@@ -223,21 +210,14 @@ void on_dispatch(job_self self, const std::string& device_id, device_actor devic
   next->attempts += 1;
   next->progress = 0;
   next->started_at_ms = now(self);
-  auto details =
-    R"({"device":")" + device_id + R"(","attempt":)" + std::to_string(next->attempts) + "}";
   commit(
     self, next,
     [=] {
-      auto& s = self->state;
-      if (s.phase == job_phase::starting) {  // still starting: run it
-        enter(self, job_phase::running);
-        send_run(self);
-      } else if (s.cancel_after_start) {  // a cancel waited for this write
-        s.cancel_after_start = false;
-        write_cancel(self);
-      }
+      if (self->state.phase == job_phase::canceling) return write_cancel(self);
+      enter(self, job_phase::running);
+      send_run(self);
     },
-    make_event("job.dispatched", next->started_at_ms, next->trace_id, std::move(details)));
+    make_event("job.dispatched", next->started_at_ms, next->trace_id, attempt_details(*next)));
 }
 
 /// Installed at the first run rather than at spawn: a queued job carries no handler.
@@ -269,9 +249,7 @@ void send_run(job_self self) {
   run_request request{j.id,          j.spec.type, j.spec.model,
                       j.spec.prompt, j.spec.n,    j.spec.params,
                       j.attempts,    j.trace_id,  caf::actor_cast<progress_sink_actor>(self)};
-  st.started =
-    make_event("job.started", now(self), j.trace_id,
-               R"({"device":")" + j.device + R"(","attempt":)" + std::to_string(j.attempts) + "}");
+  st.started.stamp(make_event("job.started", now(self), j.trace_id, attempt_details(j)));
   auto seq = ++st.run_seq;
   if (seq == 1) watch_devices(self);
   self->monitor(st.device);  // a device that dies ends the run
@@ -299,12 +277,7 @@ void on_attempt_failed(job_self self, std::shared_ptr<job> next, const caf::erro
   logs::get("actors")->warn(R"("event":"job.attempt_failed","job":"{}","attempt":{},"error":"{}")",
                             next->id, next->attempts, logs::json_text(reason));
   if (next->attempts < node(self).config->jobs.max_attempts) {
-    json_writer details;
-    details.begin_object()
-      .field("device", next->device)
-      .field("attempt", next->attempts)
-      .field("error", reason)
-      .end_object();
+    auto details = attempt_details(*next, reason);
     next->status = job_status::queued;
     next->device.clear();
     enter(self, job_phase::requeueing);
@@ -312,11 +285,12 @@ void on_attempt_failed(job_self self, std::shared_ptr<job> next, const caf::erro
       self, next,
       [=] {
         auto& s = self->state;
-        if (s.phase == job_phase::requeueing) enter(self, job_phase::queued);
-        else s.before_cancel = job_phase::queued;  // canceling: a failed cancel finds it queued
         enqueue(self);
+        if (s.phase != job_phase::canceling) return enter(self, job_phase::queued);
+        s.before_cancel = job_phase::queued;  // a cancel waited for this write: now it goes
+        write_cancel(self);
       },
-      make_event("job.attempt_failed", now(self), next->trace_id, details.take()));
+      make_event("job.attempt_failed", now(self), next->trace_id, std::move(details)));
   }
   next->status = job_status::failed;
   next->error = job_error{"device_error", "the job failed on " + std::to_string(next->attempts) +
@@ -356,8 +330,6 @@ void on_canceled(job_self self, std::shared_ptr<job> next, const std::optional<d
   auto& s = self->state;
   if (hook) self->send(node(self).deliveries, deliver_atom::value, *hook);
   s.current = next;
-  s.generation += 1;  // a pending retry of an earlier transition is void now
-  s.retry = nullptr;
   if (s.run_out) self->send(s.device, cancel_atom::value, next->id);  // it answers; then release
   else if (s.device) release_slot(self, false);  // dispatched, but no run is out
   else self->send(node(self).scheduler, withdraw_atom::value, next->account_id, next->id);
@@ -373,36 +345,41 @@ void on_cancel_failed(job_self self, const caf::error& error) {
   auto& s = self->state;
   s.cancel->deliver(error);
   s.cancel.reset();
+  bool dropped = std::exchange(s.dispatch_dropped, false);
   if (s.deferred_result) {  // its run ended during the write
     auto result = std::move(*s.deferred_result);
     s.deferred_result.reset();
     enter(self, job_phase::running);
     on_run_finished(self, std::move(result));
-  } else if (s.device && !s.run_out && s.current->status == job_status::processing) {
-    enter(self, job_phase::running);  // dispatched and written while the cancel was written
+  } else if (s.before_cancel == job_phase::starting) {  // the cancel waited for `processing`
+    KILN_ASSERT(s.device && !s.run_out && s.current->status == job_status::processing);
+    enter(self, job_phase::running);
     send_run(self);
-  } else if (s.dispatch_dropped) {
+  } else if (dropped) {
     enter(self, job_phase::queued);  // its dispatch was turned down for the cancel
     enqueue(self);
   } else {
     enter(self, s.before_cancel);
   }
-  s.dispatch_dropped = false;
 }
 
 caf::result<cancel_result> on_cancel(job_self self) {
   auto& st = self->state;
-  if (is_terminal(st.current->status) || st.phase == job_phase::canceling)
+  if (is_terminal(st.current->status))
     return make_error(error_code::cannot_cancel, "job " + st.current->id + " is already " +
                                                    std::string(status_name(st.current->status)));
+  if (st.phase == job_phase::canceling)
+    return make_error(error_code::cannot_cancel,
+                      "job " + st.current->id + " is already being canceled");
   if (st.phase == job_phase::settling)  // its end is with the ledger and retried until it lands
     return make_error(error_code::cannot_cancel, "job " + st.current->id + " is already finishing");
   st.before_cancel = st.phase;
   enter(self, job_phase::canceling);
   st.cancel = self->make_response_promise<cancel_result>();
   auto promise = *st.cancel;
-  if (st.before_cancel == job_phase::starting) st.cancel_after_start = true;
-  else write_cancel(self);
+  // A transition being written goes first; its `then` starts the cancel's write.
+  bool waits = st.before_cancel == job_phase::starting || st.before_cancel == job_phase::requeueing;
+  if (!waits) write_cancel(self);
   return promise;
 }
 
@@ -415,7 +392,7 @@ void write_cancel(job_self self) {
   next->canceled_at_ms = next->completed_at_ms = now(self);
   next->queue_position.reset();
   auto batch = records::job_batch(*next, false);
-  put_started(self, batch, next->id);
+  auto started = self->state.started.put(batch, next->id);
   records::put_event(batch, next->id,
                      make_event("job.canceled", next->canceled_at_ms, next->trace_id));
   std::optional<delivery> webhook;  // the canceled event, written with the cancel itself
@@ -423,11 +400,10 @@ void write_cancel(job_self self) {
     webhook = new_delivery(*next, next->canceled_at_ms);
     records::put_delivery(batch, *webhook);
   }
-  auto started = started_order(self);
   self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {
-        started_written(self, started);
+        self->state.started.written(started);
         on_canceled(self, next, webhook);
       },
       [=](caf::error& error) { on_cancel_failed(self, error); });
@@ -446,26 +422,21 @@ caf::result<job> on_get(job_self self, std::uint32_t wait_ms) {
     deliver_current(self, promise);
     return promise;
   }
-  auto token = s.next_waiter++;
-  s.waiters.emplace_back(token, promise);
+  auto token = s.waiters.add(promise);
   self->delayed_send(self, std::chrono::milliseconds(wait_ms), wake_atom::value, token);
   return promise;
 }
 
 /// A Prefer: wait ran out: answer the job as it is.
 void on_wake(job_self self, std::uint64_t token) {
-  auto& s = self->state;
-  auto it = std::find_if(s.waiters.begin(), s.waiters.end(),
-                         [&](const auto& w) { return w.first == token; });
-  if (it == s.waiters.end()) return;
-  deliver_current(self, std::move(it->second));
-  s.waiters.erase(it);
+  if (auto waiter = self->state.waiters.take(token)) deliver_current(self, std::move(*waiter));
 }
 
-/// In memory only: the next transition moves on.
+/// In memory only: the next transition moves on. Progress never goes back within a run.
 void on_progress(job_self self, std::uint32_t percent) {
   auto& s = self->state;
   if (s.current->status != job_status::processing || !s.run_out) return;
+  if (percent <= s.current->progress) return;
   auto next = std::make_shared<job>(*s.current);
   next->progress = std::min<std::uint32_t>(percent, 99);
   s.current = std::move(next);

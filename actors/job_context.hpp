@@ -14,13 +14,13 @@ struct job_context {
   std::uint32_t max_concurrent_jobs = 0;  ///< the account's plan's; 0 = none
 };
 
-/// The scheduler's ticket for `record`; its dispatch goes to `target`.
-inline job_ticket ticket_for(const job& record, const job_context& context,
+/// The scheduler's ticket for `record` of an account whose plan runs at most
+/// `max_concurrent_jobs` (0 = no limit); its dispatch goes to `target`.
+inline job_ticket ticket_for(const job& record, std::uint32_t max_concurrent_jobs,
                              dispatch_target_actor target,
                              std::vector<std::string> failed_on = {}) {
-  return job_ticket{record.id,         record.account_id,
-                    record.spec.model, context.max_concurrent_jobs,
-                    std::move(target), std::move(failed_on)};
+  return job_ticket{record.id,           record.account_id, record.spec.model,
+                    max_concurrent_jobs, std::move(target), std::move(failed_on)};
 }
 
 }  // namespace kiln

@@ -162,7 +162,8 @@ void on_job_down(router_self self, const caf::down_msg& down) {
     } else {  // its ticket may have gone with it: queue it afresh, without an actor
       self->send(node(self).scheduler, withdraw_atom::value, st.account_id, id);
       self->send(node(self).scheduler, enqueue_atom::value,
-                 ticket_for(record, *st.jobs, caf::actor_cast<dispatch_target_actor>(self)));
+                 ticket_for(record, st.jobs->max_concurrent_jobs,
+                            caf::actor_cast<dispatch_target_actor>(self)));
     }
     return;
   }
@@ -184,8 +185,9 @@ job_router_actor::behavior_type job_router(router_self self, actor_context conte
   self->set_down_handler([=](caf::down_msg& down) { on_job_down(self, down); });
   for (auto& j : *live) {
     if (j.status == job_status::queued)
-      self->send(node(self).scheduler, enqueue_atom::value,
-                 ticket_for(j, *st.jobs, caf::actor_cast<dispatch_target_actor>(self)));
+      self->send(
+        node(self).scheduler, enqueue_atom::value,
+        ticket_for(j, st.jobs->max_concurrent_jobs, caf::actor_cast<dispatch_target_actor>(self)));
     else start_job(self, std::move(j));  // its run was lost: the actor queues it again
   }
   for (auto& j : *refunds) start_job(self, std::move(j));  // the actor writes the refund

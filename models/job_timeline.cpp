@@ -1,6 +1,7 @@
 // The job timeline: stored events plus those its record implies, in order.
 #include "models/job_timeline.hpp"
 
+#include "models/json_writer.hpp"
 #include "models/webhook.hpp"
 
 #include <algorithm>
@@ -22,6 +23,13 @@ int phase(const job_event& e) {
 }
 
 }  // namespace
+
+std::string attempt_details(const job& j, std::string_view error) {
+  json_writer w;
+  w.begin_object().field("device", j.device).field("attempt", j.attempts);
+  if (!error.empty()) w.field("error", error);
+  return w.end_object().take();
+}
 
 std::vector<job_event> job_timeline(const job& j, std::vector<job_event> stored) {
   std::vector<job_event> events{

@@ -7,9 +7,15 @@
 #include "models/job.hpp"
 #include "models/job_event.hpp"
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln {
+
+/// The details of an event about the job's current attempt (`job.dispatched`, `job.started`,
+/// `job.attempt_failed`): `{"device", "attempt"}`, and `"error"` when one is given.
+std::string attempt_details(const job& j, std::string_view error = {});
 
 /// The whole timeline of `j`, oldest first; within one millisecond: creation, runs and cancel,
 /// the end, then webhooks.
