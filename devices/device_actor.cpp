@@ -25,10 +25,11 @@ struct device_state {
   device_settings settings;
   device_context context;
   std::shared_ptr<output_pool> outputs;  ///< shared with its restarts; owned by the spawner
-  /// Runs at the output threads: whom to answer, and the job (for its cancel flag).
+  /// Runs at the output threads: whom to answer, and how to stop them before their next output.
   struct storing_run {
     caf::typed_response_promise<run_result> promise;
     std::string job_id;
+    cancel_flag canceled;
   };
   std::unordered_map<std::uint64_t, storing_run> storing;
   struct sleeper {
@@ -38,12 +39,19 @@ struct device_state {
   };
   std::unordered_map<std::uint64_t, sleeper> sleeping;  ///< sim: runs waiting for their latency
   std::uint64_t next_token = 0;
-  std::unordered_map<std::string, cancel_flag> cancel_flags;  ///< runs at the output threads
   std::unique_ptr<http_executor> http;  ///< http: the inference server behind this device
   std::unordered_map<std::uint64_t, std::pair<caf::typed_response_promise<run_result>, run_request>>
     remote;  ///< http: runs out on the inference server
   std::mt19937_64 faults;
   static inline const char* name = "device";
+  device_state() = default;
+  device_state(const device_state&) = delete;
+  device_state& operator=(const device_state&) = delete;
+  /// The output threads outlive a device that dies: its runs there stop before their next
+  /// output instead of holding the threads its restart needs.
+  ~device_state() {
+    for (auto& [token, run] : storing) run.canceled->store(true);
+  }
 };
 
 using device_self = device_actor::stateful_pointer<device_state>;
@@ -61,8 +69,8 @@ void store_outputs(device_self self, run_request request, render_kind kind,
   auto& st = self->state;
   auto token = st.next_token++;
   auto canceled = std::make_shared<std::atomic<bool>>(false);
-  st.cancel_flags[request.job_id] = canceled;
-  st.storing.emplace(token, device_state::storing_run{std::move(promise), request.job_id});
+  st.storing.emplace(token,
+                     device_state::storing_run{std::move(promise), request.job_id, canceled});
   auto device = caf::actor_cast<device_actor>(self);
   st.outputs->submit(output_pool::task{std::move(request), kind, std::move(files), canceled},
                      [device, token](caf::expected<run_result> outcome) {
@@ -77,7 +85,6 @@ void on_stored(device_self self, std::uint64_t token, stored_outputs& stored) {
   auto& st = self->state;
   auto it = st.storing.find(token);
   if (it == st.storing.end()) return;
-  st.cancel_flags.erase(it->second.job_id);
   if (stored.error) it->second.promise.deliver(std::move(stored.error));
   else it->second.promise.deliver(std::move(stored.result));
   st.storing.erase(it);
@@ -186,8 +193,8 @@ device_actor::behavior_type device(device_self self, device_context context,
     },
     [=](cancel_atom, const std::string& job_id) {
       auto& st = self->state;
-      if (auto flag = st.cancel_flags.find(job_id); flag != st.cancel_flags.end())
-        flag->second->store(true);           // stopped before its next output; the run then answers
+      for (auto& [token, run] : st.storing)  // stopped before its next output; it then answers
+        if (run.job_id == job_id) run.canceled->store(true);
       if (st.http) st.http->cancel(job_id);  // answers "canceled" at once; DELETE to the server
       for (auto it = st.sleeping.begin(); it != st.sleeping.end(); ++it) {
         if (it->second.request.job_id != job_id) continue;
@@ -226,7 +233,8 @@ device_actor::behavior_type device(device_self self, device_context context,
 device_handles spawn_device(caf::actor_system& system, const device_context& context,
                             const device_settings& device) {
   // The output threads outlive a device actor that dies: its restart gets the same ones.
-  auto outputs = std::make_shared<output_pool>(device.slots, context.files_dir);
+  auto outputs = std::make_shared<output_pool>(
+    device.slots, context.files_dir, context.config->durability == durability_mode::fsync);
   auto actor = system.spawn(kiln::device, context, device, outputs, std::uint64_t{0});
   device_view view;
   view.id = device.id;

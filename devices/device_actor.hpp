@@ -1,8 +1,9 @@
 // Device actors (protocol/device.hpp): one per configured device. A device runs up to `slots`
-// jobs at once with its executor: `builtin` renders real PNG/GIF files on the CPU in detached
-// workers, `sim` waits `latency_ms` and writes a small real PNG, `http` forwards the run to an
-// inference server (docs/http-executor.md). Each can be told to fail (faults.device_fail_rate)
-// or to crash (faults.device_crash_rate).
+// jobs at once with its executor: `builtin` renders real PNG/GIF files on the CPU, `sim` waits
+// `latency_ms` and writes a small real PNG, `http` forwards the run to an inference server
+// (docs/http-executor.md); outputs are stored on the device's output threads
+// (devices/output_pool.hpp). Each can be told to fail (faults.device_fail_rate) or to crash
+// (faults.device_crash_rate).
 #pragma once
 
 #include "base/faults.hpp"

@@ -6,8 +6,12 @@
 // once and sends a DELETE, also for a run whose id arrives after the cancel.
 #include "devices/http_executor.hpp"
 
+#include "devices/detail/loop_thread.hpp"
+#include "devices/detail/run_protocol.hpp"
+
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
+#include "models/webhook.hpp"
 #include "outbound/http_client.hpp"
 #include "outbound/target.hpp"
 
@@ -17,12 +21,8 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
-#include <condition_variable>
-#include <deque>
-#include <map>
 #include <mutex>
 #include <stdexcept>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,11 +30,13 @@ namespace kiln {
 
 namespace {
 
-using steady = std::chrono::steady_clock;
+using detail::create_body;
+using detail::percent_encode;
+using detail::printable;
+using detail::read_outputs;
 using std::chrono::milliseconds;
 
 constexpr std::size_t run_id_bytes_max = 256;
-constexpr std::size_t quoted_error_bytes_max = 300;
 /// A parser that grew past this for one large response is dropped afterwards (memory).
 constexpr std::size_t parser_keep_bytes_max = 1 << 20;
 
@@ -62,63 +64,19 @@ std::string checked_base(std::string url) {
   return url;
 }
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(digits[byte >> 4]);
-      out.push_back(digits[byte & 15]);
-    }
-  }
-  return out;
-}
-
-/// Text from a server, made safe to embed in an error: printable, bounded.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, quoted_error_bytes_max))
-    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
-  if (text.size() > quoted_error_bytes_max) out += "...";
-  return out;
-}
-
-std::string create_body(const http_run_request& r) {
-  json_writer w;
-  w.begin_object()
-    .field("job_id", r.job_id)
-    .field("type", r.type)
-    .field("model", r.model)
-    .field("prompt", r.prompt)
-    .field("n", r.n)
-    .key("params")
-    .begin_object()
-    .field("width", r.width)
-    .field("height", r.height)
-    .field("duration_seconds", r.duration_seconds)
-    .field("seed", r.seed)
-    .end_object()
-    .field("attempt", r.attempt)
-    .field("trace_id", r.trace_id)
-    .end_object();
-  return w.take();
-}
-
 /// Failed calls worth another try: nothing was answered, or the server said "not now".
 bool retryable(const outbound::outbound_result& r) {
   return !r.error.empty() || r.status == 429 || r.status >= 500;
 }
 
-/// Retry-After in whole seconds (the HTTP-date form is ignored), 0 when absent.
+/// Retry-After (delta-seconds or an HTTP date, read as webhooks read it), 0 when absent; at most
+/// a day, which max_backoff caps further.
 milliseconds retry_after(const std::string& value) {
-  if (value.empty() || value.size() > 6 ||
-      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return milliseconds(0);
-  return milliseconds(std::stoll(value) * 1000);
+  auto now_ms =
+    std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  auto seconds = std::min<std::int64_t>(parse_retry_after(value, now_ms), 86400);
+  return milliseconds(seconds > 0 ? seconds * 1000 : 0);
 }
 
 void call_safely(const std::function<void(http_run_result)>& done, http_run_result result) {
@@ -157,53 +115,7 @@ struct http_executor::impl {
   explicit impl(options o)
     : opts(std::move(o)), base(checked_base(opts.base_url)), client(client_options_for(opts)) {}
 
-  // ----- loop (any thread may enqueue; only the loop thread runs) -----
-
-  /// Queues `fn` for the loop thread; once the loop has exited, `fn` is destroyed unrun, on
-  /// this thread, after the lock is released.
-  void enqueue(std::function<void()> fn) {
-    std::function<void()> dropped;
-    std::lock_guard lock(mutex);
-    if (exited) {
-      dropped = std::move(fn);  // destroyed after `lock` is released
-      return;
-    }
-    inbox.push_back(std::move(fn));
-    wake.notify_one();
-  }
-
-  void after(milliseconds delay, std::function<void()> fn) {
-    std::lock_guard lock(mutex);
-    timers.emplace(steady::now() + delay, std::move(fn));
-    wake.notify_one();
-  }
-
-  void loop() {
-    for (;;) {
-      std::function<void()> next;
-      {
-        std::unique_lock lock(mutex);
-        for (;;) {
-          if (exited) return;
-          if (!inbox.empty()) {
-            next = std::move(inbox.front());
-            inbox.pop_front();
-            break;
-          }
-          if (!timers.empty() && timers.begin()->first <= steady::now()) {
-            next = std::move(timers.begin()->second);
-            timers.erase(timers.begin());
-            break;
-          }
-          if (timers.empty()) wake.wait(lock);
-          else wake.wait_until(lock, timers.begin()->first);
-        }
-      }
-      next();
-    }
-  }
-
-  /// Every run ends "stopped"; the loop exits. Runs on the loop thread (stop()).
+  /// Every run ends "stopped". Runs on the loop thread, last (stop()).
   void shutdown() {
     auto ending = std::move(runs);
     runs.clear();
@@ -211,14 +123,6 @@ struct http_executor::impl {
     orphans.clear();
     active.store(0);
     for (auto& [token, run] : ending) call_safely(run.done, {"stopped", {}});
-    std::deque<std::function<void()>> unrun;  // starts queued meanwhile answer "stopped" here
-    std::multimap<steady::time_point, std::function<void()>> unfired;
-    {
-      std::lock_guard lock(mutex);
-      exited = true;
-      unrun.swap(inbox);
-      unfired.swap(timers);
-    }
   }
 
   // ----- runs (loop thread only) -----
@@ -319,7 +223,7 @@ struct http_executor::impl {
     sent.body.clear();
     client.post(std::move(request),
                 [this, token, sent = std::move(sent)](outbound::outbound_result r) mutable {
-                  enqueue([this, token, sent = std::move(sent), r = std::move(r)]() mutable {
+                  loop.post([this, token, sent = std::move(sent), r = std::move(r)]() mutable {
                     on_created(token, sent, r);
                   });
                 });
@@ -344,13 +248,13 @@ struct http_executor::impl {
                                         std::to_string(run_id_bytes_max) + " bytes",
                                       run.tries));
       run.tries = 0;
-      after(opts.poll_interval, [this, token] { poll(token); });
+      loop.after(opts.poll_interval, [this, token] { poll(token); });
       return;
     }
     // Retried only when the server surely started nothing: nothing connected, or it said so.
     bool not_started = r.error == "connection refused" || r.status == 429 || r.status == 503;
     if (not_started && run.tries <= opts.max_retries) {
-      after(backoff(run.tries, r), [this, token] { create(token); });
+      loop.after(backoff(run.tries, r), [this, token] { create(token); });
       return;
     }
     fail(token, call_error(sent, cause(r), run.tries));
@@ -375,7 +279,7 @@ struct http_executor::impl {
     auto sent = request;
     client.post(std::move(request),
                 [this, token, sent = std::move(sent)](outbound::outbound_result r) mutable {
-                  enqueue([this, token, sent = std::move(sent), r = std::move(r)]() mutable {
+                  loop.post([this, token, sent = std::move(sent), r = std::move(r)]() mutable {
                     on_polled(token, sent, r);
                   });
                 });
@@ -388,7 +292,7 @@ struct http_executor::impl {
     auto& run = it->second;
     if (retryable(r)) {
       if (run.tries <= opts.max_retries) {
-        after(backoff(run.tries, r), [this, token] { poll(token); });
+        loop.after(backoff(run.tries, r), [this, token] { poll(token); });
         return;
       }
       return fail(token, call_error(sent, cause(r), run.tries));
@@ -422,7 +326,7 @@ struct http_executor::impl {
       }
       release_parser_if_large(size);
       report_progress(run, progress);
-      after(opts.poll_interval, [this, token] { poll(token); });
+      loop.after(opts.poll_interval, [this, token] { poll(token); });
       return;
     }
     if (status == "succeeded") {
@@ -447,33 +351,6 @@ struct http_executor::impl {
     auto text = invalid("unknown status \"" + printable(status) + "\"");
     release_parser_if_large(size);
     fail(token, std::move(text));
-  }
-
-  /// Reads `outputs`; the problem as text, "" when all is well.
-  std::string read_outputs(simdjson::dom::element root, std::uint32_t expected,
-                           std::vector<http_run_output>& out) {
-    simdjson::dom::array outputs;
-    if (root["outputs"].get_array().get(outputs) != simdjson::SUCCESS)
-      return "\"outputs\" is not an array";
-    if (outputs.size() != expected)
-      return std::to_string(outputs.size()) + " outputs, expected " + std::to_string(expected);
-    std::size_t index = 0;
-    for (simdjson::dom::element each : outputs) {
-      std::string_view content_type, data;
-      auto where = "outputs[" + std::to_string(index++) + "]";
-      if (each["content_type"].get_string().get(content_type) != simdjson::SUCCESS ||
-          content_type.empty())
-        return where + ".content_type is not a non-empty string";
-      if (each["data_base64"].get_string().get(data) != simdjson::SUCCESS)
-        return where + ".data_base64 is not a string";
-      http_run_output output;
-      output.content_type = std::string(content_type);
-      if (!crypto::base64_decode(data, output.bytes))
-        return where + ".data_base64 is not valid base64";
-      if (output.bytes.empty()) return where + " is empty";
-      out.push_back(std::move(output));
-    }
-    return {};
   }
 
   void report_progress(run_state& run, double value) {
@@ -508,15 +385,8 @@ struct http_executor::impl {
   std::string base;
   outbound::http_client client;
 
-  std::mutex mutex;  ///< guards the four below
-  std::condition_variable wake;
-  std::deque<std::function<void()>> inbox;
-  std::multimap<steady::time_point, std::function<void()>> timers;
-  bool exited = false;
-
   bool stop_begun = false;  ///< guarded by stop_mutex
   std::mutex stop_mutex;
-  std::thread thread;
   std::atomic<std::size_t> active{0};
 
   // loop thread only
@@ -525,11 +395,11 @@ struct http_executor::impl {
   std::unordered_set<std::uint64_t> orphans;  ///< canceled with their create still out
   std::uint64_t next_token = 1;
   simdjson::dom::parser parser;
+
+  detail::loop_thread loop;  ///< last: stopped (by stop()) before the members it uses go
 };
 
-http_executor::http_executor(options o) : impl_(new impl(std::move(o))) {
-  impl_->thread = std::thread([state = impl_.get()] { state->loop(); });
-}
+http_executor::http_executor(options o) : impl_(new impl(std::move(o))) {}
 
 http_executor::~http_executor() { stop(); }
 
@@ -538,8 +408,8 @@ void http_executor::run(http_run_request request, std::function<void(std::uint32
   auto state = impl_.get();
   auto guard = std::make_shared<start_guard>();
   guard->done = std::move(done);
-  state->enqueue([state, request = std::move(request), on_progress = std::move(on_progress),
-                  guard = std::move(guard)]() mutable {
+  state->loop.post([state, request = std::move(request), on_progress = std::move(on_progress),
+                    guard = std::move(guard)]() mutable {
     auto done = std::move(guard->done);
     guard->done = nullptr;
     state->start(std::move(request), std::move(on_progress), std::move(done));
@@ -548,7 +418,7 @@ void http_executor::run(http_run_request request, std::function<void(std::uint32
 
 void http_executor::cancel(const std::string& job_id) {
   auto state = impl_.get();
-  state->enqueue([state, job_id] { state->cancel(job_id); });
+  state->loop.post([state, job_id] { state->cancel(job_id); });
 }
 
 void http_executor::stop() {
@@ -558,8 +428,7 @@ void http_executor::stop() {
     if (state.stop_begun) return;
     state.stop_begun = true;
   }
-  state.enqueue([s = &state] { s->shutdown(); });
-  if (state.thread.joinable()) state.thread.join();
+  state.loop.stop([s = &state] { s->shutdown(); });
   state.client.stop();  // answers still in flight find the loop gone and are dropped
 }
 

@@ -13,19 +13,13 @@
 namespace kiln {
 namespace {
 
-/// Stores output `index` of a job durably and describes it as the job records it.
-caf::expected<job_output> store_output(const std::string& files_dir, const std::string& job_id,
-                                       std::uint32_t index, const std::string& content_type,
-                                       const std::string& bytes) {
-  auto name = output_files::name_for(job_id, index, content_type);
-  if (auto error = output_files::write(files_dir, name, bytes)) {
-    // The reason names server paths: it goes to the log, and the job says only what failed.
-    logs::get("devices")->error(R"("event":"device.output_failed","job":"{}","reason":"{}")",
-                                job_id, logs::json_text(describe(error)));
-    return make_error(error_code::server_error,
-                      "output " + std::to_string(index) + " could not be stored");
-  }
-  return job_output{name, content_type, static_cast<std::uint64_t>(bytes.size())};
+/// Why a job's outputs could not be stored, as the job says it: the reason names server paths,
+/// so it goes to the log only.
+caf::error storage_failed(const std::string& job_id, const std::string& what,
+                          const caf::error& reason) {
+  logs::get("devices")->error(R"("event":"device.output_failed","job":"{}","reason":"{}")", job_id,
+                              logs::json_text(describe(reason)));
+  return make_error(error_code::server_error, what + " could not be stored");
 }
 
 std::string render(const run_request& request, render_kind kind, std::uint32_t index) {
@@ -38,33 +32,41 @@ std::string render(const run_request& request, render_kind kind, std::uint32_t i
   return media::render_gif(what, request.params.duration_seconds, limits::video_fps);
 }
 
-/// Renders (or takes) and stores every output of the task, reporting progress before each after
-/// the first and stopping before the next output once the task is canceled.
-caf::expected<run_result> make_outputs(const std::string& files_dir, const output_pool::task& t) {
+/// Renders (or takes) and stores every output of the task, stopping before the next output once
+/// the task is canceled. Only the builtin renders report progress (before each output after the
+/// first): a sim run reported its own while it waited, and an http run's server did.
+caf::expected<run_result> make_outputs(const std::string& files_dir, bool durable,
+                                       const output_pool::task& t) {
   const auto& request = t.request;
   run_result result;
   bool given = t.kind == render_kind::given;
   bool video = request.type == "video" && t.kind == render_kind::full;
   auto count = given ? static_cast<std::uint32_t>(t.files.size()) : request.n;
   for (std::uint32_t i = 0; i < count; ++i) {
-    if (i > 0 && request.progress)
+    if (i > 0 && t.kind == render_kind::full && request.progress)
       caf::anon_send(request.progress, progress_atom::value, i * 100 / count);
     if (t.canceled && t.canceled->load())
       return make_error(error_code::unavailable, "the run was canceled");
-    auto bytes = given ? t.files[i].bytes : render(request, t.kind, i);
+    std::string rendered;
+    const std::string& bytes = given ? t.files[i].bytes : (rendered = render(request, t.kind, i));
     if (bytes.empty()) return make_error(error_code::server_error, "render failed");
     auto type = given ? t.files[i].content_type : video ? "image/gif" : "image/png";
-    auto output = store_output(files_dir, request.job_id, i, type, bytes);
-    if (!output) return std::move(output.error());
-    result.outputs.push_back(std::move(*output));
+    auto name = output_files::name_for(request.job_id, i, type);
+    if (auto error = output_files::write(files_dir, name, bytes, durable))
+      return storage_failed(request.job_id, "output " + std::to_string(i), error);
+    result.outputs.push_back(job_output{name, type, static_cast<std::uint64_t>(bytes.size())});
   }
+  // One fsync of their shard makes all the job's outputs durable by name, before its success.
+  if (durable && !result.outputs.empty())
+    if (auto error = output_files::sync(files_dir, result.outputs.front().file))
+      return storage_failed(request.job_id, "the outputs", error);
   return result;
 }
 
 }  // namespace
 
-output_pool::output_pool(std::size_t threads, std::string files_dir)
-  : files_dir_(std::move(files_dir)) {
+output_pool::output_pool(std::size_t threads, std::string files_dir, bool durable)
+  : files_dir_(std::move(files_dir)), durable_(durable) {
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
 }
 
@@ -105,7 +107,7 @@ void output_pool::run() {
       next = std::move(queue_.front());
       queue_.pop_front();
     }
-    next.second(make_outputs(files_dir_, next.first));
+    next.second(make_outputs(files_dir_, durable_, next.first));
   }
 }
 

@@ -1,5 +1,6 @@
 // A device's output threads: one per slot, rendering a run's outputs and storing them durably
-// (persistence/output_files: fsync, rename, fsync of the directory), so that neither rendering
+// (persistence/output_files: each file fsynced and renamed into place, then one fsync of their
+// directory; with `durability: none`, neither), so that neither rendering
 // nor fsync ever runs on the actors' shared scheduler. Plain threads rather than detached
 // actors: whoever spawns the device owns the pool and stops it (joining its threads), and the
 // pool answers the device with messages that hold no reference to it.
@@ -38,8 +39,8 @@ public:
   };
   using done_function = std::function<void(caf::expected<run_result>)>;
 
-  /// Starts `threads` threads storing under `files_dir`.
-  output_pool(std::size_t threads, std::string files_dir);
+  /// Starts `threads` threads storing under `files_dir`, fsyncing what they store if `durable`.
+  output_pool(std::size_t threads, std::string files_dir, bool durable);
   /// Calls stop().
   ~output_pool();
   output_pool(const output_pool&) = delete;
@@ -55,6 +56,7 @@ private:
   void run();
 
   std::string files_dir_;
+  bool durable_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::pair<task, done_function>> queue_;

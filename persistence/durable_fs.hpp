@@ -1,8 +1,10 @@
 // Files and directories that survive a power cut. A file's data is durable once the file is
 // fsynced; its name once the directory holding it is fsynced; a new directory once its parent
-// is. Kiln writes each output file to a temporary name, fsyncs it, renames it into place and
-// fsyncs the directory before the job's success is committed, and fsyncs the parent of every
-// directory it creates (the data directory, db/, files/ and each shard of files/).
+// is. Kiln writes each output file to a temporary name, fsyncs it, renames it into place and,
+// once all of a job's outputs are there, fsyncs their directory before the job's success is
+// committed; fsyncs the parent of every
+// directory it creates (the data directory, db/, files/ and each shard of files/), and fsyncs
+// every file and directory of a restored database before `kiln admin restore` reports it.
 #pragma once
 
 #include <caf/error.hpp>
@@ -18,9 +20,15 @@ caf::error create_directories(const std::string& path);
 /// fsync of a directory: makes its entries (created, renamed, removed files) durable.
 caf::error sync_directory(const std::string& path);
 
-/// Writes `bytes` to `directory`/`name` so that once this returns without error the file, with
-/// all its bytes, survives a power cut: a temporary file in the same directory, fsync, rename,
-/// fsync of `directory`. Readers never see a partial file under `name`.
-caf::error write_file(const std::string& directory, std::string_view name, std::string_view bytes);
+/// fsync of every file and directory under `path`, of `path` and of its parent: makes a tree
+/// that was just copied (e.g. a restored database) durable under its name.
+caf::error sync_tree(const std::string& path);
+
+/// Writes `bytes` to `directory`/`name` through a temporary file in the same directory and a
+/// rename, so readers never see a partial file under `name`. With `sync` the data is fsynced
+/// before the rename, and the file survives a power cut, with all its bytes, once `directory`
+/// is synced (sync_directory: once for several files written there).
+caf::error write_file(const std::string& directory, std::string_view name, std::string_view bytes,
+                      bool sync);
 
 }  // namespace kiln::durable_fs

@@ -29,16 +29,21 @@ std::string path_of(const std::string& files_dir, std::string_view name) {
   return files_dir + "/" + shard_of(name) + "/" + std::string(name);
 }
 
-caf::error write(const std::string& files_dir, std::string_view name, std::string_view bytes) {
+caf::error write(const std::string& files_dir, std::string_view name, std::string_view bytes,
+                 bool durable) {
   if (!is_valid_name(name))
     return make_error(error_code::server_error, "invalid output name " + std::string(name));
   auto shard = files_dir + "/" + shard_of(name);
-  auto written = durable_fs::write_file(shard, name, bytes);
+  auto written = durable_fs::write_file(shard, name, bytes, durable);
   if (written && ::access(shard.c_str(), F_OK) != 0) {  // the first file of this shard
     if (auto error = durable_fs::create_directories(shard)) return error;
-    written = durable_fs::write_file(shard, name, bytes);
+    written = durable_fs::write_file(shard, name, bytes, durable);
   }
   return written;
+}
+
+caf::error sync(const std::string& files_dir, std::string_view name) {
+  return durable_fs::sync_directory(files_dir + "/" + shard_of(name));
 }
 
 std::optional<std::string> read(const std::string& files_dir, std::string_view name) {
@@ -57,6 +62,14 @@ std::optional<std::string> read(const std::string& files_dir, std::string_view n
   }
   ::close(fd);
   return bytes;
+}
+
+std::optional<std::uint64_t> size(const std::string& files_dir, std::string_view name) {
+  struct stat info {};
+  if (!is_valid_name(name) || ::stat(path_of(files_dir, name).c_str(), &info) != 0 ||
+      !S_ISREG(info.st_mode))
+    return std::nullopt;
+  return static_cast<std::uint64_t>(info.st_size);
 }
 
 namespace {

@@ -26,15 +26,16 @@ std::vector<std::string> names_in(const fs::path& dir) {
 
 TEST_CASE("a durable write leaves exactly the named file with its bytes", "[persistence]") {
   temp_dir dir;
-  REQUIRE_FALSE(kiln::durable_fs::write_file(dir.path().string(), "a.png", "first"));
-  REQUIRE_FALSE(kiln::durable_fs::write_file(dir.path().string(), "a.png", "second, longer"));
+  REQUIRE_FALSE(kiln::durable_fs::write_file(dir.path().string(), "a.png", "first", true));
+  REQUIRE_FALSE(
+    kiln::durable_fs::write_file(dir.path().string(), "a.png", "second, longer", false));
   CHECK(names_in(dir.path()) == std::vector<std::string>{"a.png"});
   CHECK(kiln::test::read_file(dir / "a.png") == "second, longer");
 }
 
 TEST_CASE("a durable write into a missing directory fails and leaves nothing", "[persistence]") {
   temp_dir dir;
-  auto failed = kiln::durable_fs::write_file((dir.path() / "missing").string(), "a.png", "x");
+  auto failed = kiln::durable_fs::write_file((dir.path() / "missing").string(), "a.png", "x", true);
   CHECK(kiln::has_code(failed, kiln::error_code::unavailable));
   CHECK(names_in(dir.path()).empty());
 }
@@ -52,7 +53,13 @@ TEST_CASE("an output goes to its shard, created on first use", "[persistence]") 
   auto files = (dir.path() / "files").string();
   REQUIRE_FALSE(kiln::durable_fs::create_directories(files));
   auto name = kiln::output_files::name_for("job_01ABCDEFGH", 0, "image/png");
-  REQUIRE_FALSE(kiln::output_files::write(files, name, "png bytes"));
+  REQUIRE_FALSE(kiln::output_files::write(files, name, "png bytes", true));
+  auto second = kiln::output_files::name_for("job_01ABCDEFGH", 1, "image/gif");
+  REQUIRE_FALSE(kiln::output_files::write(files, second, "gif bytes", true));
+  REQUIRE_FALSE(kiln::output_files::sync(files, name));
   CHECK(kiln::output_files::read(files, name) == std::optional<std::string>("png bytes"));
-  CHECK(names_in(fs::path(files) / "GH") == std::vector<std::string>{name});
+  CHECK(kiln::output_files::size(files, second) == std::optional<std::uint64_t>(9));
+  CHECK_FALSE(kiln::output_files::size(files, "job_01ABCDEFGH-7.png"));
+  // A job's outputs share its shard: one sync makes all their names durable.
+  CHECK(names_in(fs::path(files) / "GH") == std::vector<std::string>{name, second});
 }
