@@ -61,7 +61,7 @@ caf::expected<idempotency_router::sweep_pass> idempotency_router::sweep(const st
                                                                         std::int64_t now_ms) const {
   const auto prefix = records::account_job_prefix(account_id_);
   sweep_pass pass;
-  caf::error failure;
+  std::vector<std::pair<std::string, std::int64_t>> expired;  ///< bindings to check, and when
   auto visit = [&](std::string_view index_key, std::string_view) {
     std::int64_t expires_at = 0;
     std::string key;
@@ -75,20 +75,19 @@ caf::expected<idempotency_router::sweep_pass> idempotency_router::sweep(const st
     }
     ++pass.expired;
     pass.batch.erase(column::idempotency_expiry, std::string(index_key));
-    if (owners_.count(key)) return true;
-    auto primary = records::idempotency_key(account_id_, key);
-    auto bytes = db.get(column::idempotency, primary);
-    if (!bytes) {
-      failure = bytes.error();
-      return false;
-    }
-    auto binding = *bytes ? records::decode_idempotency_record(**bytes) : std::nullopt;
-    if (!binding || binding->expires_at_ms == expires_at)
-      pass.batch.erase(column::idempotency, std::move(primary));
+    if (!owners_.count(key))
+      expired.emplace_back(records::idempotency_key(account_id_, key), expires_at);
     return true;
   };
   if (auto scanned = db.scan(column::idempotency_expiry, prefix, visit)) return scanned;
-  if (failure) return failure;
+  // The bindings are read after the scan: a visitor must not call back into the store.
+  for (auto& [primary, expires_at] : expired) {
+    auto bytes = db.get(column::idempotency, primary);
+    if (!bytes) return bytes.error();
+    auto binding = *bytes ? records::decode_idempotency_record(**bytes) : std::nullopt;
+    if (!binding || binding->expires_at_ms == expires_at)
+      pass.batch.erase(column::idempotency, std::move(primary));
+  }
   return pass;
 }
 

@@ -10,7 +10,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <string>
+#include <vector>
 
 namespace kiln {
 namespace {
@@ -56,40 +59,61 @@ caf::expected<job> owned_job(const store& db, const std::string& account_id,
 /// job read; with a status filter, jobs in other statuses are skipped. has_more says that another
 /// matching job follows; a page that uses up its scan budget ends early with has_more and the
 /// cursor of the last key it visited, where the next page resumes.
+///
+/// A visitor must not call back into the store, so the index is read in chunks and each chunk's
+/// jobs are read once its scan has returned, in index order: the page, its cursor and the budget
+/// (one take per index key, in order) come out as if each job were read as its key is visited.
 caf::expected<job_page> list_jobs(const store& db, const job_query& q) {
   job_page page;
   std::string prefix = records::account_job_prefix(q.account_id);
   std::string before = q.cursor.empty() ? std::string{} : prefix + q.cursor;
   scan_budget budget(limits::query_scan_keys_max, limits::query_scan_time_max);
+  // A page and the key that says more follow, in one chunk when no filter skips jobs; at least
+  // 64 keys, so that a filtered listing does not seek once per handful of keys.
+  const std::size_t chunk = std::max<std::size_t>(std::size_t{q.limit} + 1, 64);
+  struct index_entry {
+    std::string cursor;  ///< the key after the account's prefix
+    std::string job_id;
+  };
+  std::vector<index_entry> entries;
   std::string last_visited;
-  caf::error failure;
-  auto scanned = db.scan_reverse(column::account_jobs, prefix, before,
-                                 [&](std::string_view key, std::string_view job_id) {
-                                   if (!budget.take()) {
-                                     page.has_more = true;
-                                     page.next_cursor = last_visited;
-                                     return false;
-                                   }
-                                   last_visited = std::string(key.substr(prefix.size()));
-                                   auto record = owned_job(db, q.account_id, std::string(job_id));
-                                   if (!record) {
-                                     if (has_code(record.error(), error_code::not_found))
-                                       return true;
-                                     failure = record.error();
-                                     return false;
-                                   }
-                                   if (q.status && record->status != *q.status) return true;
-                                   if (page.data.size() == q.limit) {
-                                     page.has_more = true;
-                                     return false;
-                                   }
-                                   page.next_cursor = last_visited;
-                                   page.data.push_back(std::move(*record));
-                                   return true;
-                                 });
-  if (scanned) return scanned;
-  if (failure) return failure;
-  if (!page.has_more) page.next_cursor.clear();
+  for (;;) {
+    entries.clear();
+    bool exhausted = false;  // the budget ran out at the key after the last entry
+    auto scanned = db.scan_reverse(
+      column::account_jobs, prefix, before, [&](std::string_view key, std::string_view job_id) {
+        if (!budget.take()) {
+          exhausted = true;
+          return false;
+        }
+        entries.push_back({std::string(key.substr(prefix.size())), std::string(job_id)});
+        return entries.size() < chunk;
+      });
+    if (scanned) return scanned;
+    for (auto& entry : entries) {
+      last_visited = entry.cursor;
+      auto record = owned_job(db, q.account_id, entry.job_id);
+      if (!record) {
+        if (has_code(record.error(), error_code::not_found)) continue;
+        return record.error();
+      }
+      if (q.status && record->status != *q.status) continue;
+      if (page.data.size() == q.limit) {
+        page.has_more = true;
+        return page;
+      }
+      page.next_cursor = last_visited;
+      page.data.push_back(std::move(*record));
+    }
+    if (exhausted) {
+      page.has_more = true;
+      page.next_cursor = last_visited;
+      return page;
+    }
+    if (entries.size() < chunk) break;  // the index has no more keys before `before`
+    before = prefix + entries.back().cursor;
+  }
+  page.next_cursor.clear();
   return page;
 }
 

@@ -19,6 +19,9 @@ namespace {
 using namespace config_detail;
 
 constexpr std::uint64_t max_u64 = std::numeric_limits<std::uint64_t>::max();
+// 1 TiB: more than any disk's worth keeping back, and far enough from 2^64 that the store's
+// resume margin (the reserve and a quarter more) cannot wrap.
+constexpr std::uint64_t reserve_bytes_max = 1ull << 40;
 constexpr std::size_t retry_schedule_max_entries = 20;
 constexpr std::uint64_t retry_delay_ms_max =
   31'536'000'000;  // one year: keeps time arithmetic safe
@@ -164,7 +167,7 @@ constexpr key_spec<settings> settings_keys[] = {
   {"http.idle_timeout_ms",
    u32{&member<&settings::http, &http_settings::idle_timeout_ms>, 100, 3'600'000}},
   {"storage.reserve_bytes",
-   u64{&member<&settings::storage, &storage_settings::reserve_bytes>, 0, max_u64}},
+   u64{&member<&settings::storage, &storage_settings::reserve_bytes>, 0, reserve_bytes_max}},
   {"storage.resume_interval_ms",
    u32{&member<&settings::storage, &storage_settings::resume_interval_ms>, 10, 600'000}},
   {"webhooks.timeout_ms",

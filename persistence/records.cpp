@@ -386,8 +386,7 @@ bool parse_idempotency_expiry(std::string_view rest, std::int64_t& expires_at_ms
                               std::string& key) {
   if (rest.size() < 18 || rest[16] != '/') return false;
   std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(rest.data(), rest.data() + 16, value, 16);
-  if (ec != std::errc{} || end != rest.data() + 16) return false;
+  if (!parse_seq(rest.substr(0, 16), value)) return false;
   expires_at_ms = static_cast<std::int64_t>(value);
   key = std::string(rest.substr(17));
   return true;

@@ -30,7 +30,7 @@ std::optional<ledger_entry> decode_ledger_entry(std::string_view bytes);
 /// jobs in creation order.
 std::string account_job_key(std::string_view account_id, std::uint64_t seq);
 std::string account_job_prefix(std::string_view account_id);
-/// The seq of an account_jobs or ledger key's last part (16 hex digits).
+/// The number written as 16 hex digits: an account_jobs or ledger key's seq, an expiry's ms.
 bool parse_seq(std::string_view digits, std::uint64_t& seq);
 
 /// ledger key: "<account_id>/<seq as 16 hex digits>"; the same prefix as account_job_prefix.

@@ -5,6 +5,8 @@
 #include "persistence/records.hpp"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 namespace kiln {
 namespace {
@@ -96,26 +98,23 @@ caf::expected<recovered_state> recover(const store& db,
   if (auto error = recover_family(db, column::jobs, records::decode_job, take_job)) return error;
   for (auto& [account_id, jobs] : state.live_jobs)
     std::sort(jobs.begin(), jobs.end(), [](const job& a, const job& b) { return a.seq < b.seq; });
-  // The pending index names the deliveries to resume; their records hold their state.
-  caf::error bad;
+  // The pending index names the deliveries to resume; their records hold their state. The keys
+  // are read first and the records after the scan: a visitor must not call back into the store.
+  std::vector<std::string> pending_keys;
   auto scanned =
     db.scan(column::pending_deliveries, "", [&](std::string_view key, std::string_view) {
-      auto bytes = db.get(column::deliveries, key);
-      if (!bytes) {
-        bad = bytes.error();
-        return false;
-      }
-      if (!*bytes) return true;  // an index entry without its record: nothing to resume
-      auto d = records::decode_delivery(**bytes);
-      if (!d) {
-        bad = undecodable(column::deliveries, key);
-        return false;
-      }
-      if (d->status == delivery_status::pending) state.pending_deliveries.push_back(std::move(*d));
+      pending_keys.emplace_back(key);
       return true;
     });
-  if (bad) return bad;
   if (scanned) return scanned;
+  for (const auto& key : pending_keys) {
+    auto bytes = db.get(column::deliveries, key);
+    if (!bytes) return bytes.error();
+    if (!*bytes) continue;  // an index entry without its record: nothing to resume
+    auto d = records::decode_delivery(**bytes);
+    if (!d) return undecodable(column::deliveries, key);
+    if (d->status == delivery_status::pending) state.pending_deliveries.push_back(std::move(*d));
+  }
   return state;
 }
 

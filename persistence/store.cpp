@@ -78,7 +78,10 @@ store_health::resume_outcome resume(rocksdb::DB& db, std::string& why) {
   if (status.ok()) return store_health::resume_outcome::resumed;
   why = status.ToString();
   if (status.IsBusy()) return store_health::resume_outcome::busy;
-  if (status.IsCorruption() || status.severity() >= rocksdb::Status::Severity::kUnrecoverableError)
+  // DBImpl::ResumeImpl gives back the stored background error, severity and all, without trying
+  // when that severity is above kHardError (kFatalError, as after a failed WAL write or fsync, and
+  // kUnrecoverableError): those never resume, however often they are retried.
+  if (status.IsCorruption() || status.severity() > rocksdb::Status::Severity::kHardError)
     return store_health::resume_outcome::fatal;
   return store_health::resume_outcome::retry;
 }
@@ -163,18 +166,21 @@ struct store::impl {
       rocksdb::Status status;
       caf::error refused;     // not written: the store is degraded or the disk nearly full
       bool injected = false;  // a test's failure: nothing reached RocksDB
+      bool handed = false;    // the group went to db->Write: one synced write (the syncs metric)
       if (combined.Count() == 0) {
         status = rocksdb::Status::OK();
       } else if ((refused = health->admit())) {
         status = rocksdb::Status::Aborted("refused");
       } else if (owner.writes_to_skip_.load() > 0) {
         owner.writes_to_skip_.fetch_sub(1);
+        handed = true;
         status = db->Write(write_options, &combined);
       } else if (owner.failures_to_inject_.load() > 0) {
         owner.failures_to_inject_.fetch_sub(1);
         injected = true;
         status = rocksdb::Status::IOError("injected write failure");
       } else {
+        handed = true;
         status = db->Write(write_options, &combined);
       }
       std::size_t failed = 0;
@@ -187,7 +193,7 @@ struct store::impl {
       }
       {
         std::lock_guard lock(mutex);
-        stats.groups += combined.Count() > 0;
+        stats.groups += handed;
         stats.batches += group.size();
         stats.failures += failed;
       }

@@ -76,7 +76,7 @@ struct write_batch {
 /// Counters for benchmarks and /metrics.
 struct store_stats {
   std::uint64_t batches = 0;  ///< batches committed
-  std::uint64_t groups = 0;   ///< synced RocksDB writes (one per group)
+  std::uint64_t groups = 0;   ///< synced RocksDB writes (one per group that reached RocksDB)
   std::uint64_t failures = 0;
   std::uint64_t memtable_bytes = 0;     ///< RocksDB memtables, all families
   std::uint64_t block_cache_bytes = 0;  ///< RocksDB block cache in use
@@ -108,6 +108,7 @@ class store {
 public:
   /// Called with no error once the batch is durable, or with the failure (nothing written).
   using commit_callback = std::function<void(const caf::error& failure)>;
+  /// A visitor must not call back into the store: a scan holds the store's shared lock.
   using visitor = std::function<bool(std::string_view key, std::string_view value)>;
 
   /// Opens (creating if missing, durably) the database under `directory`/db, e.g. failing when

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace kiln {
@@ -91,8 +92,11 @@ void store_health::run() {
     lock.unlock();
     bool cleared = false;
     std::string why;
-    // A little more than the reserve, so that writes do not flap at its edge.
-    bool space = free_bytes() >= options_.reserve_bytes + options_.reserve_bytes / 4;
+    // A little more than the reserve, so that writes do not flap at its edge; saturating, for a
+    // reserve set by hand above storage.reserve_bytes' cap.
+    auto reserve = options_.reserve_bytes;
+    auto margin = std::min(reserve / 4, std::numeric_limits<std::uint64_t>::max() - reserve);
+    bool space = free_bytes() >= reserve + margin;
     if (kind == fault::disk_full) {
       cleared = space;
     } else if (kind == fault::write_failed_no_space && !space) {
@@ -102,14 +106,18 @@ void store_health::run() {
       if (outcome == resume_outcome::retry) {
         logs::get("store")->warn(R"("event":"store.resume_failed","attempts":{},"reason":"{}")",
                                  ++attempts, logs::json_text(why));
-        // RocksDB answers a fault it will never resume from (a failed WAL fsync) the same way
-        // as one it will: past this many tries, a restart is the way back.
+        // RocksDB marks the faults it will never resume from (fatal severity, corruption) and
+        // `resume_` answers those fatal at once; this bound is only a backstop for one that
+        // keeps failing without being marked: past this many tries, a restart is the way back.
         if (attempts >= limits::store_resume_attempts_max) outcome = resume_outcome::fatal;
       }
       if (outcome == resume_outcome::fatal) {
         logs::get("store")->critical(R"("event":"store.unrecoverable","reason":"{}")",
                                      logs::json_text(why));
+        // Once, then no more tries: when on_fatal does not end the process (tests, the offline
+        // admin commands) the store stays degraded, refusing writes, until it is closed.
         on_fatal_(why);
+        return;
       }
       cleared = outcome == resume_outcome::resumed;
     }

@@ -3,9 +3,10 @@
 // meets ENOSPC, so nothing is half-written) and a failed write (RocksDB in its background-error
 // state). While degraded, every write is refused at once without touching the disk; a thread
 // retries every storage.resume_interval_ms (free space, or RocksDB's Resume()) and clears the
-// fault when it can. A fault RocksDB cannot resume from (it says so, or Resume() still fails after
-// limits::store_resume_attempts_max tries, as after a failed WAL fsync) ends the process
-// (on_fatal), so that a supervisor restarts Kiln and recovery reads what is really on disk.
+// fault when it can. A fault RocksDB cannot resume from (it says so: corruption, or a severity
+// above kHardError, as after a failed WAL fsync; or, as a backstop, Resume() still fails after
+// limits::store_resume_attempts_max tries) ends the process (on_fatal, called once), so that a
+// supervisor restarts Kiln and recovery reads what is really on disk.
 #pragma once
 
 #include <caf/error.hpp>
@@ -39,8 +40,8 @@ public:
     std::string reason;  ///< "disk_full" or "write_failed"; empty when writable
   };
 
-  /// `resume` asks RocksDB to leave its error state; `on_fatal` is called (from the health
-  /// thread) with the reason when it cannot.
+  /// `resume` asks RocksDB to leave its error state; `on_fatal` is called once (from the health
+  /// thread) with the reason when it cannot, and the thread stops trying.
   store_health(options opts, std::function<resume_outcome(std::string&)> resume,
                std::function<void(const std::string&)> on_fatal);
   ~store_health();

@@ -4,6 +4,7 @@
 #include "base/clock.hpp"
 #include "devices/nvml.hpp"
 #include "models/error.hpp"
+#include "persistence/durable_fs.hpp"
 #include "persistence/records.hpp"
 #include "persistence/recovery.hpp"
 #include "persistence/store.hpp"
@@ -141,7 +142,8 @@ int admin_restore(const settings& config, const std::string& from) {
   }
   auto db_dir = fs::path(config.data_dir) / "db";
   std::error_code ec;
-  fs::create_directories(config.data_dir, ec);
+  if (auto error = durable_fs::create_directories(config.data_dir))
+    return failed("cannot create the data directory", error);
   std::string kept;
   if (fs::exists(db_dir)) {
     {  // refuse while a server holds the directory
@@ -161,6 +163,11 @@ int admin_restore(const settings& config, const std::string& from) {
     std::fprintf(stderr, "kiln: cannot copy %s: %s\n", from.c_str(), ec.message().c_str());
     return 1;
   }
+  // fs::copy and fs::rename fsync nothing: the copied files, the directories holding them, and
+  // the data directory (whose entries the move aside and the copy changed) are synced before the
+  // restore is reported, so that a power cut after "restored" cannot take it back.
+  if (auto error = durable_fs::sync_tree(db_dir.string()))
+    return failed("cannot make the restored database durable", error);
   if (!open_offline(config)) return 1;  // it opens: the restore is usable
   std::printf("restored: %s\ninto: %s\n", from.c_str(), db_dir.c_str());
   if (!kept.empty()) std::printf("previous database kept in: %s\n", kept.c_str());
