@@ -202,11 +202,17 @@ void get_file(const api_context& context, const call_ptr& c) {
                              context.clock->now_ms()))
     return reply_error(c, make_api_error(error_code::forbidden,
                                          "the file URL is invalid, tampered with or expired"));
-  auto bytes = output_files::read(context.files_dir, name);
-  if (!bytes) return reply_error(c, make_api_error(error_code::not_found, "no such file"));
   response r;
+  if (c->req.method == "HEAD") {  // the headers only: the file's size, not its bytes
+    r.content_length = output_files::size(context.files_dir, name);
+    if (!r.content_length)
+      return reply_error(c, make_api_error(error_code::not_found, "no such file"));
+  } else {
+    auto bytes = output_files::read(context.files_dir, name);
+    if (!bytes) return reply_error(c, make_api_error(error_code::not_found, "no such file"));
+    r.body = std::move(*bytes);
+  }
   r.content_type = std::string(output_files::content_type_of(name));
-  r.body = std::move(*bytes);
   r.headers.emplace_back("Cache-Control",
                          "private, max-age=" + std::to_string(limits::file_url_ttl.count()));
   c->reply(std::move(r));

@@ -1,7 +1,9 @@
 // HTTP requests and responses as plain values, so routing and handlers never see Beast types.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,17 +18,17 @@ struct request {
   std::string body;
   std::string remote;  ///< peer address, for logs
 
+  /// The value of the first header named `name` (lower-case); null when none was sent (an
+  /// empty value is sent).
+  const std::string* find_header(std::string_view name) const {
+    for (const auto& [key, value] : headers)
+      if (key == name) return &value;
+    return nullptr;
+  }
   /// The first header named `name` (lower-case), or empty.
   std::string_view header(std::string_view name) const {
-    for (const auto& [key, value] : headers)
-      if (key == name) return value;
-    return {};
-  }
-  /// Whether a header named `name` (lower-case) was sent, even with an empty value.
-  bool has_header(std::string_view name) const {
-    for (const auto& [key, value] : headers)
-      if (key == name) return true;
-    return false;
+    const auto* found = find_header(name);
+    return found ? std::string_view(*found) : std::string_view();
   }
 };
 
@@ -35,6 +37,8 @@ struct response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// For HEAD: the Content-Length a GET would have, when the handler left the body out.
+  std::optional<std::uint64_t> content_length;
 };
 
 /// Called once per request with the answer; may be called from any thread.

@@ -12,8 +12,6 @@
 namespace kiln::http {
 namespace {
 
-using json::time_or_null;
-
 void write_balance(json_writer& w, const balance& b) {
   w.begin_object()
     .field("object", "balance")

@@ -32,18 +32,17 @@ std::optional<simdjson::dom::object> read_object(const call_ptr& c, simdjson::do
 /// An Idempotency-Key header that is sent must be a valid key: an empty one is a client's bug
 /// (a variable left unset), and treating it as "no key" would create a job on every retry.
 std::optional<idempotency_claim> read_idempotency_claim(const call_ptr& c) {
-  bool sent = c->req.has_header("idempotency-key") || c->req.has_header("x-idempotency-key");
-  auto key = c->req.header("idempotency-key");
-  auto alias = c->req.header("x-idempotency-key");
-  if (!c->req.has_header("idempotency-key")) key = alias;
-  if (!sent) return idempotency_claim{};
-  bool both = c->req.has_header("idempotency-key") && c->req.has_header("x-idempotency-key");
-  if (!valid_idempotency_key(key) || (both && alias != key)) {
-    reply_error(c, make_api_error(error_code::invalid_request,
-                                  !both || alias == key
-                                    ? "Idempotency-Key must be 1 to 255 printable ASCII characters"
-                                    : "Idempotency-Key and X-Idempotency-Key differ",
-                                  "Idempotency-Key"));
+  const auto* named = c->req.find_header("idempotency-key");
+  const auto* alias_named = c->req.find_header("x-idempotency-key");
+  if (!named && !alias_named) return idempotency_claim{};
+  std::string_view key = named ? *named : *alias_named;
+  std::string_view alias = alias_named ? std::string_view(*alias_named) : key;
+  if (!valid_idempotency_key(key) || alias != key) {
+    reply_error(
+      c, make_api_error(error_code::invalid_request,
+                        alias == key ? "Idempotency-Key must be 1 to 255 printable ASCII characters"
+                                     : "Idempotency-Key and X-Idempotency-Key differ",
+                        "Idempotency-Key"));
     return std::nullopt;
   }
   return idempotency_claim{std::string(key),

@@ -143,7 +143,7 @@ private:
     response_.keep_alive(keep_alive_);
     if (head_) {
       // RFC 9110: a HEAD answer has the GET answer's headers and no content.
-      response_.content_length(answer.body.size());
+      response_.content_length(answer.content_length.value_or(answer.body.size()));
     } else {
       response_.body() = std::move(answer.body);
       response_.prepare_payload();

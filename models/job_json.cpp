@@ -12,12 +12,6 @@
 namespace kiln {
 namespace json {
 
-void time_or_null(json_writer& w, std::string_view name, std::int64_t ms) {
-  w.key(name);
-  if (ms == 0) w.null();
-  else w.value(format_time_ms(ms));
-}
-
 void write_job(json_writer& w, const job& v, const url_context& urls) {
   w.begin_object()
     .field("id", v.id)

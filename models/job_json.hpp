@@ -22,8 +22,6 @@ struct url_context {
 };
 
 namespace json {
-/// Writes `ms` as an RFC 3339 time under `name`, or null when it is 0 (not yet).
-void time_or_null(json_writer& w, std::string_view name, std::int64_t ms);
 /// Writes the job object of the contract.
 void write_job(json_writer& w, const job& v, const url_context& urls);
 }  // namespace json

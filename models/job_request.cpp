@@ -14,42 +14,59 @@ caf::error bad(std::string field, std::string message) {
   return make_error(error_code::invalid_request, std::move(message), std::move(field));
 }
 
-/// How deep `value` nests, a scalar being 0 and an empty object or array 1.
-std::size_t depth_of(simdjson::dom::element value) {
-  std::size_t deepest = 0;
+/// What is wrong inside a metadata value, if anything.
+enum class nesting { fine, too_deep, repeated_key };
+
+/// Checks `value`, found at nesting `level` (the metadata object being 1): no deeper than the
+/// limit, and no object in it repeating a key (the echo could not say which one was meant).
+nesting check_nesting(simdjson::dom::element value, std::size_t level) {
   simdjson::dom::object object;
   simdjson::dom::array array;
-  if (value.get_object().get(object) == simdjson::SUCCESS)
-    for (auto field : object) deepest = std::max(deepest, depth_of(field.value));
-  else if (value.get_array().get(array) == simdjson::SUCCESS)
-    for (auto item : array) deepest = std::max(deepest, depth_of(item));
-  else return 0;
-  return deepest + 1;
+  bool is_object = value.get_object().get(object) == simdjson::SUCCESS;
+  if (!is_object && value.get_array().get(array) != simdjson::SUCCESS) return nesting::fine;
+  if (level > limits::metadata_depth_max) return nesting::too_deep;
+  if (!is_object) {
+    for (auto item : array)
+      if (auto found = check_nesting(item, level + 1); found != nesting::fine) return found;
+    return nesting::fine;
+  }
+  std::vector<std::string_view> keys;
+  for (auto field : object) {
+    keys.push_back(field.key);
+    if (auto found = check_nesting(field.value, level + 1); found != nesting::fine) return found;
+  }
+  std::sort(keys.begin(), keys.end());
+  bool repeated = std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+  return repeated ? nesting::repeated_key : nesting::fine;
 }
 
 /// Metadata is an object of any JSON values within the contract's limits, kept as minified JSON
-/// so that it is echoed back as the same value.
+/// so that it is echoed back as the same value. The size is checked first: what is walked
+/// after it is at most 4 KiB.
 caf::error read_metadata(simdjson::dom::element value, job_spec& spec) {
   simdjson::dom::object object;
   if (value.get_object().get(object) != simdjson::SUCCESS)
     return bad("metadata", "metadata must be an object");
   if (object.size() > limits::metadata_keys_max)
     return bad("metadata", "metadata has more than 16 keys");
-  std::vector<std::string_view> seen;
+  auto text = simdjson::minify(value);
+  if (text.size() > limits::metadata_bytes_max)
+    return bad("metadata", "metadata is over 4 KiB serialized");
+  std::vector<std::string_view> keys;
   for (auto field : object) {
+    keys.push_back(field.key);
     std::string name = "metadata." + std::string(field.key);
     auto length = utf8_length(field.key);
     if (length == 0 || length > limits::metadata_key_chars_max)
       return bad(name, "metadata keys must be 1..40 characters");
-    if (std::find(seen.begin(), seen.end(), field.key) != seen.end())
-      return bad(name, "duplicate metadata key");
-    seen.push_back(field.key);
-    if (1 + depth_of(field.value) > limits::metadata_depth_max)
+    auto found = check_nesting(field.value, 2);
+    if (found == nesting::too_deep)
       return bad(name, "metadata nests at most 4 levels deep, the metadata object being the first");
+    if (found == nesting::repeated_key) return bad(name, "an object in metadata repeats a key");
   }
-  auto text = simdjson::minify(value);
-  if (text.size() > limits::metadata_bytes_max)
-    return bad("metadata", "metadata is over 4 KiB serialized");
+  std::sort(keys.begin(), keys.end());
+  if (auto twice = std::adjacent_find(keys.begin(), keys.end()); twice != keys.end())
+    return bad("metadata." + std::string(*twice), "duplicate metadata key");
   spec.metadata = object.size() == 0 ? std::string() : std::move(text);
   return {};
 }

@@ -114,4 +114,10 @@ namespace kiln {
 
 std::string format_day(std::int64_t unix_ms) { return format_time_ms(unix_ms).substr(0, 10); }
 
+void time_or_null(json_writer& w, std::string_view name, std::int64_t ms) {
+  w.key(name);
+  if (ms == 0) w.null();
+  else w.value(format_time_ms(ms));
+}
+
 }  // namespace kiln

@@ -49,5 +49,7 @@ private:
 std::string format_time_ms(std::int64_t unix_ms);
 /// The UTC date, e.g. "2026-11-24".
 std::string format_day(std::int64_t unix_ms);
+/// Writes `ms` as an RFC 3339 time under `name`, or null when it is 0 (not yet).
+void time_or_null(json_writer& w, std::string_view name, std::int64_t ms);
 
 }  // namespace kiln

@@ -428,7 +428,7 @@ http_client::http_client(client_options options) : impl_(new impl(std::move(opti
   if (!impl_->options.extra_ca_file.empty()) {
     tls.load_verify_file(impl_->options.extra_ca_file, ec);
     if (ec)
-      throw std::invalid_argument("webhook client: cannot load extra_ca_file " +
+      throw std::invalid_argument("outbound client: cannot load extra_ca_file " +
                                   impl_->options.extra_ca_file + ": " + ec.message());
   }
   tls.set_verify_mode(ssl::verify_peer);

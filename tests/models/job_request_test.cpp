@@ -202,6 +202,7 @@ TEST_CASE("metadata keys allow 40 characters and refuse 41 or none", "[models]")
                 "metadata." + repeat("k", 41));
   check_rejects(image(R"(,"metadata":{"":1})"), "metadata.");
   check_rejects(image(R"(,"metadata":{"a":1,"a":2})"), "metadata.a");
+  check_rejects(image(R"(,"metadata":{"a":[{"k":1,"k":2}]})"), "metadata.a");  // nested too
 }
 
 TEST_CASE("metadata nests 4 levels deep, the metadata object being the first", "[models]") {
