@@ -13,6 +13,7 @@
 #include "protocol/directory.hpp"
 #include "protocol/store.hpp"
 #include "tests/support/kiln_process.hpp"
+#include "tests/support/seed.hpp"
 
 #include <caf/all.hpp>
 
@@ -123,8 +124,5 @@ account_view read_account(const store& db, const std::string& account_id);
 /// hold entry and at most one settling entry (capture or release), exactly one once settled,
 /// matching its status and amounts.
 std::vector<std::string> ledger_problems(const account_view& view);
-
-/// The seed of a randomized test: KILN_TEST_SEED if set, else a random one; printed.
-std::uint64_t test_seed(const char* test_name);
 
 }  // namespace kiln::test

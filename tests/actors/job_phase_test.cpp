@@ -1,5 +1,6 @@
-// The job actor's state machine as a table: every move the design names is allowed, every other
-// is refused, and the actor's `enter` aborts on a refused one.
+// The job actor's state machine as a table: every move the design names is allowed, and every
+// other is refused. (The actor's `enter` asserts the table on each move; it is internal to
+// actors/job_actor.cpp, so it is not tested here.)
 #include <catch2/catch.hpp>
 
 #include "actors/job_phase.hpp"
@@ -37,6 +38,8 @@ TEST_CASE("the job phase table allows exactly the designed moves", "[actors]") {
     }
 }
 
+// Two rules of the design, stated apart from `designed`: a change made to both the table and
+// `designed` still has to keep them.
 TEST_CASE("a finished job moves nowhere, and nothing moves back to starting but a failed cancel",
           "[actors]") {
   for (auto to : all_phases) CHECK_FALSE(kiln::job_phase_allows(job_phase::finished, to));

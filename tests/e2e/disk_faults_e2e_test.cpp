@@ -27,23 +27,41 @@ struct outcomes {
   std::set<std::string> acknowledged;
   std::map<std::string, std::string> unknown;  ///< Idempotency-Key -> body
   std::size_t unavailable = 0;                 ///< 503s (nothing written, or unknown)
+  std::vector<std::string> failures;           ///< what the load clients' requests threw
 };
 
-header_list keyed(const std::string& key, const std::string& idempotency_key) {
-  return {bearer(key), {"Content-Type", "application/json"}, {"Idempotency-Key", idempotency_key}};
-}
-
-/// Keyed submits until `stop`.
-void load(std::uint16_t port, const std::string& key, int client, std::atomic<bool>& stop,
-          outcomes& seen) {
+/// Keyed submits until `stop`. When the server goes away under a request (it exited for its
+/// supervisor, code 75), the outcome is unknown: the client follows the server to `port`, where
+/// the fixture starts it again, and retries with the same key until an answer comes.
+void load(const std::atomic<std::uint16_t>& port, const std::string& key, int client,
+          std::atomic<bool>& stop, outcomes& seen) {
   try {
-    http_client http(port, std::chrono::seconds(15));
+    auto http = std::make_unique<http_client>(port.load(), std::chrono::seconds(15));
     for (int i = 0; !stop.load(); ++i) {
       auto idem = "c" + std::to_string(client) + "-" + std::to_string(i);
       auto body = image_job_body("disk " + idem);
-      auto r = http.request("POST", "/v1/jobs", body, keyed(key, idem));
+      http_response r;
+      bool answered = false;
+      while (!answered && !stop.load()) {
+        try {
+          r = post_keyed(*http, key, body, idem);
+          answered = true;
+        } catch (const std::exception& e) {
+          {
+            std::lock_guard lock(seen.mutex);
+            seen.failures.push_back(e.what());
+            seen.unknown.emplace(idem, body);
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          http = std::make_unique<http_client>(port.load(), std::chrono::seconds(15));
+        }
+      }
+      if (!answered) break;
       std::lock_guard lock(seen.mutex);
-      if (r.status == 201) seen.acknowledged.insert(json::parse(r.body)["id"].str());
+      if (r.status == 201) {
+        seen.acknowledged.insert(json::parse(r.body)["id"].str());
+        seen.unknown.erase(idem);  // a retry's answer: the outcome is known now
+      }
       if (r.status != 503) continue;
       seen.unavailable += 1;
       auto error = json::parse(r.body)["error"];
@@ -51,7 +69,9 @@ void load(std::uint16_t port, const std::string& key, int client, std::atomic<bo
           error["/details/outcome"].str() == "unknown")
         seen.unknown.emplace(idem, body);
     }
-  } catch (const std::exception&) {  // the server exited for its supervisor (code 75)
+  } catch (const std::exception& e) {  // checked by under_load: no answer may be malformed
+    std::lock_guard lock(seen.mutex);
+    seen.failures.push_back(e.what());
   }
 }
 
@@ -61,10 +81,11 @@ struct fault_fixture {
   std::string config;
   std::string data_dir;
   std::unique_ptr<kiln_process> server;
+  std::atomic<std::uint16_t> port{0};  ///< the server's, for the load clients to follow
   test_account account;
 
   fault_fixture() {
-    config = write_config(outside, R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0}])",
+    config = write_config(outside, sim_devices,
                           R"("storage":{"reserve_bytes":1048576,"resume_interval_ms":100})");
     data_dir = fs.path("kiln-data");
     start();
@@ -75,6 +96,7 @@ struct fault_fixture {
   /// Starts kiln on the data directory.
   void start() {
     server = std::make_unique<kiln_process>(data_dir, config, env_list{}, outside.path().string());
+    port = server->port();
   }
 
   /// The end of the server's log, for a failure's message.
@@ -83,12 +105,13 @@ struct fault_fixture {
     return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
   }
 
-  /// Runs keyed submits from three clients while `during` runs.
+  /// Runs keyed submits from three clients while `during` runs; then checks that every request
+  /// that failed lost its connection (and got no malformed answer).
   void under_load(outcomes& seen, const std::function<void()>& during) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> clients;
     for (int c = 0; c < 3; ++c)
-      clients.emplace_back(load, server->port(), account.key, c, std::ref(stop), std::ref(seen));
+      clients.emplace_back(load, std::cref(port), account.key, c, std::ref(stop), std::ref(seen));
     auto join = [&] {
       stop = true;
       for (auto& t : clients) t.join();
@@ -100,20 +123,17 @@ struct fault_fixture {
       throw;
     }
     join();
+    for (const auto& failure : seen.failures) {
+      INFO("a load client's request failed: " << failure);
+      CHECK(connection_failure(failure));
+    }
   }
 
   /// A supervisor's part: a server that exited (code 75: RocksDB could not resume) is started
   /// again; the exit code, or 0 when it was still running.
   int restart_if_exited() {
-    if (server->running()) {
-      try {
-        http_client probe(server->port(), std::chrono::seconds(2));
-        probe.get("/healthz");
-        return 0;
-      } catch (const std::exception&) {
-      }
-    }
-    int code = server->terminate(std::chrono::seconds(5));
+    if (!server->exited()) return 0;
+    int code = server->exit_code();
     start();
     return code;
   }
@@ -137,8 +157,8 @@ struct fault_fixture {
     }
     std::set<std::string> settled;
     for (const auto& [idem, body] : seen.unknown) {
-      auto first = http.request("POST", "/v1/jobs", body, keyed(account.key, idem));
-      auto second = http.request("POST", "/v1/jobs", body, keyed(account.key, idem));
+      auto first = post_keyed(http, account.key, body, idem);
+      auto second = post_keyed(http, account.key, body, idem);
       INFO("unknown outcome of key " << idem);
       REQUIRE(first.status == 201);
       REQUIRE(second.status == 201);
@@ -178,7 +198,7 @@ bool submit_recorded(http_client& http, const std::string& key, outcomes& seen) 
 TEST_CASE(
   "A full disk stops writes with 503, keeps reads and readiness honest, and Kiln "
   "recovers by itself when space returns",
-  "[e2e][disk]") {
+  "[e2e][disk][faultfs]") {
   fault_fixture f;
   outcomes seen;
   f.under_load(seen, [&] {
@@ -193,8 +213,8 @@ TEST_CASE(
       earlier = *seen.acknowledged.begin();
     }
     f.fs.ctl("enospc", "on");
-    INFO(f.log_tail());
-    REQUIRE(eventually([&] { return !f.ready(); }));
+    if (!eventually([&] { return !f.ready(); }))
+      FAIL("still ready on a full disk; the log:\n" << f.log_tail());
     auto ready = http.get("/readyz");
     CHECK(ready.status == 503);
     CHECK(json::parse(ready.body)["storage"].str() == "disk_full");
@@ -207,11 +227,13 @@ TEST_CASE(
     CHECK(http.get("/v1/jobs/" + earlier, f.account.key).status == 200);
     CHECK(http.get("/v1/balance", f.account.key).status == 200);
     f.fs.ctl("enospc", "off");
-    REQUIRE(eventually([&] { return f.ready(); }));
-    REQUIRE(eventually([&] { return submit_recorded(http, f.account.key, seen); }));
+    if (!eventually([&] { return f.ready(); }))
+      FAIL("not ready again once space returned; the log:\n" << f.log_tail());
+    if (!eventually([&] { return submit_recorded(http, f.account.key, seen); }))
+      FAIL("no submit acknowledged once space returned; the log:\n" << f.log_tail());
   });
   CHECK(seen.unavailable > 0);
-  CHECK(f.server->running());
+  CHECK_FALSE(f.server->exited());  // it stayed up
   f.check(seen);
   f.server->kill(SIGKILL);
   f.start();
@@ -219,7 +241,7 @@ TEST_CASE(
 }
 
 TEST_CASE("A disk that fills to its quota stops writes until the quota grows, losing nothing",
-          "[e2e][disk]") {
+          "[e2e][disk][faultfs]") {
   fault_fixture f;
   outcomes seen;
   f.under_load(seen, [&] {
@@ -228,35 +250,35 @@ TEST_CASE("A disk that fills to its quota stops writes until the quota grows, lo
     auto at = stats.find("bytes_volatile ") + 15;
     auto used = std::stoull(stats.substr(at, stats.find('\n', at) - at));
     f.fs.ctl("quota", std::to_string(used + (3 << 20)));  // 3 MiB more: full within seconds
-    INFO(f.log_tail());
-    REQUIRE(eventually([&] { return !f.ready(); }, std::chrono::seconds(30)));
+    if (!eventually([&] { return !f.ready(); }, std::chrono::seconds(30)))
+      FAIL("still ready with the quota reached; the log:\n" << f.log_tail());
     CHECK(http.get("/v1/balance", f.account.key).status == 200);
     f.fs.ctl("quota", "0");  // no quota
-    REQUIRE(eventually([&] { return f.ready(); }));
+    if (!eventually([&] { return f.ready(); }))
+      FAIL("not ready again once the quota was lifted; the log:\n" << f.log_tail());
   });
   CHECK(seen.unavailable > 0);
-  CHECK(f.server->running());
+  CHECK_FALSE(f.server->exited());  // it stayed up
   f.check(seen);
 }
 
 TEST_CASE(
   "A failed fsync answers 503 with an unknown outcome, Kiln recovers, and a keyed retry "
   "settles each unknown outcome to one job and one hold, across a kill -9",
-  "[e2e][disk]") {
+  "[e2e][disk][faultfs]") {
   fault_fixture f;
   outcomes seen;
   {  // One submit whose own WAL fsync fails, nothing else writing: its outcome is unknown.
     http_client http(f.server->port());
     for (int i = 0; i < 5; ++i) {
-      auto r = http.request("POST", "/v1/jobs", image_job_body("warm"),
-                            keyed(f.account.key, "warm-" + std::to_string(i)));
+      auto r = post_keyed(http, f.account.key, image_job_body("warm"), "warm-" + std::to_string(i));
       REQUIRE(r.status == 201);
       seen.acknowledged.insert(json::parse(r.body)["id"].str());
     }
     REQUIRE(eventually([&] { return balance_of(http, f.account.key).held == 0; }));
     f.fs.ctl("eio-fsync", "once");
     auto body = image_job_body("fate unknown");
-    auto r = http.request("POST", "/v1/jobs", body, keyed(f.account.key, "fate"));
+    auto r = post_keyed(http, f.account.key, body, "fate");
     INFO(r.body << "\n" << f.log_tail());
     REQUIRE(r.status == 503);
     CHECK(json::parse(r.body)["/error/details/outcome"].str() == "unknown");

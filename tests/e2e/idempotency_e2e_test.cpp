@@ -19,15 +19,6 @@ namespace {
 
 const std::string job = R"({"type":"image","model":"flux2-turbo","prompt":"one kiln","n":1})";
 
-http_response post_keyed(http_client& http, const std::string& api_key, const std::string& body,
-                         const std::string& idempotency_key,
-                         const std::string& header = "Idempotency-Key") {
-  return http.request("POST", "/v1/jobs", body,
-                      {{"Authorization", "Bearer " + api_key},
-                       {"Content-Type", "application/json"},
-                       {header, idempotency_key}});
-}
-
 std::string error_code_of(const http_response& response) {
   return json::parse(response.body)["/error/code"].str();
 }

@@ -16,10 +16,7 @@
 // durable at once (a simplification). See tests/faultfs/README.md.
 //
 // Build: g++ -std=c++20 -O2 faultfs.cpp $(pkg-config --cflags --libs fuse3) -o faultfs
-//
-// The project's test build globs tests/**/*.cpp into its test binary, which defines KILN_BINARY;
-// this file is a program of its own, so it compiles to nothing there.
-#ifndef KILN_BINARY
+// (CMakeLists.txt builds it as the `faultfs` target and keeps it out of the test binary.)
 
 #define FUSE_USE_VERSION 35
 #include <fuse_lowlevel.h>
@@ -1518,5 +1515,3 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
-
-#endif  // KILN_BINARY

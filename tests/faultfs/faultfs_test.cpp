@@ -4,18 +4,19 @@
 // writes, and the fault switches (quota, enospc, eio-fsync).
 //
 // Needs: the faultfs binary (compile definition KILN_FAULTFS), root and /dev/fuse, and linking
-// sqlite3 and RocksDB. Without KILN_FAULTFS this file compiles to nothing.
+// sqlite3 and RocksDB. scripts/test.sh leaves out the tests tagged [faultfs] where /dev/fuse is
+// missing.
 //
 // Writers run in a fresh process (this binary re-executed, see helper_hook) so that `kill -9`
 // models a crash, and because forking a process that may already run RocksDB threads is unsafe.
-#ifdef KILN_FAULTFS
-
+// The cut points are random: each test INFOs its seed, and KILN_TEST_SEED=SEED replays it.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
 
 #include "tests/support/faultfs_mount.hpp"
+#include "tests/support/seed.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -42,6 +43,7 @@
 
 extern char** environ;
 
+using kiln::test::errno_text;
 using kiln::test::faultfs_mount;
 
 namespace {
@@ -54,7 +56,8 @@ constexpr int report_fd = 3;  // where a writer helper reports each acknowledged
 // ---------------------------------------------------------------------------------------------
 // Processes and files
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+/// The seed of a test's random cut points: KILN_TEST_SEED when set (to replay a failure), else a
+/// random one. The tests INFO it.
 
 void write_all(int fd, const std::string& data) {
   size_t done = 0;
@@ -66,6 +69,8 @@ void write_all(int fd, const std::string& data) {
   }
 }
 
+// Not tests/support's write_file and read_file: this one can fsync (and says why a write failed),
+// and read_file tells a missing file (nullopt) from an empty one, which a cut tells apart.
 void write_file(const std::string& path, const std::string& data, bool sync) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(errno_text("open " + path));
@@ -462,7 +467,9 @@ TEST_CASE("faultfs: SQLite WAL with synchronous=FULL loses no acknowledged commi
   faultfs_mount fs;
   std::string path = fs.path("test.db");
   create_sqlite_db(fs, path);
-  std::mt19937 rng(std::random_device{}());
+  const auto seed = kiln::test::test_seed("faultfs: SQLite FULL");
+  INFO("seed " << seed << " (KILN_TEST_SEED=" << seed << " replays it)");
+  std::mt19937 rng(static_cast<std::uint32_t>(seed));
   size_t reported = 0;
   for (int cut = 0; cut < 6; ++cut) {
     cut_outcome out = sqlite_cut_cycle(fs, path, "FULL", rng);
@@ -480,7 +487,9 @@ TEST_CASE("faultfs: SQLite with synchronous=OFF loses acknowledged commits (cont
   faultfs_mount fs;
   std::string path = fs.path("test.db");
   create_sqlite_db(fs, path);
-  std::mt19937 rng(std::random_device{}());
+  const auto seed = kiln::test::test_seed("faultfs: SQLite OFF");
+  INFO("seed " << seed << " (KILN_TEST_SEED=" << seed << " replays it)");
+  std::mt19937 rng(static_cast<std::uint32_t>(seed));
   size_t reported = 0;
   size_t lost = 0;
   for (int cut = 0; cut < 3; ++cut) {
@@ -498,7 +507,9 @@ TEST_CASE("faultfs: RocksDB with synced writes loses no acknowledged put", "[fau
   std::string path = fs.path("rocks");
   REQUIRE(mkdir(path.c_str(), 0755) == 0);
   fsync_dir(fs.root());  // RocksDB does not sync the entry of the directory it creates
-  std::mt19937 rng(std::random_device{}());
+  const auto seed = kiln::test::test_seed("faultfs: RocksDB synced");
+  INFO("seed " << seed << " (KILN_TEST_SEED=" << seed << " replays it)");
+  std::mt19937 rng(static_cast<std::uint32_t>(seed));
   for (int cut = 0; cut < 3; ++cut) {
     writer_run run = run_and_kill("rocksdb", path, "", 200, rng);
     INFO("cut " << cut << ": writer exit code " << run.exit_code << ", " << run.reported.size()
@@ -603,5 +614,3 @@ TEST_CASE("faultfs: small appends with fdatasync per second", "[.][faultfs-bench
   std::printf("faultfs: %d x (append 200 B + fdatasync) in %.3f s: %.0f per second\n", count,
               seconds, count / seconds);
 }
-
-#endif  // KILN_FAULTFS

@@ -88,4 +88,20 @@ std::string submit_job(http_client& http, const std::string& key, const std::str
   return json::parse(response.body)["id"].str();
 }
 
+http_response post_keyed(http_client& http, const std::string& api_key, const std::string& body,
+                         const std::string& idempotency_key, const std::string& header) {
+  return http.request(
+    "POST", "/v1/jobs", body,
+    {bearer(api_key), {"Content-Type", "application/json"}, {header, idempotency_key}});
+}
+
+bool connection_failure(const std::string& what) {
+  // The texts tests/support/http_client.cpp throws for a connection, not for an answer.
+  for (const char* start :
+       {"connect to 127.0.0.1:", "recv: ", "timed out waiting for the response",
+        "connection closed inside the response head", "connection closed inside the body"})
+    if (what.rfind(start, 0) == 0) return true;
+  return what.find(": connection closed without a response") != std::string::npos;
+}
+
 }  // namespace kiln::test

@@ -78,4 +78,14 @@ std::string image_job_body(const std::string& prompt = "a kiln at dusk");
 /// POST /v1/jobs that must answer 201; returns the job id.
 std::string submit_job(http_client& http, const std::string& key, const std::string& body);
 
+/// POST /v1/jobs of `body` with `header: idempotency_key` (Idempotency-Key by default).
+http_response post_keyed(http_client& http, const std::string& api_key, const std::string& body,
+                         const std::string& idempotency_key,
+                         const std::string& header = "Idempotency-Key");
+
+/// Whether `what`, the text of an exception http_client threw, says that the connection failed
+/// (refused, reset or closed before the whole answer came, or timed out), not that an answer
+/// was malformed: what a load client may see when the server goes away under it.
+bool connection_failure(const std::string& what);
+
 }  // namespace kiln::test

@@ -14,20 +14,17 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <stdexcept>
 #include <thread>
 
 #ifndef KILN_FAULTFS
-#define KILN_FAULTFS "faultfs"
+#error "KILN_FAULTFS must name the faultfs binary (CMakeLists.txt defines it for kiln_tests)"
 #endif
 
 namespace kiln::test {
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 }  // namespace
 
@@ -56,12 +53,7 @@ int run_program(const std::vector<std::string>& args, std::string& output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-faultfs_mount::faultfs_mount() {
-  char pattern[] = "/tmp/kiln-faultfs-XXXXXX";
-  if (!mkdtemp(pattern)) throw std::runtime_error(errno_text("mkdtemp"));
-  dir_ = pattern;
-  root_ = dir_ + "/mnt";
-  socket_ = dir_ + "/ctl.sock";
+faultfs_mount::faultfs_mount() : root_(dir_ / "mnt"), socket_(dir_ / "ctl.sock") {
   try {
     start();
   } catch (...) {
@@ -146,11 +138,7 @@ void faultfs_mount::stop() noexcept {
   if (!root_.empty()) umount2(root_.c_str(), MNT_DETACH);  // EINVAL when already unmounted
   if (out_fd_ >= 0) close(out_fd_);
   out_fd_ = -1;
-  if (!dir_.empty()) {
-    rmdir(root_.c_str());
-    unlink(socket_.c_str());
-    rmdir(dir_.c_str());
-  }
+  // dir_, destroyed after this, removes the mount point and the socket.
 }
 
 }  // namespace kiln::test

@@ -4,6 +4,8 @@
 // /dev/fuse and the faultfs binary (KILN_FAULTFS).
 #pragma once
 
+#include "tests/support/kiln_process.hpp"
+
 #include <sys/types.h>
 #include <string>
 #include <vector>
@@ -32,7 +34,7 @@ private:
   bool wait_exit(int milliseconds);
   void stop() noexcept;
 
-  std::string dir_;
+  temp_dir dir_;  ///< holds the mount point and the control socket
   std::string root_;
   std::string socket_;
   pid_t pid_ = -1;

@@ -49,7 +49,7 @@ pid_t spawn(std::vector<std::string> args, const env_list& env, int out_fd, int 
   auto argv = c_strings(args);
   auto envp = c_strings(environment);
   pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid < 0) throw std::runtime_error(errno_text("fork"));
   if (pid == 0) {
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
@@ -90,8 +90,7 @@ std::string kiln_binary() { return KILN_BINARY; }
 
 temp_dir::temp_dir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "kiln-e2e-XXXXXX").string();
-  if (!::mkdtemp(pattern.data()))
-    throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error(errno_text("mkdtemp"));
   path_ = pattern;
 }
 
@@ -112,6 +111,11 @@ std::string read_file(const std::string& path) {
   std::stringstream text;
   text << file.rdbuf();
   return text.str();
+}
+
+std::string errno_text(const std::string& what) {
+  int error = errno;  // before an allocation here could change it
+  return what + ": " + std::strerror(error);
 }
 
 std::string write_config(const temp_dir& dir, const std::string& devices_json,
@@ -213,6 +217,19 @@ void kiln_process::kill(int signal) {
   reap(std::chrono::seconds(20));
 }
 
+bool kiln_process::exited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  pid_t done = 0;
+  while ((done = ::waitpid(pid_, &status, WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (done == 0) return false;
+  if (done < 0) throw std::runtime_error(errno_text("waitpid"));
+  exit_code_ = decode_status(status);
+  pid_ = -1;
+  return true;
+}
+
 int kiln_process::terminate(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) throw std::logic_error("kiln is not running");
   ::kill(pid_, SIGTERM);
@@ -229,6 +246,7 @@ int kiln_process::reap(std::chrono::milliseconds timeout) {
                              " ms\n--- stderr:\n" + stderr_text());
   }
   pid_ = -1;
+  exit_code_ = *code;
   return *code;
 }
 

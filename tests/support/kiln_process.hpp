@@ -33,6 +33,8 @@ private:
 std::string write_file(const std::string& path, const std::string& text);
 /// The whole content of a file, or "" when it cannot be read.
 std::string read_file(const std::string& path);
+/// "`what`: strerror(errno)", for the message of an exception thrown after a failed call.
+std::string errno_text(const std::string& what);
 
 /// A test config: demo account off, admin token "t0ken", fsync, and the given devices (a JSON
 /// array), plus `extra_members` (more members of the top-level object, such as
@@ -68,7 +70,14 @@ public:
   /// Everything printed on stdout up to the listening line.
   const std::string& startup_output() const { return stdout_; }
   std::string stderr_text() const { return read_file(stderr_path_); }
+  /// Whether the process is started and not yet reaped (it may have exited meanwhile: see
+  /// exited()).
   bool running() const { return pid_ > 0; }
+  /// Whether the process has ended: reaps it (without waiting) when it exited by itself, and
+  /// records its exit code.
+  bool exited();
+  /// The exit code of the ended process, or 128 + signal; -1 while it runs.
+  int exit_code() const { return exit_code_; }
 
   /// Sends `signal` (SIGKILL by default) and reaps the process.
   void kill(int signal = 9);
@@ -83,6 +92,7 @@ private:
   std::vector<std::string> args_;
   std::string stderr_path_;
   pid_t pid_ = -1;
+  int exit_code_ = -1;
   int stdout_fd_ = -1;
   std::uint16_t port_ = 0;
   std::string stdout_;
