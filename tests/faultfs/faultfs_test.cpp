@@ -59,6 +59,11 @@ constexpr int report_fd = 3;  // where a writer helper reports each acknowledged
 /// The seed of a test's random cut points: KILN_TEST_SEED when set (to replay a failure), else a
 /// random one. The tests INFO it.
 
+/// Random cut points, from a seed printed to stderr (KILN_TEST_SEED=N replays a run).
+std::mt19937 seeded_rng(const char* test_name) {
+  return std::mt19937(static_cast<std::uint32_t>(kiln::test::test_seed(test_name)));
+}
+
 void write_all(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
@@ -467,9 +472,7 @@ TEST_CASE("faultfs: SQLite WAL with synchronous=FULL loses no acknowledged commi
   faultfs_mount fs;
   std::string path = fs.path("test.db");
   create_sqlite_db(fs, path);
-  const auto seed = kiln::test::test_seed("faultfs: SQLite FULL");
-  INFO("seed " << seed << " (KILN_TEST_SEED=" << seed << " replays it)");
-  std::mt19937 rng(static_cast<std::uint32_t>(seed));
+  auto rng = seeded_rng("faultfs: SQLite FULL");
   size_t reported = 0;
   for (int cut = 0; cut < 6; ++cut) {
     cut_outcome out = sqlite_cut_cycle(fs, path, "FULL", rng);
@@ -487,9 +490,7 @@ TEST_CASE("faultfs: SQLite with synchronous=OFF loses acknowledged commits (cont
   faultfs_mount fs;
   std::string path = fs.path("test.db");
   create_sqlite_db(fs, path);
-  const auto seed = kiln::test::test_seed("faultfs: SQLite OFF");
-  INFO("seed " << seed << " (KILN_TEST_SEED=" << seed << " replays it)");
-  std::mt19937 rng(static_cast<std::uint32_t>(seed));
+  auto rng = seeded_rng("faultfs: SQLite OFF");
   size_t reported = 0;
   size_t lost = 0;
   for (int cut = 0; cut < 3; ++cut) {
@@ -507,9 +508,7 @@ TEST_CASE("faultfs: RocksDB with synced writes loses no acknowledged put", "[fau
   std::string path = fs.path("rocks");
   REQUIRE(mkdir(path.c_str(), 0755) == 0);
   fsync_dir(fs.root());  // RocksDB does not sync the entry of the directory it creates
-  const auto seed = kiln::test::test_seed("faultfs: RocksDB synced");
-  INFO("seed " << seed << " (KILN_TEST_SEED=" << seed << " replays it)");
-  std::mt19937 rng(static_cast<std::uint32_t>(seed));
+  auto rng = seeded_rng("faultfs: RocksDB synced");
   for (int cut = 0; cut < 3; ++cut) {
     writer_run run = run_and_kill("rocksdb", path, "", 200, rng);
     INFO("cut " << cut << ": writer exit code " << run.exit_code << ", " << run.reported.size()
