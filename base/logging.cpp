@@ -9,7 +9,8 @@
 namespace kiln::logs {
 
 namespace {
-constexpr const char* layers[] = {"runtime", "http", "actors", "devices", "store", "webhooks"};
+constexpr const char* layers[] = {"runtime", "http",  "mcp",     "actors",
+                                  "devices", "store", "webhooks"};
 }
 
 void init(std::string_view level) {

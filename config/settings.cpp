@@ -145,6 +145,22 @@ problem apply_retry_schedule(dom::element value, settings& s, const location& at
   return {};
 }
 
+problem apply_allowed_origins(dom::element value, settings& s, const location& at) {
+  dom::array array;
+  if (value.get_array().get(array)) return at.must_be("an array of origins");
+  std::vector<std::string> origins;
+  for (dom::element element : array) {
+    std::string_view origin;
+    bool ok = read(element, origin) &&
+              (origin.starts_with("http://") || origin.starts_with("https://")) &&
+              origin.find('/', origin.find("//") + 2) == std::string_view::npos;
+    if (!ok) return at.item(origins.size()).must_be("an origin like \"https://app.example.com\"");
+    origins.emplace_back(origin);
+  }
+  s.mcp.allowed_origins = std::move(origins);
+  return {};
+}
+
 using text = text_field<settings>;
 using u32 = int_field<settings, std::uint32_t>;
 using u64 = int_field<settings, std::uint64_t>;
@@ -189,6 +205,7 @@ constexpr key_spec<settings> settings_keys[] = {
    u32{&member<&settings::scheduler, &scheduler_settings::breaker_cooldown_ms>, 1, 3'600'000}},
   {"jobs.idempotency_ttl_s",
    u64{&member<&settings::jobs, &job_settings::idempotency_ttl_s>, 1, 31'536'000}},
+  {"mcp.allowed_origins", json{&apply_allowed_origins}},
   {"devices", json{&apply_devices}},
   {"plans", json{&apply_plans}},
   {"faults.seed", u64{&member<&settings::faults, &fault_settings::seed>, 0, max_u64}},
@@ -313,9 +330,9 @@ std::map<std::string, std::string> kiln_environment() {
     std::size_t equals = text.find('=');
     if (!text.starts_with("KILN_") || equals == std::string_view::npos) continue;
     auto name = text.substr(0, equals);
-    // Read elsewhere, not settings: the NVML loader's library path, and the switch of the
-    // expensive assertion checks (base/assert.hpp).
-    if (name == "KILN_NVML_LIBRARY" || name == "KILN_VERIFY") continue;
+    // Read elsewhere, not settings: the NVML loader's library path, the switch of the
+    // expensive assertion checks (base/assert.hpp), and `kiln mcp`'s API key.
+    if (name == "KILN_NVML_LIBRARY" || name == "KILN_VERIFY" || name == "KILN_API_KEY") continue;
     variables.emplace(name, text.substr(equals + 1));
   }
   return variables;

@@ -73,6 +73,13 @@ struct http_settings {
   std::uint32_t idle_timeout_ms = 30000;  ///< keep-alive idle limit and per-read deadline
 };
 
+/// The MCP endpoints (docs/mcp.md).
+struct mcp_settings {
+  /// Origins browsers may call POST /mcp from, e.g. "https://app.example.com"; empty: loopback
+  /// origins only. Requests without an Origin header (not from a browser) are not affected.
+  std::vector<std::string> allowed_origins;
+};
+
 struct settings {
   std::string listen = "127.0.0.1:8080";  ///< HOST:PORT; port 0 picks a free one
   std::string data_dir = "./data";
@@ -89,6 +96,7 @@ struct settings {
   webhook_settings webhooks;
   job_settings jobs;
   scheduler_settings scheduler;
+  mcp_settings mcp;
   /// "devices": "auto": one device per NVIDIA GPU found through NVML (the builtin executor runs
   /// on each); the configured `devices` when no driver is found.
   bool devices_auto = false;

@@ -14,7 +14,7 @@
 
 namespace kiln::http {
 
-using route_handler = void (*)(const api_context&, const call_ptr&);
+using route_handler = std::function<void(const api_context&, const call_ptr&)>;
 
 struct api::impl {
   api_context context;
@@ -65,7 +65,10 @@ response error_response(const api_error& error) {
     w.end_object();
   }
   w.end_object().end_object();
-  return json_response(http_status(error.code), w.take());
+  auto r = json_response(http_status(error.code), w.take());
+  // RFC 9110 11.6.1: a 401 names the scheme it wants.
+  if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
 }
 
 void reply_error(const call_ptr& c, const api_error& error) { c->reply(error_response(error)); }
@@ -78,19 +81,23 @@ const store_reader_actor& reader_for(const api_context& context, const std::stri
   return context.readers[std::hash<std::string>{}(account_id) % context.readers.size()];
 }
 
-void with_principal(const api_context& context, const call_ptr& c,
-                    std::function<void(caf::event_based_actor*, const principal&)> next) {
-  std::string_view key = c->req.header("x-api-key");
-  auto authorization = c->req.header("authorization");
+namespace {
+
+/// Looks the key up (and counts the request against the account's rate) for any exchange, sets
+/// `who`, adds the rate headers to every later answer, and runs `next`; or answers 401/429/503.
+void authenticate_exchange(const api_context& context, const exchange_ptr& x,
+                           std::function<void(caf::event_based_actor*)> next) {
+  std::string_view key = x->req.header("x-api-key");
+  auto authorization = x->req.header("authorization");
   if (key.empty() && authorization.size() > 7 &&
       strncasecmp(authorization.data(), "bearer ", 7) == 0)
     key = authorization.substr(7);
   if (key.empty())
-    return reply_error(c, make_api_error(error_code::unauthorized,
-                                         "send your API key as Authorization: Bearer <key>"));
+    return x->reply(error_response(make_api_error(
+      error_code::unauthorized, "send your API key as Authorization: Bearer <key>")));
   auto hash = crypto::sha256_hex(key);
   context.actors->post(
-    [directory = context.directory, hash, c, next](caf::event_based_actor* self) {
+    [directory = context.directory, hash, x, next](caf::event_based_actor* self) {
       self->request(directory, supervised_wait, auth_atom::value, hash)
         .then(
           [=](principal& who) {
@@ -99,7 +106,7 @@ void with_principal(const api_context& context, const call_ptr& c,
               {"X-RateLimit-Limit", std::to_string(who.rate_limit)},
               {"X-RateLimit-Remaining", std::to_string(who.rate_remaining)},
               {"X-RateLimit-Reset", std::to_string(who.rate_reset_s)}};
-            c->reply = [rate, reply = std::move(c->reply)](response r) {
+            x->reply = [rate, reply = std::move(x->reply)](response r) {
               r.headers.insert(r.headers.end(), rate.begin(), rate.end());
               reply(std::move(r));
             };
@@ -109,12 +116,23 @@ void with_principal(const api_context& context, const call_ptr& c,
                 "this key is over its plan's " + std::to_string(who.rate_limit) +
                   " requests per minute; retry after " + std::to_string(who.retry_after_s) + " s"));
               r.headers.emplace_back("Retry-After", std::to_string(who.retry_after_s));
-              return c->reply(std::move(r));
+              return x->reply(std::move(r));
             }
-            next(self, who);
+            x->who = std::move(who);
+            next(self);
           },
-          [=](caf::error& error) { reply_error(c, error); });
+          [=](caf::error& error) { x->reply(error_response(to_api_error(error))); });
     });
+}
+
+}  // namespace
+
+void with_principal(const api_context& context, const call_ptr& c,
+                    std::function<void(caf::event_based_actor*, const principal&)> next) {
+  auto run = [c, next = std::move(next)](caf::event_based_actor* self) { next(self, *c->who); };
+  // A front end's call into the routes comes authenticated already (api::dispatch_as).
+  if (c->who) return context.actors->post(std::move(run));
+  authenticate_exchange(context, c, std::move(run));
 }
 
 void with_admin(const api_context& context, const call_ptr& c,
@@ -180,12 +198,16 @@ response api::limit_response(int status) {
   return r;
 }
 
-void api::handle(request&& message, responder reply) {
+namespace {
+
+/// A call with its ids, whose answer is logged (one line per request) and carries X-Request-Id.
+call_ptr make_call(request&& message, std::string request_id, std::string trace_id,
+                   responder reply) {
   auto c = std::make_shared<call>();
   c->req = std::move(message);
   c->started = std::chrono::steady_clock::now();
-  c->request_id = "req_" + crypto::hex(crypto::random_bytes(12));
-  c->trace_id = trace_id_of(c->req.header("traceparent"));
+  c->request_id = std::move(request_id);
+  c->trace_id = std::move(trace_id);
   auto query_start = c->req.target.find('?');
   c->path = c->req.target.substr(0, query_start);
   if (query_start != std::string::npos)
@@ -205,6 +227,12 @@ void api::handle(request&& message, responder reply) {
       request_id, trace_id, method, logs::json_text(path), r.status, micros);
     reply(std::move(r));
   };
+  return c;
+}
+
+}  // namespace
+
+void api::route(const call_ptr& c) {
   auto found = impl_->routes.match(c->req.method, c->path);
   if (found.kind == decltype(impl_->routes)::outcome::not_found)
     return reply_error(c, make_api_error(error_code::not_found, "no such endpoint: " + c->path));
@@ -220,5 +248,31 @@ void api::handle(request&& message, responder reply) {
   c->params = std::move(found.params);
   found.found->handler(impl_->context, c);
 }
+
+void api::handle(request&& message, responder reply) {
+  auto trace_id = trace_id_of(message.header("traceparent"));
+  route(make_call(std::move(message), "req_" + crypto::hex(crypto::random_bytes(12)),
+                  std::move(trace_id), std::move(reply)));
+}
+
+void api::mount(std::string method, std::string_view pattern, front_end handler, bool takes_body) {
+  impl_->routes.add(
+    std::move(method), pattern,
+    [handler = std::move(handler)](const api_context&, const call_ptr& c) { handler(c); },
+    takes_body);
+}
+
+void api::authenticate(const exchange_ptr& outer, std::function<void()> next) {
+  authenticate_exchange(impl_->context, outer,
+                        [next = std::move(next)](caf::event_based_actor*) { next(); });
+}
+
+void api::dispatch_as(const exchange& outer, request inner, responder reply) {
+  auto c = make_call(std::move(inner), outer.request_id, outer.trace_id, std::move(reply));
+  c->who = outer.who;
+  route(c);
+}
+
+const api_context& api::context() const { return impl_->context; }
 
 }  // namespace kiln::http

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ class resolver_pool;
 }
 
 namespace kiln::http {
+
+struct call;
 
 struct api_context {
   kiln::bridge* actors = nullptr;
@@ -44,17 +47,41 @@ struct api_context {
   std::function<store_status()> storage_status;  ///< whether the store takes writes (readyz)
 };
 
+/// One request as the API sees it: the message, its ids, how to answer it, and the caller once
+/// authenticated. A front end mounted on the API (MCP) gets its requests as exchanges.
+struct exchange {
+  request req;
+  responder reply;  ///< answers once; adds X-Request-Id (and the rate headers once authenticated)
+  std::string request_id;
+  std::string trace_id;
+  std::optional<principal> who;  ///< set by authentication, or by the front end that dispatched it
+};
+using exchange_ptr = std::shared_ptr<exchange>;
+/// A front end's handler for one mounted route.
+using front_end = std::function<void(const exchange_ptr&)>;
+
 class api {
 public:
   explicit api(api_context context);
   ~api();
   void handle(request&& message, responder reply);
+  /// Routes `method pattern` to `handler`, with the API's ids, logs, 404/405 and (`takes_body`)
+  /// the application/json check. Call before serving.
+  void mount(std::string method, std::string_view pattern, front_end handler, bool takes_body);
+  /// Checks the key and the rate limit like every REST route, then runs `next` with `who` set
+  /// (on an actor thread); or answers the exchange 401, 429 or 503 itself.
+  void authenticate(const exchange_ptr& outer, std::function<void()> next);
+  /// Routes `inner` as the authenticated caller of `outer`, under `outer`'s request and trace ids,
+  /// without a second key lookup or rate count: a front end's call into the REST routes.
+  void dispatch_as(const exchange& outer, request inner, responder reply);
+  const api_context& context() const;
   /// The answer for a request rejected by the server before routing (413, 431, 400).
   static response limit_response(int status);
 
   struct impl;
 
 private:
+  void route(const std::shared_ptr<call>& c);
   std::unique_ptr<impl> impl_;
 };
 

@@ -1,6 +1,9 @@
 // The `kiln` command line: `kiln serve` and `kiln admin ...`, each with --help.
+#include "base/logging.hpp"
+#include "base/version.hpp"
 #include "config/limits.hpp"
 #include "config/settings.hpp"
+#include "mcp/stdio_proxy.hpp"
 #include "runtime/admin.hpp"
 #include "runtime/node.hpp"
 
@@ -21,7 +24,9 @@ usage:
   kiln admin snapshot --to DIR [--config FILE] [--data-dir DIR]
   kiln admin restore --from DIR [--config FILE] [--data-dir DIR]
   kiln admin inspect --family NAME [--key KEY] [--limit N] [--config FILE] [--data-dir DIR]
+  kiln mcp [--url URL] [--tools SET] [--log-level LEVEL]
   kiln devices
+  kiln --version
   kiln COMMAND --help
 
 Settings come from the JSON config file, then KILN_* environment variables, then flags
@@ -66,6 +71,23 @@ POST /admin/v1/snapshots for an on-line snapshot).
     --limit N        how many records without --key (default 20)
   every command:
     --config FILE / --data-dir DIR   as for `kiln serve`
+)";
+
+constexpr const char* mcp_help = R"(usage: kiln mcp [--url URL] [--tools SET] [--log-level LEVEL]
+
+MCP over stdio, for MCP clients that start a process: reads newline-delimited JSON-RPC on stdin,
+sends each message to a running Kiln server's MCP endpoint and writes the answers on stdout.
+Logs (JSON lines) go to stderr. The tools run in the server; this holds no data.
+
+options:
+  --url URL          the server's base URL (default http://127.0.0.1:8080)
+  --tools SET        the tool set: kiln (POST /mcp, the default)
+  --log-level LEVEL  as for `kiln serve` (default warn)
+
+environment:
+  KILN_API_KEY       the API key the messages are sent with (required)
+
+See docs/mcp.md for an MCP client's configuration.
 )";
 
 struct arguments {
@@ -131,6 +153,25 @@ int main(int argc, char** argv) {
     if (!config) return 2;
     auto level = args.options.count("--log-level") ? args.options.at("--log-level") : "info";
     return kiln::run_node(*config, level);
+  }
+  if (command == "--version") return std::printf("kiln %s\n", kiln::version.data()), 0;
+  if (command == "mcp") {
+    auto args = parse_options(argc, argv, 2, {"--url", "--tools", "--log-level"});
+    if (args.help) return std::printf("%s", mcp_help), 0;
+    if (!args.error.empty()) return usage_error(args.error, mcp_help);
+    kiln::mcp::stdio_options options;
+    if (args.options.count("--url")) options.url = args.options.at("--url");
+    if (args.options.count("--tools")) options.tools = args.options.at("--tools");
+    if (options.tools != "kiln")
+      return usage_error("unknown tool set '" + options.tools + "' (known: kiln)", mcp_help);
+    if (options.url.rfind("http://", 0) != 0 && options.url.rfind("https://", 0) != 0)
+      return usage_error("--url must be an http:// or https:// base URL", mcp_help);
+    while (options.url.size() > 8 && options.url.back() == '/') options.url.pop_back();
+    const char* key = std::getenv("KILN_API_KEY");
+    if (!key || !*key) return usage_error("set KILN_API_KEY to your API key", mcp_help);
+    options.api_key = key;
+    kiln::logs::init(args.options.count("--log-level") ? args.options.at("--log-level") : "warn");
+    return kiln::mcp::run_stdio_proxy(options, stdin, stdout);
   }
   if (command == "devices") {
     if (argc > 2) {

@@ -16,6 +16,7 @@
 #include "http/actor_bridge.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "mcp/endpoint.hpp"
 #include "models/crypto.hpp"
 #include "outbound/http_client.hpp"
 #include "outbound/target.hpp"
@@ -249,6 +250,8 @@ int run_node(const settings& configured, const std::string& log_level) {
                  context.url_signing_key, files_dir,
                  [&] { return metrics_text(*db, server_ptr->in_flight()); }, &resolver, faults,
                  context.writer, [&] { return db->status(); }});
+  // MCP clients reach the same routes as tools (docs/mcp.md).
+  mcp::mount(api, "/mcp", mcp::kiln_tools(), {config.mcp.allowed_origins});
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();

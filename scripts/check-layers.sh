@@ -22,7 +22,8 @@ declare -A allowed=(
   [devices]="devices protocol outbound persistence models config base"
   [actors]="actors protocol outbound persistence models config base"
   [http]="http protocol outbound persistence models config base"
-  [runtime]="runtime http actors devices protocol outbound persistence models config base"
+  [mcp]="mcp http protocol outbound persistence models config base"
+  [runtime]="runtime mcp http actors devices protocol outbound persistence models config base"
 )
 
 status=0

@@ -16,11 +16,8 @@
 
 namespace kiln::http {
 
-struct call {
-  request req;
-  responder reply;
-  std::string request_id;
-  std::string trace_id;
+/// An exchange on its way through the routes: its path, query and route parameters.
+struct call : exchange {
   std::string path;
   std::vector<std::pair<std::string, std::string>> query;
   std::vector<std::string> params;  ///< path parameters, in pattern order
