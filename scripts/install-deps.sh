@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Kiln builds, tests and benchmarks with, if any is missing.
+# Installs the Debian 12 packages Kiln builds, tests and benchmarks with, if any is missing, and
+# the pinned npm packages of the MCP SDK tests (tests/mcp_sdk) from their package-lock.json.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 packages=(g++ cmake make pkg-config ca-certificates libcaf-dev libboost-dev libsimdjson-dev
   librocksdb-dev libspdlog-dev catch2 libssl-dev libpng-dev libgif-dev zlib1g-dev curl wrk
   clang-format libfuse3-dev fuse3 libsqlite3-dev)
@@ -8,9 +10,27 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo=sudo
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The MCP SDK tests run on Node.js with the official @modelcontextprotocol packages. Debian's
+# nodejs comes without a usable npm, so Node.js 20 and npm are expected on the machine.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "error: Node.js 20 and npm are needed for tests/mcp_sdk (node or npm is not on PATH)" >&2
+  exit 1
+fi
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "error: Node.js 20 or later is needed for tests/mcp_sdk (found $(node --version))" >&2
+  exit 1
+fi
+lock=tests/mcp_sdk/package-lock.json
+installed=tests/mcp_sdk/node_modules/.package-lock.json
+if [ ! -f "$installed" ] || [ "$installed" -ot "$lock" ]; then
+  echo "installing the npm packages of tests/mcp_sdk"
+  (cd tests/mcp_sdk && npm ci --no-audit --no-fund)
+fi
