@@ -13,8 +13,8 @@ usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--qu
   --queued N       jobs queued for the memory and restart measurement (default 100000)
   --keys N         distinct idempotency keys for the idempotency runs (default 100000)
   --pending N      pending webhook deliveries for the memory measurement (default 100000)
-  --only NAMES     run only these, comma-separated: submit, cancel, memory (with the restart
-                   after it), e2e, idempotency, webhooks, scheduler
+  --only NAMES     run only these, comma-separated: submit, mcp, cancel, memory (with the
+                   restart after it), e2e, idempotency, webhooks, scheduler
 Needs build/kiln, build/webhook_sink and build/scheduler_bench (scripts/build.sh) and wrk.
 Prints one RESULT line per measurement.
 USAGE
@@ -116,6 +116,25 @@ if wants submit; then
   KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
     "http://127.0.0.1:$port/v1/jobs" | grep RESULT | sed "s/^RESULT/RESULT submit connections=$connections/"
   echo "RESULT submit store_batches=$(metric kiln_store_batches_total) fsyncs=$(metric kiln_store_syncs_total)"
+  stop_server
+fi
+
+if wants mcp; then
+  # MCP tools/call create_job against REST POST /v1/jobs on the same server, interleaved (REST,
+  # MCP, REST, MCP): every create is fsynced either way; the ratio is of the summed rates.
+  start_server mcp "$parked"
+  rest_rate=0 mcp_rate=0
+  for round in 1 2; do
+    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
+      "http://127.0.0.1:$port/v1/jobs" | grep RESULT)
+    echo "${line/RESULT/RESULT mcp-rest-submit round=$round connections=$connections}"
+    rest_rate=$((rest_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
+    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/mcp_create.lua" \
+      "http://127.0.0.1:$port/mcp" | grep RESULT)
+    echo "${line/RESULT/RESULT mcp-create-job round=$round connections=$connections}"
+    mcp_rate=$((mcp_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
+  done
+  echo "RESULT mcp create_job_vs_rest_submit=$(awk -v m="$mcp_rate" -v r="$rest_rate" 'BEGIN {printf "%.2f", m / r}')"
   stop_server
 fi
 
