@@ -18,15 +18,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The MCP SDK tests run on Node.js with the official @modelcontextprotocol packages. Debian's
-# nodejs comes without a usable npm, so Node.js 20 and npm are expected on the machine.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "error: Node.js 20 and npm are needed for tests/mcp_sdk (node or npm is not on PATH)" >&2
+# The MCP SDK tests run on Node.js with the official @modelcontextprotocol packages. Machines
+# that have Node.js (and its npm) keep it: Debian's npm package conflicts with a Node installed
+# otherwise. Only where node is missing altogether are Debian's nodejs and npm installed.
+if ! command -v node >/dev/null 2>&1; then
+  echo "installing: nodejs npm (node is missing)"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "error: node is installed without npm, which tests/mcp_sdk needs to install its packages" >&2
   exit 1
 fi
 if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
-  echo "error: Node.js 20 or later is needed for tests/mcp_sdk (found $(node --version))" >&2
-  exit 1
+  echo "warning: the MCP conformance suite (0.1.11) is built for Node.js 20; found $(node --version)" >&2
 fi
 lock=tests/mcp_sdk/package-lock.json
 installed=tests/mcp_sdk/node_modules/.package-lock.json
