@@ -25,7 +25,11 @@ caf::error storage_failed(const std::string& job_id, const std::string& what,
 std::string render(const run_request& request, render_kind kind, std::uint32_t index) {
   media::render_request what{request.prompt, request.params.seed, request.params.width,
                              request.params.height, index};
-  if (kind == render_kind::small) return media::render_small_png(what);
+  if (kind == render_kind::small && request.type != "video") return media::render_small_png(what);
+  if (kind == render_kind::small) {  // a video job still gets a video: two 32 x 32 frames
+    what.width = what.height = 32;
+    return media::render_gif(what, 1, 2);
+  }
   if (request.type != "video") return media::render_png(what);
   what.width = limits::video_width;
   what.height = limits::video_height;
@@ -40,7 +44,7 @@ caf::expected<run_result> make_outputs(const std::string& files_dir, bool durabl
   const auto& request = t.request;
   run_result result;
   bool given = t.kind == render_kind::given;
-  bool video = request.type == "video" && t.kind == render_kind::full;
+  bool video = request.type == "video" && t.kind != render_kind::given;
   auto count = given ? static_cast<std::uint32_t>(t.files.size()) : request.n;
   for (std::uint32_t i = 0; i < count; ++i) {
     if (i > 0 && t.kind == render_kind::full && request.progress)

@@ -26,7 +26,8 @@ namespace kiln {
 using cancel_flag = std::shared_ptr<std::atomic<bool>>;
 
 /// How a run's outputs are made: the builtin executor's real renders, the sim executor's small
-/// PNGs, or files an executor already has (the http executor's), only stored.
+/// files (a PNG, or a GIF for video), or files an executor already has (the http executor's), only
+/// stored.
 enum class render_kind : std::uint8_t { full, small, given };
 
 class output_pool {
