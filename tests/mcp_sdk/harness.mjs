@@ -134,6 +134,12 @@ async function stopServer() {
   }
 }
 
+// However this process ends (an uncaught error, a closed stdout), the server must not outlive it.
+process.on("exit", () => {
+  if (server && server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+});
+process.stdout.on("error", () => {}); // EPIPE when the reader went away: keep running, clean up
+
 export async function cleanup() {
   for (const c of openClients) await c.close().catch(() => {});
   openClients.clear();
