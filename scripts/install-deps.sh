@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(g++ cmake make pkg-config ca-certificates libcaf-dev libboost-dev libsimdjson-dev
   librocksdb-dev libspdlog-dev catch2 libssl-dev libpng-dev libgif-dev zlib1g-dev curl wrk
-  clang-format libfuse3-dev fuse3 libsqlite3-dev)
+  clang-format libfuse3-dev fuse3 libsqlite3-dev libvpx-dev libwebp-dev libturbojpeg0-dev ffmpeg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
