@@ -15,8 +15,12 @@ constexpr std::size_t MiB = 1024 * KiB;
 constexpr std::size_t request_body_bytes_max = 1 * MiB;
 /// Largest accepted header block; a larger one gets 431.
 constexpr std::size_t request_header_bytes_max = 16 * KiB;
-/// Longest prompt, in characters (code points); UTF-8 needs at most 4 bytes per character.
+/// Longest prompt, in characters (code points), unless the model says otherwise; UTF-8 needs at
+/// most 4 bytes per character.
 constexpr std::size_t prompt_chars_max = 4000;
+/// The most a model may allow (text-to-speech scripts).
+constexpr std::size_t model_text_chars_max = 10000;
+static_assert(model_text_chars_max * 4 < request_body_bytes_max, "a longest text fits in a body");
 static_assert(prompt_chars_max * 4 < request_body_bytes_max,
               "a prompt of maximal length must fit in a request body");
 /// Most metadata keys on a job; more is 400 invalid_request (field "metadata").
@@ -55,6 +59,8 @@ constexpr std::uint32_t page_limit_max = 100;
 constexpr std::uint32_t page_limit_default = 20;
 /// Largest single grant or starting balance, in credits.
 constexpr std::int64_t credits_grant_max = 1'000'000'000'000;
+/// Largest price of one job, in credits (a bigger one is refused, never wrapped).
+constexpr std::int64_t job_cost_max = credits_grant_max;
 /// Injected store read failures one PUT /admin/v1/faults may ask for.
 constexpr std::uint32_t store_read_failures_max = 1'000'000;
 /// How long a signed file URL stays valid.

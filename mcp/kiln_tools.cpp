@@ -26,14 +26,15 @@ namespace {
   R"("properties":{"id":{"type":"string"},"object":{"const":"job"},)"                             \
   R"("status":{"enum":["queued","processing","succeeded","failed","canceled"]},)"                 \
   R"("type":{"type":"string"},"model":{"type":"string"},"prompt":{"type":"string"},)"             \
-  R"("n":{"type":"integer"},"params":{"type":"object"},"metadata":{"type":"object"},)"            \
+  R"("n":{"type":"integer"},"params":{"type":"object"},"options":{"type":"object"},)"             \
+  R"("metadata":{"type":"object"},)"                                                              \
   R"("webhook_url":)" KILN_NULLABLE("string") R"(,"credits_held":{"type":"integer"},)"            \
   R"("credits_used":{"type":"integer"},"credits_refunded":{"type":"integer"},)"                   \
   R"("progress":{"type":"integer"},"queue_position":{"type":"integer"},)"                         \
   R"("device":)" KILN_NULLABLE("string") R"(,"attempts":{"type":"integer"},)"                     \
   R"("output":{"type":["array","null"],"items":{"type":"object",)"                                \
   R"("required":["url","content_type","bytes"],"properties":{"url":{"type":"string"},)"           \
-  R"("content_type":{"type":"string"},"bytes":{"type":"integer"}}}},)"                            \
+  R"("content_type":{"type":"string"},"bytes":{"type":"integer"},"role":{"type":"string"}}}},)"   \
   R"("error":{"type":["object","null"],"properties":{"code":{"type":"string"},)"                  \
   R"("message":{"type":"string"}}},"trace_id":{"type":"string"},)"                                \
   R"("created_at":)" KILN_NULLABLE("string") R"(,"started_at":)" KILN_NULLABLE("string")          \
@@ -51,6 +52,7 @@ constexpr std::string_view models_schema =
   R"({"type":"object","required":["id","type","credits","unit","min_plan","estimated_seconds",)"
   R"("description"],"properties":{"id":{"type":"string"},"type":{"type":"string"},)"
   R"("credits":{"type":"integer"},"unit":{"type":"string"},"min_plan":{"type":"string"},)"
+  R"("cost_per_generation":{"type":"integer"},"options":{"type":"array"},)"
   R"("estimated_seconds":{"type":"integer"},"description":{"type":"string"},)"
   R"("durations_s":{"type":"array","items":{"type":"integer"}}}}}}})";
 
@@ -76,7 +78,8 @@ constexpr std::string_view balance_schema =
 
 constexpr std::string_view params_schema =
   R"({"type":"object","description":"width and height (multiples of 32, at most 4 megapixels) )"
-  R"(for images; duration_seconds for video; seed","properties":{"width":{"type":"integer"},)"
+  R"(for images; duration_seconds (one of the model's durations_s) for video and timed audio; )"
+  R"(seed","properties":{"width":{"type":"integer"},)"
   R"("height":{"type":"integer"},"duration_seconds":{"type":"integer"},)"
   R"("seed":{"type":"integer"}},"additionalProperties":false})";
 
@@ -85,8 +88,8 @@ std::vector<argument> job_arguments(bool keyed) {
     {.name = "type",
      .type = argument_type::string,
      .required = true,
-     .description = "image or video; must match the model's type",
-     .one_of = {"image", "video"}},
+     .description = "image, video, audio, json or 3d; must match the model's type",
+     .one_of = {"image", "video", "audio", "json", "3d"}},
     {.name = "model",
      .type = argument_type::string,
      .required = true,
@@ -94,8 +97,9 @@ std::vector<argument> job_arguments(bool keyed) {
     {.name = "prompt",
      .type = argument_type::string,
      .required = true,
-     .description = "what to generate, 1 to 4000 characters",
-     .max_length = 4000},
+     .description = "what to generate (for speech: the text to say), 1 to the model's "
+                    "max_text_chars (4000 unless list_models says more)",
+     .max_length = 10000},
     {.name = "n",
      .type = argument_type::integer,
      .description = "how many outputs, 1 to 4 (default 1)",
@@ -110,6 +114,10 @@ std::vector<argument> job_arguments(bool keyed) {
      .type = argument_type::object,
      .description = "up to 16 keys of any JSON, echoed back on the job (4 KiB in all)"},
     {.name = "params", .type = argument_type::object, .schema = params_schema},
+    {.name = "options",
+     .type = argument_type::object,
+     .description = "the model's options (list_models shows each model's names, values, "
+                    "defaults and surcharges), e.g. {\"output_format\": \"webp\"}"},
   };
   if (keyed)
     list.push_back({.name = "idempotency_key",
@@ -197,7 +205,8 @@ tool_set make_kiln_tools() {
   return tool_set{
     .name = "kiln",
     .instructions =
-      "Kiln generates images and videos as asynchronous jobs paid in prepaid credits. Call "
+      "Kiln generates images, videos, audio (speech, music, effects), JSON documents and 3D "
+      "models as asynchronous jobs paid in prepaid credits. Call "
       "list_models first, estimate_job to quote a price, create_job to start (pass an "
       "idempotency_key so a retry never pays twice), then get_job with wait_seconds (up to 60) "
       "until status is succeeded, failed or canceled; each output file comes as a resource_link "
@@ -205,8 +214,9 @@ tool_set make_kiln_tools() {
     .tools = {
       {.name = "list_models",
        .title = "List models",
-       .description = "The models Kiln runs: id, type (image or video), price in credits per "
-                      "unit, the plan each needs, and typical seconds per job.",
+       .description = "The models Kiln runs: id, type, price in credits per unit and the cost "
+                      "of a default job (cost_per_generation), options, the plan each needs, "
+                      "and typical seconds per job.",
        .arguments = {},
        .success_schema = models_schema,
        .to_rest = &list_models_call,

@@ -23,13 +23,13 @@ inline bool is_terminal(job_status s) {
 struct job_params {
   std::uint32_t width = 0;             ///< images only
   std::uint32_t height = 0;            ///< images only
-  std::uint32_t duration_seconds = 0;  ///< video only
+  std::uint32_t duration_seconds = 0;  ///< video, and audio made to a length
   std::uint64_t seed = 0;
 };
 
 /// What a client asked for, validated against the catalog (see job_request.hpp).
 struct job_spec {
-  std::string type;  ///< "image" | "video"
+  std::string type;  ///< "image" | "video" | "audio" | "json" | "3d"
   std::string model;
   std::string prompt;
   std::uint32_t n = 1;
@@ -37,7 +37,10 @@ struct job_spec {
   /// The client's metadata object as minified JSON, keys in the client's order; empty when none.
   std::string metadata;
   std::string webhook_url;
-  std::int64_t cost = 0;  ///< credits: price x n (x seconds for per-second models)
+  /// The model's options as the job runs with them (every declared one, defaults applied), as
+  /// minified JSON; empty for a model without options (and in records older than options).
+  std::string options;
+  std::int64_t cost = 0;  ///< credits, by the model's price formula (models/pricing.hpp)
 };
 
 /// One produced file, stored under the data directory's files/ folder.
@@ -45,6 +48,10 @@ struct job_output {
   std::string file;  ///< file name, e.g. "job_01...-0.png"
   std::string content_type;
   std::uint64_t bytes = 0;
+  std::string role = "primary";  ///< "primary", "thumbnail", ...
+  std::uint32_t width = 0;       ///< images and video; 0 where it does not apply
+  std::uint32_t height = 0;
+  std::uint32_t duration_ms = 0;  ///< video and audio; 0 where it does not apply
 };
 
 struct job_error {

@@ -22,9 +22,12 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
     .field("prompt", v.spec.prompt)
     .field("n", v.spec.n);
   w.key("params").begin_object();
-  if (v.spec.type == "video") w.field("duration_seconds", v.spec.params.duration_seconds);
-  else w.field("width", v.spec.params.width).field("height", v.spec.params.height);
+  if (v.spec.type == "image")
+    w.field("width", v.spec.params.width).field("height", v.spec.params.height);
+  if (v.spec.params.duration_seconds != 0)
+    w.field("duration_seconds", v.spec.params.duration_seconds);
   w.field("seed", v.spec.params.seed).end_object();
+  w.key("options").raw(v.spec.options.empty() ? std::string_view("{}") : v.spec.options);
   w.key("metadata").raw(v.spec.metadata.empty() ? std::string_view("{}") : v.spec.metadata);
   w.key("webhook_url");
   if (v.spec.webhook_url.empty()) w.null();
@@ -45,12 +48,16 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   if (v.status != job_status::succeeded) w.null();
   else {
     w.begin_array();
-    for (const auto& o : v.outputs)
+    for (const auto& o : v.outputs) {
       w.begin_object()
         .field("url", urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms))
         .field("content_type", o.content_type)
         .field("bytes", o.bytes)
-        .end_object();
+        .field("role", o.role);
+      if (o.width != 0) w.field("width", o.width).field("height", o.height);
+      if (o.duration_ms != 0) w.field("duration_seconds", o.duration_ms / 1000.0);
+      w.end_object();
+    }
     w.end_array();
   }
   w.key("error");

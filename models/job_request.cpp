@@ -2,6 +2,8 @@
 #include "models/job_request.hpp"
 
 #include "config/limits.hpp"
+#include "models/job_options.hpp"
+#include "models/pricing.hpp"
 
 #include <simdjson.h>
 
@@ -82,10 +84,13 @@ caf::error read_side(simdjson::dom::element value, const char* field, std::uint3
   return {};
 }
 
-caf::error read_params(simdjson::dom::element value, bool video, job_spec& spec, bool& seed_given) {
+/// The params a job of `type` may set; `timed` when its model is made to a length.
+caf::error read_params(simdjson::dom::element value, const std::string& type, bool timed,
+                       job_spec& spec, bool& seed_given) {
   simdjson::dom::object object;
   if (value.get_object().get(object) != simdjson::SUCCESS)
     return bad("params", "params must be an object");
+  bool image = type == "image";
   for (auto field : object) {
     std::string_view key = field.key;
     std::string name = "params." + std::string(key);
@@ -94,19 +99,19 @@ caf::error read_params(simdjson::dom::element value, bool video, job_spec& spec,
           spec.params.seed > static_cast<std::uint64_t>(INT64_MAX))
         return bad(name, "params.seed must be a non-negative integer below 2^63");
       seed_given = true;
-    } else if (!video && key == "width") {
+    } else if (image && key == "width") {
       if (auto e = read_side(field.value, "width", spec.params.width)) return e;
-    } else if (!video && key == "height") {
+    } else if (image && key == "height") {
       if (auto e = read_side(field.value, "height", spec.params.height)) return e;
-    } else if (video && key == "duration_seconds") {
+    } else if (timed && key == "duration_seconds") {
       std::uint64_t seconds = 0;
       if (field.value.get_uint64().get(seconds) != simdjson::SUCCESS || seconds == 0 ||
           seconds > 3600)
         return bad(name, "params.duration_seconds must be a positive integer");
       spec.params.duration_seconds = static_cast<std::uint32_t>(seconds);
     } else {
-      return bad(name,
-                 "unknown field " + name + (video ? " for a video job" : " for an image job"));
+      return bad(name, "unknown field " + name + " for " + spec.model + " (a" +
+                         (type == "image" || type == "audio" ? "n " : " ") + type + " model)");
     }
   }
   return {};
@@ -114,7 +119,7 @@ caf::error read_params(simdjson::dom::element value, bool video, job_spec& spec,
 
 /// Reads the top-level fields; model-dependent checks come after, in `check_against_model`.
 caf::error read_fields(simdjson::dom::object object, job_spec& spec, simdjson::dom::element& params,
-                       bool& has_params) {
+                       bool& has_params, std::string& options) {
   for (auto field : object) {
     std::string_view key = field.key;
     std::string_view text;
@@ -137,6 +142,9 @@ caf::error read_fields(simdjson::dom::object object, job_spec& spec, simdjson::d
     } else if (key == "params") {
       params = field.value;
       has_params = true;
+    } else if (key == "options") {
+      if (!field.value.is_object()) return bad("options", "options must be an object");
+      options = simdjson::minify(field.value);
     } else {
       return bad(std::string(key), "unknown field '" + std::string(key) + "'");
     }
@@ -144,15 +152,18 @@ caf::error read_fields(simdjson::dom::object object, job_spec& spec, simdjson::d
   return {};
 }
 
+constexpr std::string_view job_types[] = {"image", "video", "audio", "json", "3d"};
+
 caf::error check_required(const job_spec& spec) {
-  if (spec.type.empty()) return bad("type", "type is required: image or video");
-  if (spec.type != "image" && spec.type != "video")
-    return bad("type", "type must be image or video");
+  if (spec.type.empty()) return bad("type", "type is required: image, video, audio, json or 3d");
+  if (std::find(std::begin(job_types), std::end(job_types), spec.type) == std::end(job_types))
+    return bad("type", "type must be image, video, audio, json or 3d");
   if (spec.model.empty()) return bad("model", "model is required");
   std::size_t prompt_chars = utf8_length(spec.prompt);
   if (prompt_chars == 0) return bad("prompt", "prompt is required (1..4000 characters)");
-  if (prompt_chars > limits::prompt_chars_max)
-    return bad("prompt", "prompt must be at most 4000 characters");
+  if (prompt_chars > limits::model_text_chars_max)
+    return bad("prompt", "prompt must be at most " + std::to_string(limits::model_text_chars_max) +
+                           " characters");
   if (!spec.webhook_url.empty()) {
     if (spec.webhook_url.size() > limits::webhook_url_bytes_max ||
         !is_valid_webhook_url(spec.webhook_url))
@@ -162,9 +173,16 @@ caf::error check_required(const job_spec& spec) {
   return {};
 }
 
-caf::error check_against_model(const model_entry& model, job_spec& spec) {
+caf::error check_against_model(const model_entry& model, job_spec& spec, std::string_view options) {
   if (model.type != spec.type)
     return bad("type", "model " + model.id + " makes " + model.type + ", not " + spec.type);
+  auto prompt_chars = utf8_length(spec.prompt);
+  if (prompt_chars > model.max_text_chars)
+    return bad("prompt", "prompt must be at most " + std::to_string(model.max_text_chars) +
+                           " characters for model " + model.id);
+  price_request price;
+  price.n = spec.n;
+  price.text_chars = prompt_chars;
   if (model.type == "image") {
     if (spec.params.width == 0) spec.params.width = limits::image_side_default;
     if (spec.params.height == 0) spec.params.height = limits::image_side_default;
@@ -172,19 +190,27 @@ caf::error check_against_model(const model_entry& model, job_spec& spec) {
     if (pixels > limits::image_pixels_max)
       return bad(spec.params.width >= spec.params.height ? "params.width" : "params.height",
                  "width x height must be at most 4 MP (4194304 pixels)");
-    spec.cost = model.credits * spec.n;
-    return {};
+    price.width = spec.params.width;
+    price.height = spec.params.height;
+  } else if (model.type == "video") {
+    price.width = limits::video_width;
+    price.height = limits::video_height;
   }
-  if (spec.params.duration_seconds == 0) spec.params.duration_seconds = model.durations_s.front();
-  bool allowed = false;
-  for (auto d : model.durations_s) allowed = allowed || d == spec.params.duration_seconds;
-  if (!allowed) {
-    std::string list;
-    for (auto d : model.durations_s) list += (list.empty() ? "" : ", ") + std::to_string(d);
-    return bad("params.duration_seconds", "params.duration_seconds must be one of " + list);
+  if (model.timed()) {
+    if (spec.params.duration_seconds == 0) spec.params.duration_seconds = model.default_duration_s;
+    if (!model.allows_duration(spec.params.duration_seconds))
+      return bad("params.duration_seconds", std::string("params.duration_seconds must be ") +
+                                              (model.duration_max_s != 0 ? "from " : "one of ") +
+                                              model.durations_text() + " for model " + model.id);
+    price.duration_seconds = spec.params.duration_seconds;
   }
-  spec.cost = model.credits * spec.n *
-              (model.unit == "second" ? std::int64_t{spec.params.duration_seconds} : 1);
+  auto resolved = resolve_options(model, options);
+  if (!resolved) return resolved.error();
+  spec.options = model.options.empty() ? std::string() : std::move(resolved->json);
+  price.options = std::move(resolved->values);
+  auto cost = price_of(model, price);
+  if (!cost) return cost.error();
+  spec.cost = *cost;
   return {};
 }
 
@@ -223,16 +249,21 @@ caf::expected<job_spec> parse_job_request(std::string_view body, const catalog& 
   job_spec spec;
   simdjson::dom::element params;
   bool has_params = false;
-  if (auto e = read_fields(object, spec, params, has_params)) return e;
+  std::string options;
+  if (auto e = read_fields(object, spec, params, has_params, options)) return e;
   if (auto e = check_required(spec)) return e;
   const model_entry* model = models.find(spec.model);
   if (!model) return bad("model", "unknown model '" + spec.model + "'; see GET /v1/models");
+  spec.model = model->id;  // an alias names the model; the job shows its id
+  if (model->type != spec.type)
+    return bad("type", "model " + model->id + " makes " + model->type + ", not " + spec.type);
   bool seed_given = false;
   if (has_params) {
-    if (auto e = read_params(params, spec.type == "video", spec, seed_given)) return e;
+    bool timed = model->timed();
+    if (auto e = read_params(params, spec.type, timed, spec, seed_given)) return e;
   }
   if (!seed_given) spec.params.seed = default_seed & static_cast<std::uint64_t>(INT64_MAX);
-  if (auto e = check_against_model(*model, spec)) return e;
+  if (auto e = check_against_model(*model, spec, options)) return e;
   return spec;
 }
 

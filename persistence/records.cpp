@@ -84,6 +84,7 @@ std::string encode_record(const job& v) {
     .field("webhook_url", v.spec.webhook_url)
     .field("cost", v.spec.cost);
   if (!v.spec.metadata.empty()) w.key("metadata").raw(v.spec.metadata);
+  if (!v.spec.options.empty()) w.key("options").raw(v.spec.options);
   w.field("status", status_name(v.status))
     .field("credits_held", v.credits_held)
     .field("credits_used", v.credits_used)
@@ -98,7 +99,15 @@ std::string encode_record(const job& v) {
     .field("canceled_at", v.canceled_at_ms);
   w.key("outputs").begin_array();
   for (const auto& o : v.outputs)
-    w.begin_array().value(o.file).value(o.content_type).value(o.bytes).end_array();
+    w.begin_array()
+      .value(o.file)
+      .value(o.content_type)
+      .value(o.bytes)
+      .value(o.role)
+      .value(o.width)
+      .value(o.height)
+      .value(o.duration_ms)
+      .end_array();
   w.end_array();
   if (v.error)
     w.key("error").begin_array().value(v.error->code).value(v.error->message).end_array();
@@ -125,6 +134,9 @@ std::optional<job> decode_job(std::string_view bytes) {
   v.spec.webhook_url = text(e, "webhook_url");
   v.spec.cost = integer(e, "cost");
   v.spec.metadata = decode_metadata(e);
+  simdjson::dom::object options;
+  if (e["options"].get_object().get(options) == simdjson::SUCCESS)
+    v.spec.options = simdjson::minify(options);
   auto status = parse_status(text(e, "status"));
   if (v.id.empty() || !status) return std::nullopt;
   v.status = *status;
@@ -144,10 +156,25 @@ std::optional<job> decode_job(std::string_view bytes) {
     for (element o : outputs) {
       std::string_view file, type;
       std::uint64_t size = 0;
-      if (o.at(0).get_string().get(file) == simdjson::SUCCESS &&
-          o.at(1).get_string().get(type) == simdjson::SUCCESS &&
-          o.at(2).get_uint64().get(size) == simdjson::SUCCESS)
-        v.outputs.push_back({std::string(file), std::string(type), size});
+      if (o.at(0).get_string().get(file) != simdjson::SUCCESS ||
+          o.at(1).get_string().get(type) != simdjson::SUCCESS ||
+          o.at(2).get_uint64().get(size) != simdjson::SUCCESS)
+        continue;
+      job_output output;
+      output.file = std::string(file);
+      output.content_type = std::string(type);
+      output.bytes = size;
+      // Records written before outputs had roles and sizes hold three elements.
+      std::string_view role;
+      std::uint64_t width = 0, height = 0, duration_ms = 0;
+      if (o.at(3).get_string().get(role) == simdjson::SUCCESS) output.role = std::string(role);
+      if (o.at(4).get_uint64().get(width) == simdjson::SUCCESS)
+        output.width = static_cast<std::uint32_t>(width);
+      if (o.at(5).get_uint64().get(height) == simdjson::SUCCESS)
+        output.height = static_cast<std::uint32_t>(height);
+      if (o.at(6).get_uint64().get(duration_ms) == simdjson::SUCCESS)
+        output.duration_ms = static_cast<std::uint32_t>(duration_ms);
+      v.outputs.push_back(std::move(output));
     }
   simdjson::dom::array error;
   if (e["error"].get_array().get(error) == simdjson::SUCCESS) {

@@ -209,7 +209,7 @@ TEST_CASE("Thousands of random MCP messages leave the server healthy and the boo
                        (rng() % 5 ? R"("id":)" + id + "," : "") + R"("method":")" + method +
                        R"(","params":)" + params + "}";
     if (rng() % 10 == 0) text.resize(rng() % (text.size() + 1));  // cut short
-    if (rng() % 20 == 0) text[rng() % text.size()] = static_cast<char>(rng());
+    if (!text.empty() && rng() % 20 == 0) text[rng() % text.size()] = static_cast<char>(rng());
     return text;
   };
 

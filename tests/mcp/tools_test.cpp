@@ -60,8 +60,8 @@ TEST_CASE("Tool set kiln lists its seven tools, each with schemas an MCP client 
                                        "cancel_job", "estimate_job", "get_balance"});
   auto create = listed["tools"][1];
   CHECK(create["/inputSchema/properties/n/maximum"].integer() == 4);
-  CHECK(create["/inputSchema/properties/prompt/maxLength"].integer() == 4000);
-  CHECK(create["/inputSchema/properties/type/enum"].size() == 2);
+  CHECK(create["/inputSchema/properties/prompt/maxLength"].integer() == 10000);
+  CHECK(create["/inputSchema/properties/type/enum"].size() == 5);
   CHECK(create["/inputSchema/properties"].has("idempotency_key"));
   CHECK_FALSE(listed["tools"][5]["/inputSchema/properties"].has("idempotency_key"));
 }
@@ -73,8 +73,8 @@ TEST_CASE("Arguments are checked against the table: names, required ones, types,
                 R"({"type":"image","model":"m","prompt":"p","n":4,)"
                 R"("metadata":{"a":[1]},"params":{"seed":3},"idempotency_key":"k"})") == "");
   CHECK(checked("create_job", R"({"model":"m","prompt":"p"})") == "type: is required");
-  CHECK(checked("create_job", R"({"type":"audio","model":"m","prompt":"p"})") ==
-        "type: must be one of image, video");
+  CHECK(checked("create_job", R"({"type":"hologram","model":"m","prompt":"p"})") ==
+        "type: must be one of image, video, audio, json, 3d");
   CHECK(checked("create_job", R"({"type":"image","model":"m","prompt":7})") ==
         "prompt: must be a string");
   CHECK(checked("create_job", R"({"type":"image","model":"m","prompt":"p","n":5})") ==

@@ -278,3 +278,64 @@ TEST_CASE("utf8_length counts code points, not bytes", "[models]") {
   CHECK(kiln::utf8_length("\xF0\x9F\x98\x80") == 1);  // 😀, 4 bytes
   CHECK(kiln::utf8_length("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80") == 4);
 }
+
+TEST_CASE("Options are checked against the model, defaults filled in, and priced",
+          "[models][options]") {
+  auto plain = parse_ok(image(""));
+  CHECK(plain.options == R"({"output_format":"png"})");
+  auto webp = parse_ok(image(R"(,"options":{"output_format":"webp"})"));
+  CHECK(webp.options == R"({"output_format":"webp"})");
+
+  auto detailed = parse_ok(
+    R"({"type":"image","model":"qwen-image","prompt":"p","n":2,"options":{"high_detail":true}})");
+  CHECK(detailed.options == R"({"output_format":"webp","high_detail":true})");
+  CHECK(detailed.cost == 12);  // 2 x 4 = 8, +50%
+
+  check_rejects(image(R"(,"options":{"output_format":"bmp"})"), "options.output_format");
+  check_rejects(image(R"(,"options":{"output_format":1})"), "options.output_format");
+  check_rejects(image(R"(,"options":{"high_detail":true})"), "options.high_detail");  // qwen's
+  check_rejects(image(R"(,"options":[])"), "options");
+  check_rejects(R"({"type":"audio","model":"merca-music","prompt":"p","options":{"bpm":201}})",
+                "options.bpm");
+  check_rejects(R"({"type":"audio","model":"merca-music","prompt":"p","options":{"bpm":"fast"}})",
+                "options.bpm");
+  check_rejects(
+    R"({"type":"audio","model":"ace-step","prompt":"p","options":{"instrumental":"yes"}})",
+    "options.instrumental");
+}
+
+TEST_CASE("Audio jobs: speech priced by its text, music by its seconds within the range",
+          "[models][options]") {
+  auto speech = parse_ok(R"({"type":"audio","model":"gemini-tts","prompt":")" +
+                         std::string(2500, 'a') + R"("})");
+  CHECK(speech.cost == 12);  // 3 started thousands x 4
+  CHECK(speech.params.duration_seconds == 0);
+  CHECK(parse_ok(R"({"type":"audio","model":"gemini-tts","prompt":"hi"})").cost == 4);
+  // gemini-tts takes 6000 characters; other models keep 4000.
+  parse_ok(R"({"type":"audio","model":"gemini-tts","prompt":")" + std::string(6000, 'a') + R"("})");
+  check_rejects(
+    R"({"type":"audio","model":"gemini-tts","prompt":")" + std::string(6001, 'a') + R"("})",
+    "prompt");
+  check_rejects(image(",\"n\":1").replace(image("").find("a cat"), 5, std::string(4001, 'a')),
+                "prompt");
+  check_rejects(
+    R"({"type":"audio","model":"gemini-tts","prompt":"x","params":{"duration_seconds":5}})",
+    "params.duration_seconds");
+
+  auto song = parse_ok(
+    R"({"type":"audio","model":"ace-step","prompt":"lofi","params":{"duration_seconds":45}})");
+  CHECK(song.params.duration_seconds == 45);
+  CHECK(song.cost == 45);
+  CHECK(parse_ok(R"({"type":"audio","model":"ace-step","prompt":"lofi"})").cost == 60);
+  CHECK(
+    parse_ok(
+      R"({"type":"audio","model":"moss-sound-effect","prompt":"door","params":{"duration_seconds":2}})")
+      .cost == 2);
+  check_rejects(
+    R"({"type":"audio","model":"ace-step","prompt":"p","params":{"duration_seconds":241}})",
+    "params.duration_seconds");
+  check_rejects(R"({"type":"video","model":"gemini-tts","prompt":"p"})", "type");
+  check_rejects(R"({"type":"audio","model":"ace-step","prompt":"p","params":{"width":64}})",
+                "params.width");
+  CHECK(parse_ok(R"({"type":"image","model":"flux","prompt":"p"})").model == "flux2-turbo");
+}
