@@ -1,6 +1,7 @@
-// GIF side of media rendering: an animated, looping GIF of the deterministic scene (moving soft
-// circles over a gradient, gently cycling a 256-colour palette) encoded in memory with giflib,
-// and a decoder-based reader that reports a GIF's size and frame count.
+// GIF side of media rendering: an animated, looping GIF of the deterministic animation of
+// detail/video_frames.hpp (moving soft circles over a gradient, gently cycling a 256-colour
+// palette) encoded in memory with giflib, and a decoder-based reader that reports a GIF's size
+// and frame count.
 #include <gif_lib.h>
 
 #include <algorithm>
@@ -8,85 +9,20 @@
 #include <memory>
 #include <vector>
 
-#include "devices/media/detail/media_pattern.hpp"
+#include "devices/media/detail/video_frames.hpp"
 #include "devices/media/media_render.hpp"
 
 namespace kiln::media {
 namespace {
 
-constexpr std::uint64_t max_frames = 10000;
-constexpr float gradient_levels = 110.0f;  // palette entries the gradient spans
-constexpr float blob_levels = 140.0f;      // palette entries a full-strength circle adds
-constexpr float cycle_levels = 40.0f;      // how far the palette swings over the loop
-
-/// Scratch state for shading one frame row by row into palette indices.
-struct frame_shader {
-  const detail::scene* scene = nullptr;
-  detail::gradient_axis axis;
-  float pixel = 1;
-  std::uint32_t width = 0;
-  std::array<float, detail::max_blobs> blob_x{};
-  std::array<float, detail::max_blobs> blob_y{};
-  int shift = 0;
-  std::vector<float> field;
-  std::vector<GifPixelType> indices;
-};
-
-void place_frame(frame_shader& shader, std::uint32_t frame, std::uint32_t frames) {
-  const float turns = static_cast<float>(frame) / static_cast<float>(frames);
-  for (std::uint32_t i = 0; i < shader.scene->blob_count; ++i) {
-    detail::blob_centre(shader.scene->blobs[i], turns, shader.blob_x[i], shader.blob_y[i]);
-  }
-  shader.shift = static_cast<int>(std::lround(cycle_levels * detail::wave(turns)));
-}
-
-void shade_blob(frame_shader& shader, std::uint32_t i, std::uint32_t py) {
-  const detail::blob& b = shader.scene->blobs[i];
-  const float cx = shader.blob_x[i];
-  const float r2 = b.radius * b.radius;
-  const float inv_r2 = 1.0f / r2;
-  const float level = b.strength * blob_levels;
-  const float pixel = shader.pixel;
-  float* field = shader.field.data();
-  detail::for_blob_span(cx, shader.blob_y[i], r2, py, shader.width, pixel,
-                        [&](std::uint32_t begin, std::uint32_t end, float dy2) {
-                          for (std::uint32_t px = begin; px < end; ++px) {
-                            const float dx = (static_cast<float>(px) + 0.5f) * pixel - cx;
-                            const float q = 1.0f - (dx * dx + dy2) * inv_r2;
-                            if (q > 0) field[px] += q * q * level;
-                          }
-                        });
-}
-
-void shade_row(frame_shader& shader, std::uint32_t py) {
-  const detail::scene& s = *shader.scene;
-  const float y = (static_cast<float>(py) + 0.5f) * shader.pixel;
-  const float base = (y * s.dir_y - shader.axis.origin) * shader.axis.scale * gradient_levels;
-  const float step = s.dir_x * shader.pixel * shader.axis.scale * gradient_levels;
-  for (std::uint32_t px = 0; px < shader.width; ++px) {
-    shader.field[px] = base + (static_cast<float>(px) + 0.5f) * step;
-  }
-  for (std::uint32_t i = 0; i < s.blob_count; ++i) shade_blob(shader, i, py);
-  for (std::uint32_t px = 0; px < shader.width; ++px) {
-    const int level = static_cast<int>(shader.field[px]) + shader.shift;
-    shader.indices[px] = static_cast<GifPixelType>(static_cast<unsigned>(level) & 255U);
-  }
-}
-
-/// A cyclic 256-colour ramp through the scene's colours, so palette shifts stay smooth.
+/// The palette as giflib wants it.
 std::array<GifColorType, 256> make_palette(const detail::scene& s) {
-  const std::array<detail::rgb, 4> stops{s.from, s.blobs[0].colour, s.to, s.blobs[1].colour};
+  const detail::video_palette colours = detail::make_video_palette(s);
   std::array<GifColorType, 256> palette{};
   for (std::size_t i = 0; i < palette.size(); ++i) {
-    const float pos = static_cast<float>(i) * (4.0f / 256.0f);
-    const auto k = static_cast<std::size_t>(pos);
-    const float f = pos - static_cast<float>(k);
-    const float w = f * f * (3 - 2 * f);
-    const detail::rgb& a = stops[k];
-    const detail::rgb& b = stops[(k + 1) % 4];
-    palette[i].Red = static_cast<GifByteType>(a.r + (b.r - a.r) * w + 0.5f);
-    palette[i].Green = static_cast<GifByteType>(a.g + (b.g - a.g) * w + 0.5f);
-    palette[i].Blue = static_cast<GifByteType>(a.b + (b.b - a.b) * w + 0.5f);
+    palette[i].Red = colours[i].r;
+    palette[i].Green = colours[i].g;
+    palette[i].Blue = colours[i].b;
   }
   return palette;
 }
@@ -134,7 +70,7 @@ bool put_header(GifFileType* gif, const detail::scene& scene, std::uint32_t widt
          EGifPutExtensionTrailer(gif) != GIF_ERROR;
 }
 
-bool put_frame(GifFileType* gif, frame_shader& shader, std::uint32_t height, int delay) {
+bool put_frame(GifFileType* gif, detail::frame_shader& shader, std::uint32_t height, int delay) {
   GraphicsControlBlock control{};
   control.DisposalMode = DISPOSE_DO_NOT;
   control.UserInputFlag = false;
@@ -148,7 +84,7 @@ bool put_frame(GifFileType* gif, frame_shader& shader, std::uint32_t height, int
     return false;
   }
   for (std::uint32_t py = 0; py < height; ++py) {
-    shade_row(shader, py);
+    detail::shade_frame_row(shader, py);
     if (EGifPutLine(gif, shader.indices.data(), width) == GIF_ERROR) return false;
   }
   return true;
@@ -176,25 +112,19 @@ std::string render_gif(const render_request& request, std::uint32_t duration_sec
                        std::uint32_t fps) {
   if (!detail::valid_size(request.width, request.height)) return {};
   const std::uint64_t wanted = std::uint64_t{duration_seconds} * fps;
-  if (wanted > max_frames) return {};
+  if (wanted > detail::video_frames_max) return {};
   const auto frames = static_cast<std::uint32_t>(std::max<std::uint64_t>(wanted, 1));
   const int delay = static_cast<int>(std::max<std::uint32_t>(1, 100 / std::max(fps, 1U)));
   try {
     const detail::scene scene = detail::make_scene(request);
-    frame_shader shader;
-    shader.scene = &scene;
-    shader.axis = detail::make_gradient_axis(scene);
-    shader.pixel = 1.0f / static_cast<float>(std::max(request.width, request.height));
-    shader.width = request.width;
-    shader.field.resize(request.width);
-    shader.indices.resize(request.width);
+    detail::frame_shader shader = detail::make_frame_shader(scene, request.width, request.height);
     std::string out;
     gif_writer writer(&out);
     if (writer.gif == nullptr || !put_header(writer.gif, scene, request.width, request.height)) {
       return {};
     }
     for (std::uint32_t frame = 0; frame < frames; ++frame) {
-      place_frame(shader, frame, frames);
+      detail::place_frame(shader, frame, frames);
       if (!put_frame(writer.gif, shader, request.height, delay)) return {};
     }
     int error = 0;

@@ -1,5 +1,6 @@
 // PNG side of media rendering: shades the deterministic scene (gradient + soft circles) row by
-// row into an 8-bit RGB PNG encoded in memory with libpng, and reads a PNG's IHDR back.
+// row into an 8-bit RGB PNG encoded in memory with libpng (detail::encode_png, which the video
+// thumbnail uses too), and reads a PNG's IHDR back.
 #include <png.h>
 #include <zlib.h>
 
@@ -7,80 +8,14 @@
 #include <cstring>
 #include <vector>
 
-#include "devices/media/detail/media_pattern.hpp"
+#include "devices/media/detail/image_shader.hpp"
+#include "devices/media/detail/png_encode.hpp"
 #include "devices/media/media_render.hpp"
 
 namespace kiln::media {
 namespace {
 
-constexpr std::uint32_t small_png_side = 32;
 constexpr unsigned char png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-
-/// Scratch state for shading one row at a time.
-struct row_shader {
-  const detail::scene* scene = nullptr;
-  detail::gradient_axis axis;
-  float pixel = 1;
-  std::uint32_t width = 0;
-  std::vector<float> colour;         // width * 3 floats in [0, 255]
-  std::vector<unsigned char> bytes;  // width * 3 bytes, the PNG row
-};
-
-row_shader make_row_shader(const detail::scene& scene, std::uint32_t width, std::uint32_t height) {
-  row_shader shader;
-  shader.scene = &scene;
-  shader.axis = detail::make_gradient_axis(scene);
-  shader.pixel = 1.0f / static_cast<float>(width > height ? width : height);
-  shader.width = width;
-  shader.colour.resize(static_cast<std::size_t>(width) * 3);
-  shader.bytes.resize(static_cast<std::size_t>(width) * 3);
-  return shader;
-}
-
-void shade_gradient(row_shader& shader, float y) {
-  const detail::scene& s = *shader.scene;
-  const float base = (y * s.dir_y - shader.axis.origin) * shader.axis.scale;
-  const float step = s.dir_x * shader.pixel * shader.axis.scale;
-  float* out = shader.colour.data();
-  for (std::uint32_t px = 0; px < shader.width; ++px, out += 3) {
-    const float t = base + (static_cast<float>(px) + 0.5f) * step;
-    out[0] = s.from.r + (s.to.r - s.from.r) * t;
-    out[1] = s.from.g + (s.to.g - s.from.g) * t;
-    out[2] = s.from.b + (s.to.b - s.from.b) * t;
-  }
-}
-
-void shade_blob(row_shader& shader, const detail::blob& b, std::uint32_t py) {
-  const float r2 = b.radius * b.radius;
-  const float inv_r2 = 1.0f / r2;
-  const float pixel = shader.pixel;
-  float* colour = shader.colour.data();
-  detail::for_blob_span(b.x, b.y, r2, py, shader.width, pixel,
-                        [&](std::uint32_t begin, std::uint32_t end, float dy2) {
-                          for (std::uint32_t px = begin; px < end; ++px) {
-                            const float dx = (static_cast<float>(px) + 0.5f) * pixel - b.x;
-                            const float q = 1.0f - (dx * dx + dy2) * inv_r2;
-                            if (q <= 0) continue;
-                            const float w = q * q * b.strength;
-                            float* out = colour + static_cast<std::size_t>(px) * 3;
-                            out[0] += (b.colour.r - out[0]) * w;
-                            out[1] += (b.colour.g - out[1]) * w;
-                            out[2] += (b.colour.b - out[2]) * w;
-                          }
-                        });
-}
-
-void shade_row(row_shader& shader, std::uint32_t py) {
-  shade_gradient(shader, (static_cast<float>(py) + 0.5f) * shader.pixel);
-  for (std::uint32_t i = 0; i < shader.scene->blob_count; ++i) {
-    shade_blob(shader, shader.scene->blobs[i], py);
-  }
-  const std::size_t count = shader.colour.size();
-  for (std::size_t i = 0; i < count; ++i) {
-    const float v = shader.colour[i];
-    shader.bytes[i] = static_cast<unsigned char>(v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5f);
-  }
-}
 
 void append_to_string(png_structp png, png_bytep data, png_size_t length) {
   auto* out = static_cast<std::string*>(png_get_io_ptr(png));
@@ -97,24 +32,21 @@ void flush_nothing(png_structp) {}
 void ignore_warning(png_structp, png_const_charp) {}
 void jump_on_error(png_structp png, png_const_charp) { png_longjmp(png, 1); }
 
-void write_rows(png_structp png, row_shader* shader, std::uint32_t height) {
-  for (std::uint32_t py = 0; py < height; ++py) {
-    shade_row(*shader, py);
-    png_write_row(png, shader->bytes.data());
-  }
+void write_rows(png_structp png, std::uint32_t height, detail::png_row_source rows, void* context) {
+  for (std::uint32_t py = 0; py < height; ++py) png_write_row(png, rows(context, py));
 }
 
 /// All libpng calls live here, behind setjmp; this frame holds no objects with destructors.
-bool encode_png(png_structp png, png_infop info, row_shader* shader, std::uint32_t height,
-                std::string* out) {
+bool encode_rows(png_structp png, png_infop info, std::uint32_t width, std::uint32_t height,
+                 detail::png_row_source rows, void* context, std::string* out) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_set_write_fn(png, out, append_to_string, flush_nothing);
-  png_set_IHDR(png, info, shader->width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+  png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_compression_level(png, 1);
   png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
   png_write_info(png, info);
-  write_rows(png, shader, height);
+  write_rows(png, height, rows, context);
   png_write_end(png, info);
   return true;
 }
@@ -137,19 +69,34 @@ std::uint32_t read_be32(const unsigned char* p) {
          std::uint32_t{p[3]};
 }
 
+const unsigned char* shade_next_row(void* context, std::uint32_t py) {
+  auto* shader = static_cast<detail::row_shader*>(context);
+  detail::shade_image_row(*shader, py);
+  return shader->bytes.data();
+}
+
 }  // namespace
+
+std::string detail::encode_png(std::uint32_t width, std::uint32_t height, png_row_source rows,
+                               void* context) {
+  try {
+    std::string out;
+    out.reserve(static_cast<std::size_t>(width) * height / 4 + 1024);
+    png_writer writer;
+    if (writer.info == nullptr) return {};
+    if (!encode_rows(writer.png, writer.info, width, height, rows, context, &out)) return {};
+    return out;
+  } catch (...) {
+    return {};
+  }
+}
 
 std::string render_png(const render_request& request) {
   if (!detail::valid_size(request.width, request.height)) return {};
   try {
     const detail::scene scene = detail::make_scene(request);
-    row_shader shader = make_row_shader(scene, request.width, request.height);
-    std::string out;
-    out.reserve(static_cast<std::size_t>(request.width) * request.height / 4 + 1024);
-    png_writer writer;
-    if (writer.info == nullptr) return {};
-    if (!encode_png(writer.png, writer.info, &shader, request.height, &out)) return {};
-    return out;
+    detail::row_shader shader = detail::make_row_shader(scene, request.width, request.height);
+    return detail::encode_png(request.width, request.height, shade_next_row, &shader);
   } catch (...) {
     return {};
   }
@@ -157,8 +104,8 @@ std::string render_png(const render_request& request) {
 
 std::string render_small_png(const render_request& request) {
   render_request small = request;
-  small.width = small_png_side;
-  small.height = small_png_side;
+  small.width = small_image_side;
+  small.height = small_image_side;
   return render_png(small);
 }
 
