@@ -42,7 +42,8 @@ void account_ledger::bind_key(const movement& m, write_batch& batch, const ledge
 }
 
 caf::error account_ledger::apply(movement& m, write_batch& batch,
-                                 std::optional<ledger_entry>& entry, std::int64_t now_ms) {
+                                 std::optional<ledger_entry>& entry,
+                                 std::optional<ledger_entry>& remainder, std::int64_t now_ms) {
   switch (m.what) {
     case movement::kind::submit: {
       entry = ledger_.hold(m.record.id, m.record.spec.model, m.record.spec.cost, now_ms);
@@ -56,8 +57,13 @@ caf::error account_ledger::apply(movement& m, write_batch& batch,
     }
     case movement::kind::settle: {
       auto& s = m.settlement;
-      entry = s.capture ? ledger_.capture(s.job_id, s.model, now_ms)
-                        : ledger_.release(s.job_id, s.model, now_ms);
+      if (!s.capture) entry = ledger_.release(s.job_id, s.model, now_ms);
+      else if (s.used < 0) entry = ledger_.capture(s.job_id, s.model, now_ms);
+      else {  // the run used less than was held: capture that, release the rest
+        auto entries = ledger_.capture_partial(s.job_id, s.model, s.used, now_ms);
+        if (!entries.empty()) entry = entries.front();
+        if (entries.size() > 1) remainder = entries.back();
+      }
       // No entry: the hold was settled before, and is never settled twice. The job's own
       // writes (its terminal record, events, delivery) go in either way.
       for (auto& op : m.settlement.writes.ops) batch.ops.push_back(std::move(op));
@@ -72,8 +78,10 @@ caf::error account_ledger::apply(movement& m, write_batch& batch,
       record_.webhook_secret = crypto::make_webhook_secret();
       return {};  // the account record is written with every group
   }
-  if (entry)
-    batch.put(column::ledger, records::ledger_key(record_.id, entry->seq), records::encode(*entry));
+  for (const auto* written : {&entry, &remainder})
+    if (*written)
+      batch.put(column::ledger, records::ledger_key(record_.id, (*written)->seq),
+                records::encode(**written));
   bind_key(m, batch, entry ? &*entry : nullptr, now_ms);
   return {};
 }
@@ -89,13 +97,14 @@ std::optional<group_batch> account_ledger::start_group(std::int64_t now_ms,
   g.record_before = record_;
   write_batch batch;
   for (auto& m : waiting) {
-    std::optional<ledger_entry> entry;
-    if (auto why = apply(m, batch, entry, now_ms)) {
+    std::optional<ledger_entry> entry, remainder;
+    if (auto why = apply(m, batch, entry, remainder, now_ms)) {
       refused.push_back({std::move(m), std::move(why)});
       continue;
     }
     g.movements.push_back(std::move(m));
     g.entries.push_back(std::move(entry));
+    g.remainders.push_back(std::move(remainder));
   }
   if (g.movements.empty()) return std::nullopt;
   KILN_ASSERT_MSG(ledger_.consistent(), "granted = available + held + used after every group");
@@ -126,9 +135,12 @@ std::vector<movement> account_ledger::failed(std::uint64_t id) {
   bool known = false;
   for (const auto& g : in_flight_) known = known || g.id == id;
   if (!known) return {};  // undone with an earlier group
+  // Newest first: each movement's remainder before its entry.
   for (auto g = in_flight_.rbegin(); g != in_flight_.rend(); ++g)
-    for (auto e = g->entries.rbegin(); e != g->entries.rend(); ++e)
-      if (*e) ledger_.undo(**e);
+    for (auto i = g->entries.size(); i-- > 0;) {
+      if (g->remainders[i]) ledger_.undo(*g->remainders[i]);
+      if (g->entries[i]) ledger_.undo(*g->entries[i]);
+    }
   next_seq_ = in_flight_.front().seq_before;
   auto balance = ledger_.balance();
   record_ = in_flight_.front().record_before;  // undoes rotations too

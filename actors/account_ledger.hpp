@@ -90,15 +90,17 @@ private:
     std::uint64_t id = 0;
     std::vector<movement> movements;
     std::vector<std::optional<ledger_entry>> entries;  ///< per movement
-    std::uint64_t seq_before = 0;                      ///< next_seq_ before this group
-    account record_before;                             ///< to undo a rotation
-    kiln::balance balance_after;                       ///< the balance once this group is on disk
+    /// Per movement: the release that follows a partial capture's entry, if any.
+    std::vector<std::optional<ledger_entry>> remainders;
+    std::uint64_t seq_before = 0;  ///< next_seq_ before this group
+    account record_before;         ///< to undo a rotation
+    kiln::balance balance_after;   ///< the balance once this group is on disk
   };
 
   /// Validates `m` against the ledger, applies it and adds its writes to `batch`; the error
   /// when it is refused.
   caf::error apply(movement& m, write_batch& batch, std::optional<ledger_entry>& entry,
-                   std::int64_t now_ms);
+                   std::optional<ledger_entry>& remainder, std::int64_t now_ms);
   void bind_key(const movement& m, write_batch& batch, const ledger_entry* entry,
                 std::int64_t now_ms) const;
 

@@ -161,7 +161,9 @@ void settle(job_self self, std::shared_ptr<job> next) {
   KILN_ASSERT(is_terminal(next->status));
   std::optional<delivery> webhook;
   std::optional<std::uint64_t> started;
-  settlement s{next->id, next->spec.model, next->status == job_status::succeeded,
+  bool captured = next->status == job_status::succeeded;
+  bool partly = captured && next->credits_used < next->credits_held;
+  settlement s{next->id, next->spec.model, captured, partly ? next->credits_used : -1,
                terminal_writes(self, *next, webhook, started)};
   self->request(self->state.context->ledger, supervised_wait, settle_atom::value, std::move(s))
     .then(
@@ -246,9 +248,11 @@ void send_run(job_self self) {
   KILN_ASSERT(st.phase == job_phase::running && st.device && !st.run_out);
   st.run_out = true;
   const auto& j = *st.current;
-  run_request request{j.id,          j.spec.type, j.spec.model,
-                      j.spec.prompt, j.spec.n,    j.spec.params,
-                      j.attempts,    j.trace_id,  caf::actor_cast<progress_sink_actor>(self)};
+  run_request request{j.id,           j.spec.type,
+                      j.spec.model,   j.spec.prompt,
+                      j.spec.n,       j.spec.params,
+                      j.spec.options, j.attempts,
+                      j.trace_id,     caf::actor_cast<progress_sink_actor>(self)};
   st.started.stamp(make_event("job.started", now(self), j.trace_id, attempt_details(j)));
   auto seq = ++st.run_seq;
   if (seq == 1) watch_devices(self);
@@ -319,7 +323,10 @@ void on_run_finished(job_self self, caf::expected<run_result> result) {
   next->status = job_status::succeeded;
   next->progress = 100;
   next->outputs = std::move(result->outputs);
-  next->credits_used = next->credits_held;
+  // A run that reports using less than was held pays that; the rest goes back.
+  auto used = result->credits_used;
+  next->credits_used = used >= 0 && used < next->credits_held ? used : next->credits_held;
+  next->credits_refunded = next->credits_held - next->credits_used;
   next->completed_at_ms = now(self);
   enter(self, job_phase::settling);
   settle(self, next);

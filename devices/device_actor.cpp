@@ -65,20 +65,22 @@ bool draw(device_self self, double rate) {
 /// (or with why not). The job bounds the wait.
 void store_outputs(device_self self, run_request request, render_kind kind,
                    std::vector<executor_outcome::file> files,
-                   caf::typed_response_promise<run_result> promise) {
+                   caf::typed_response_promise<run_result> promise,
+                   std::int64_t credits_used = -1) {
   auto& st = self->state;
   auto token = st.next_token++;
   auto canceled = std::make_shared<std::atomic<bool>>(false);
   st.storing.emplace(token,
                      device_state::storing_run{std::move(promise), request.job_id, canceled});
   auto device = caf::actor_cast<device_actor>(self);
-  st.outputs->submit(output_pool::task{std::move(request), kind, std::move(files), canceled},
-                     [device, token](caf::expected<run_result> outcome) {
-                       stored_outputs stored;
-                       if (outcome) stored.result = std::move(*outcome);
-                       else stored.error = std::move(outcome.error());
-                       caf::anon_send(device, write_atom::value, token, std::move(stored));
-                     });
+  st.outputs->submit(
+    output_pool::task{std::move(request), kind, std::move(files), canceled, credits_used},
+    [device, token](caf::expected<run_result> outcome) {
+      stored_outputs stored;
+      if (outcome) stored.result = std::move(*outcome);
+      else stored.error = std::move(outcome.error());
+      caf::anon_send(device, write_atom::value, token, std::move(stored));
+    });
 }
 
 void on_stored(device_self self, std::uint64_t token, stored_outputs& stored) {
@@ -130,7 +132,8 @@ caf::result<run_result> run_http(device_self self, run_request& request) {
                         request.params.duration_seconds,
                         request.params.seed,
                         request.attempt,
-                        request.trace_id};
+                        request.trace_id,
+                        request.options};
   st.remote.emplace(token, std::make_pair(promise, std::move(request)));
   auto device = caf::actor_cast<device_actor>(self);
   st.http->run(
@@ -139,7 +142,7 @@ caf::result<run_result> run_http(device_self self, run_request& request) {
       if (progress) caf::anon_send(progress, progress_atom::value, percent);
     },
     [device, token](http_run_result result) {
-      executor_outcome outcome{std::move(result.error), {}};
+      executor_outcome outcome{std::move(result.error), {}, result.credits_used};
       for (auto& o : result.outputs)
         outcome.outputs.push_back({std::move(o.content_type), std::move(o.bytes)});
       caf::anon_send(device, run_atom::value, token, std::move(outcome));
@@ -159,7 +162,7 @@ void on_http_done(device_self self, std::uint64_t token, executor_outcome& resul
     return;
   }
   store_outputs(self, std::move(request), render_kind::given, std::move(result.outputs),
-                std::move(promise));
+                std::move(promise), result.credits_used);
 }
 
 device_actor::behavior_type device(device_self self, device_context context,

@@ -332,6 +332,12 @@ struct http_executor::impl {
     if (status == "succeeded") {
       http_run_result result;
       auto problem = read_outputs(root, run.request.n, result.outputs);
+      // "credits_used": what the run actually cost, when less than Kiln held (docs).
+      simdjson::dom::element used;
+      if (problem.empty() && root["credits_used"].get(used) == simdjson::SUCCESS &&
+          (used.get_int64().get(result.credits_used) != simdjson::SUCCESS ||
+           result.credits_used < 0))
+        problem = "\"credits_used\" is not a non-negative integer";
       release_parser_if_large(size);
       if (!problem.empty()) return fail(token, invalid(problem));
       return finish(token, std::move(result));

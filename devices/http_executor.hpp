@@ -22,6 +22,7 @@ struct http_run_request {
   std::uint64_t seed = 0;
   std::uint32_t attempt = 1;
   std::string trace_id;  ///< 32 lowercase hex digits; sent as a W3C traceparent when it is one
+  std::string options;   ///< the job's model options (a JSON object); empty: {}
 };
 
 struct http_run_output {
@@ -36,6 +37,7 @@ struct http_run_result {
   /// "GET http://gpu:8000/v1/runs/r1: invalid response: 1 outputs, expected 2".
   std::string error;
   std::vector<http_run_output> outputs;  ///< exactly `n` on success, in the server's order
+  std::int64_t credits_used = -1;        ///< "credits_used" of a succeeded run, when it said
 };
 
 class http_executor {

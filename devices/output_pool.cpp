@@ -43,6 +43,7 @@ caf::expected<run_result> make_outputs(const std::string& files_dir, bool durabl
                                        const output_pool::task& t) {
   const auto& request = t.request;
   run_result result;
+  result.credits_used = t.credits_used;
   bool given = t.kind == render_kind::given;
   bool video = request.type == "video" && t.kind != render_kind::given;
   auto count = given ? static_cast<std::uint32_t>(t.files.size()) : request.n;

@@ -37,6 +37,7 @@ public:
     render_kind kind = render_kind::full;
     std::vector<executor_outcome::file> files;  ///< render_kind::given
     cancel_flag canceled;
+    std::int64_t credits_used = -1;  ///< what the executor reported the run used (run_result)
   };
   using done_function = std::function<void(caf::expected<run_result>)>;
 

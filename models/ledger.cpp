@@ -57,6 +57,30 @@ std::optional<ledger_entry> credit_ledger::capture(const std::string& job_id,
   return settle(ledger_kind::capture, job_id, model, now_ms);
 }
 
+std::vector<ledger_entry> credit_ledger::capture_partial(const std::string& job_id,
+                                                         const std::string& model,
+                                                         std::int64_t used, std::int64_t now_ms) {
+  std::vector<ledger_entry> entries;
+  auto it = holds_.find(job_id);
+  if (it == holds_.end()) return entries;
+  auto held = it->second;
+  if (used >= held) entries.push_back(*settle(ledger_kind::capture, job_id, model, now_ms));
+  else if (used <= 0) entries.push_back(*settle(ledger_kind::release, job_id, model, now_ms));
+  else {
+    // The used part is captured, then the rest released: two entries, each with the balance
+    // after it, which undo reverses one at a time.
+    holds_.erase(it);
+    holds_total_ -= held;
+    balance_.held -= used;
+    balance_.used += used;
+    entries.push_back(make_entry(ledger_kind::capture, used, job_id, model, now_ms));
+    balance_.held -= held - used;
+    balance_.available += held - used;
+    entries.push_back(make_entry(ledger_kind::release, held - used, job_id, model, now_ms));
+  }
+  return entries;
+}
+
 std::optional<ledger_entry> credit_ledger::release(const std::string& job_id,
                                                    const std::string& model, std::int64_t now_ms) {
   return settle(ledger_kind::release, job_id, model, now_ms);
@@ -101,8 +125,8 @@ void credit_ledger::undo(const ledger_entry& entry) {
     }
     case ledger_kind::capture:
     case ledger_kind::release: {
-      auto [it, reopened] = holds_.emplace(entry.job_id, entry.amount);
-      KILN_ASSERT_MSG(reopened, "an undone settlement's hold is closed");
+      // A partial capture's two entries reopen one hold between them (release first).
+      holds_[entry.job_id] += entry.amount;
       holds_total_ += entry.amount;
       (entry.kind == ledger_kind::capture ? balance_.used : balance_.available) -= entry.amount;
       balance_.held += entry.amount;

@@ -45,6 +45,11 @@ public:
   /// Captures the hold of `job_id` as used; nullopt if it has no open hold (already settled).
   std::optional<ledger_entry> capture(const std::string& job_id, const std::string& model,
                                       std::int64_t now_ms);
+  /// Captures `used` credits of the hold of `job_id` and releases the rest, for a run that used
+  /// less than was held: a capture entry and then a release entry (only the capture when `used`
+  /// covers the hold, only the release when it is 0 or less); none when it has no open hold.
+  std::vector<ledger_entry> capture_partial(const std::string& job_id, const std::string& model,
+                                            std::int64_t used, std::int64_t now_ms);
   /// Returns the hold of `job_id` to available; nullopt if it has no open hold.
   std::optional<ledger_entry> release(const std::string& job_id, const std::string& model,
                                       std::int64_t now_ms);

@@ -53,6 +53,9 @@ struct settlement {
   std::string job_id;
   std::string model;
   bool capture = false;
+  /// capture: the credits the run reported it used, when fewer than held (the rest is released
+  /// in the same batch); -1: the whole hold.
+  std::int64_t used = -1;
   write_batch writes;
 };
 

@@ -22,6 +22,7 @@ struct run_request {
   std::string prompt;
   std::uint32_t n = 1;
   job_params params;
+  std::string options;  ///< the model's options as the job runs with them (JSON), or empty
   std::uint32_t attempt = 1;
   std::string trace_id;
   progress_sink_actor progress;  ///< told 0..99 while the run goes on; may be null
@@ -29,6 +30,9 @@ struct run_request {
 
 struct run_result {
   std::vector<job_output> outputs;
+  /// What the run reports it actually used, in credits, when it knows (an http executor's
+  /// server may say so); -1: the whole hold.
+  std::int64_t credits_used = -1;
 };
 
 /// What an executor running outside the actor system hands back for one run: files not yet
@@ -40,6 +44,7 @@ struct executor_outcome {
     std::string bytes;
   };
   std::vector<file> outputs;
+  std::int64_t credits_used = -1;  ///< see run_result
 };
 
 /// What a device's output threads hand back for one run: the stored outputs, or why not.

@@ -28,6 +28,8 @@ std::string create_body(const http_run_request& r) {
     .field("duration_seconds", r.duration_seconds)
     .field("seed", r.seed)
     .end_object()
+    .key("options")
+    .raw(r.options.empty() ? std::string_view("{}") : r.options)
     .field("attempt", r.attempt)
     .field("trace_id", r.trace_id)
     .end_object();

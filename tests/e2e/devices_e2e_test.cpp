@@ -124,3 +124,46 @@ TEST_CASE("Devices auto makes one device per GPU that NVML reports, with its tel
   CHECK(listed.out.find("GPU 0:") != std::string::npos);
   CHECK(listed.out.find("GPU 1:") != std::string::npos);
 }
+
+TEST_CASE("A run that reports using less than was held pays that and gets the rest back",
+          "[e2e][devices][ledger]") {
+  inference_options options;
+  options.run_time = 50ms;
+  options.credits_used = 5;
+  inference_server model_server(options);
+  test_server server(R"([{"id":"remote","executor":"http","slots":1,"url":")" +
+                     model_server.base_url() + R"("}])");
+  auto& http = server.http();
+  auto account = create_account(http, "pro", 100);
+  // seedream: 3 credits x 4 outputs = 12 held; the server says the run cost 5.
+  auto id = submit_job(http, account.key,
+                       R"({"type":"image","model":"seedream","prompt":"p","n":4,)"
+                       R"("options":{"output_format":"webp"}})");
+  auto job = wait_for_terminal(http, account.key, id);
+  REQUIRE(job["status"].str() == "succeeded");
+  CHECK(job["credits_held"].integer() == 12);
+  CHECK(job["credits_used"].integer() == 5);
+  CHECK(job["credits_refunded"].integer() == 7);
+  auto balance = json::parse(http.get("/v1/balance", account.key).body);
+  CHECK(balance["available"].integer() == 95);
+  CHECK(balance["held"].integer() == 0);
+  CHECK(balance["used"].integer() == 5);
+  CHECK(balance["granted"].integer() == 100);
+  // The ledger shows the hold, then its capture and the release of the rest.
+  auto ledger = json::parse(http.get("/v1/ledger?limit=10", account.key).body)["data"];
+  std::vector<std::pair<std::string, std::int64_t>> moves;
+  for (std::size_t i = 0; i < ledger.size(); ++i)
+    if (ledger[i]["job_id"].is_null() == false && ledger[i].has("job_id") &&
+        ledger[i]["job_id"].str() == id)
+      moves.emplace_back(ledger[i]["kind"].str(), ledger[i]["amount"].integer());
+  CHECK(moves == std::vector<std::pair<std::string, std::int64_t>>{
+                   {"release", 7}, {"capture", 5}, {"hold", 12}});  // newest first
+  auto events = json::parse(http.get("/v1/jobs/" + id + "/events", account.key).body)["data"];
+  std::set<std::string> kinds;
+  for (std::size_t i = 0; i < events.size(); ++i) kinds.insert(events[i]["type"].str());
+  CHECK(kinds.count("hold.captured") == 1);
+  CHECK(kinds.count("hold.released") == 1);
+  // The executor was handed the job's options.
+  REQUIRE(model_server.runs().size() == 1);
+  CHECK(model_server.runs()[0].options == R"({"output_format":"webp"})");
+}

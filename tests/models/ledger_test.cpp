@@ -54,55 +54,97 @@ struct op {
   ledger_kind kind;
   std::string job;
   std::int64_t amount = 0;  // grant and hold only
+  std::int64_t used = -1;   // capture: >= 0 captures that much (a partial capture)
 };
 
-// Applies `o` to the ledger and the model, checks they agree, and returns the ledger's entry.
-std::optional<ledger_entry> run_op(credit_ledger& l, model_account& m, const op& o,
-                                   std::int64_t now) {
-  INFO("op " << kiln::ledger_kind_name(o.kind) << " job '" << o.job << "' amount " << o.amount);
-  bool ok = true;
+/// Partial captures that split a hold into a capture and a release, over the random test.
+int partial_splits = 0;
+
+/// Checks one entry against the model as it is after that entry.
+void check_entry(const ledger_entry& e, const model_account& m, ledger_kind kind,
+                 std::int64_t amount, const std::string& job, std::int64_t now) {
+  REQUIRE(e.kind == kind);
+  REQUIRE(e.amount == amount);
+  REQUIRE(e.seq == m.seq);
+  REQUIRE(e.available_after == m.b.available);
+  REQUIRE(e.job_id == (kind == ledger_kind::grant ? std::string() : job));
+  REQUIRE((e.at_ms == now && e.id.rfind("led_", 0) == 0));
+}
+
+// Applies `o` to the ledger and the model, checks they agree, and returns the ledger's entries
+// (two for a partial capture: its capture, then the release of the rest).
+std::vector<ledger_entry> run_op(credit_ledger& l, model_account& m, const op& o,
+                                 std::int64_t now) {
+  INFO("op " << kiln::ledger_kind_name(o.kind) << " job '" << o.job << "' amount " << o.amount
+             << " used " << o.used);
+  std::vector<ledger_entry> out;
   std::int64_t amount = o.amount;
-  std::optional<ledger_entry> e;
+  auto one = [&](std::optional<ledger_entry> e, bool ok, ledger_kind kind) {
+    REQUIRE(e.has_value() == ok);
+    if (!ok) return;
+    ++m.seq;
+    check_entry(*e, m, kind, amount, o.job, now);
+    out.push_back(*e);
+  };
   switch (o.kind) {
     case ledger_kind::grant:
       m.b.granted += amount;
       m.b.available += amount;
-      e = l.grant(amount, "test", now);
+      one(l.grant(amount, "test", now), true, o.kind);
       break;
-    case ledger_kind::hold:
-      ok = amount > 0 && m.b.available >= amount && m.holds.count(o.job) == 0;
+    case ledger_kind::hold: {
+      bool ok = amount > 0 && m.b.available >= amount && m.holds.count(o.job) == 0;
       if (ok) {
         m.b.available -= amount;
         m.b.held += amount;
         m.holds[o.job] = amount;
       }
-      e = l.hold(o.job, "flux2-turbo", amount, now);
+      one(l.hold(o.job, "flux2-turbo", amount, now), ok, o.kind);
       break;
+    }
     case ledger_kind::capture:
     case ledger_kind::release: {
       auto it = m.holds.find(o.job);
-      ok = it != m.holds.end();
+      bool ok = it != m.holds.end();
+      std::int64_t held = ok ? it->second : 0;
+      if (o.kind == ledger_kind::capture && o.used >= 0) {
+        auto entries = l.capture_partial(o.job, "flux2-turbo", o.used, now);
+        REQUIRE(entries.empty() == !ok);
+        if (!ok) break;
+        m.holds.erase(it);
+        auto captured = std::min(o.used, held);
+        std::size_t next = 0;
+        if (captured > 0) {  // the capture, with the balance after it alone
+          m.b.held -= captured;
+          m.b.used += captured;
+          ++m.seq;
+          REQUIRE(entries.size() > next);
+          check_entry(entries[next++], m, ledger_kind::capture, captured, o.job, now);
+        }
+        if (held - captured > 0) {  // then the release of the rest
+          m.b.held -= held - captured;
+          m.b.available += held - captured;
+          ++m.seq;
+          REQUIRE(entries.size() > next);
+          check_entry(entries[next++], m, ledger_kind::release, held - captured, o.job, now);
+        }
+        REQUIRE(entries.size() == next);
+        partial_splits += next == 2;
+        return entries;
+      }
       if (ok) {
-        amount = it->second;
+        amount = held;
         m.holds.erase(it);
         m.b.held -= amount;
         (o.kind == ledger_kind::capture ? m.b.used : m.b.available) += amount;
       }
-      e = o.kind == ledger_kind::capture ? l.capture(o.job, "flux2-turbo", now)
-                                         : l.release(o.job, "flux2-turbo", now);
+      one(o.kind == ledger_kind::capture ? l.capture(o.job, "flux2-turbo", now)
+                                         : l.release(o.job, "flux2-turbo", now),
+          ok, o.kind);
       break;
     }
   }
-  REQUIRE(e.has_value() == ok);
-  if (!ok) return e;
-  ++m.seq;
-  REQUIRE(e->kind == o.kind);
-  REQUIRE(e->amount == amount);
-  REQUIRE(e->seq == m.seq);
-  REQUIRE(e->available_after == m.b.available);
-  REQUIRE(e->job_id == (o.kind == ledger_kind::grant ? std::string() : o.job));
-  REQUIRE((e->at_ms == now && e->id.rfind("led_", 0) == 0));
-  return e;
+  return out;
 }
 
 void check_account(const credit_ledger& l, const model_account& m,
@@ -278,6 +320,7 @@ TEST_CASE("random movements, failed writes and restarts keep every ledger equal 
     if (!m.holds.empty() && pick(0, 3) != 0)
       job = std::next(m.holds.begin(), pick(0, m.holds.size() - 1))->first;
     else if (!jobs[a].empty()) job = jobs[a][pick(0, jobs[a].size() - 1)];
+    if (r < 68) return op{ledger_kind::capture, job, 0, pick(0, 90)};  // partial (or all)
     return op{r < 78 ? ledger_kind::capture : ledger_kind::release, job, 0};
   };
 
@@ -290,23 +333,27 @@ TEST_CASE("random movements, failed writes and restarts keep every ledger equal 
     CAPTURE(step, a, r);
     ++now;
     if (r < 85) {  // one movement, committed
-      if (auto e = run_op(l, m, random_op(a), now)) log.push_back(*e);
+      for (auto& e : run_op(l, m, random_op(a), now)) log.push_back(e);
     } else if (r < 95) {  // a batch of 1..5 movements whose write fails: undo in reverse
       std::vector<model_account> before;
-      std::vector<ledger_entry> group;
+      std::vector<std::vector<ledger_entry>> group;
       for (auto n = pick(1, 5); n > 0; --n) {
         auto saved = m;
-        if (auto e = run_op(l, m, random_op(a), now)) {
+        auto entries = run_op(l, m, random_op(a), now);
+        if (!entries.empty()) {
           before.push_back(std::move(saved));
-          group.push_back(*e);
-          log.push_back(*e);  // visible until the undo, so mid-group replay checks hold
+          for (auto& e : entries) log.push_back(e);  // visible until the undo
+          group.push_back(std::move(entries));
         }
         check_account(l, m, log);
       }
-      while (!group.empty()) {  // the actor's rollback: newest first
-        l.undo(group.back());
+      while (!group.empty()) {  // the actor's rollback: newest first, entry by entry
+        for (auto e = group.back().rbegin(); e != group.back().rend(); ++e) {
+          l.undo(*e);
+          log.pop_back();
+        }
         m = before.back();
-        group.pop_back(), before.pop_back(), log.pop_back();
+        group.pop_back(), before.pop_back();
         check_account(l, m, log);
       }
     } else {  // restart: rebuild from the stored balance, open holds and last_seq
@@ -328,6 +375,7 @@ TEST_CASE("random movements, failed writes and restarts keep every ledger equal 
     for (const auto& e : log) ++kinds[e.kind];
   for (const auto& [kind, count] : kinds) CHECK(count > steps / 20);
   CHECK(kinds.size() == 4);
+  CHECK(partial_splits > steps / 50);  // and partial captures, split into capture + release
 }
 
 TEST_CASE("undoing a movement that is not the latest aborts", "[models]") {

@@ -186,6 +186,7 @@ struct inference_server::impl {
       run.seed = static_cast<std::uint64_t>(doc["/params/seed"].integer());
       run.attempt = static_cast<std::uint32_t>(doc["attempt"].integer());
       run.trace_id = doc["trace_id"].str();
+      run.options = doc["options"].dump();
     } catch (const std::exception& e) {
       return body = error_body(std::string("bad run: ") + e.what()), 400;
     }
@@ -236,6 +237,7 @@ struct inference_server::impl {
           .end_object();
       }
       w.end_array();
+      if (options.credits_used >= 0) w.field("credits_used", options.credits_used);
     }
     return w.end_object().take();
   }

@@ -23,6 +23,7 @@ struct inference_options {
   bool hang_creates = false;    ///< POSTs are read and never answered
   std::chrono::milliseconds create_delay{0};  ///< POSTs are answered this late
   bool hang_polls = false;                    ///< GETs are read and never answered
+  std::int64_t credits_used = -1;  ///< >= 0: succeeded runs report they used this many credits
 };
 
 /// One POST /v1/runs as the server understood it.
@@ -31,6 +32,7 @@ struct inference_run {
   std::string job_id, type, model, prompt, trace_id;
   std::uint32_t n = 0, width = 0, height = 0, duration_seconds = 0, attempt = 0;
   std::uint64_t seed = 0;
+  std::string options;      ///< the "options" object as sent (minified JSON)
   std::string traceparent;  ///< the header, "" when absent
   bool canceled = false;    ///< a DELETE reached it
 };
