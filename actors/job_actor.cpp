@@ -248,11 +248,8 @@ void send_run(job_self self) {
   KILN_ASSERT(st.phase == job_phase::running && st.device && !st.run_out);
   st.run_out = true;
   const auto& j = *st.current;
-  run_request request{j.id,           j.spec.type,
-                      j.spec.model,   j.spec.prompt,
-                      j.spec.n,       j.spec.params,
-                      j.spec.options, j.attempts,
-                      j.trace_id,     caf::actor_cast<progress_sink_actor>(self)};
+  auto request = run_request_for(j, node(self).models->find(j.spec.model));
+  request.progress = caf::actor_cast<progress_sink_actor>(self);
   st.started.stamp(make_event("job.started", now(self), j.trace_id, attempt_details(j)));
   auto seq = ++st.run_seq;
   if (seq == 1) watch_devices(self);

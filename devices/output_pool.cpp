@@ -3,7 +3,7 @@
 
 #include "base/logging.hpp"
 #include "config/limits.hpp"
-#include "devices/media/media_render.hpp"
+#include "devices/output_render.hpp"
 #include "persistence/output_files.hpp"
 
 #include <caf/send.hpp>
@@ -22,18 +22,21 @@ caf::error storage_failed(const std::string& job_id, const std::string& what,
   return make_error(error_code::server_error, what + " could not be stored");
 }
 
-std::string render(const run_request& request, render_kind kind, std::uint32_t index) {
-  media::render_request what{request.prompt, request.params.seed, request.params.width,
-                             request.params.height, index};
-  if (kind == render_kind::small && request.type != "video") return media::render_small_png(what);
-  if (kind == render_kind::small) {  // a video job still gets a video: two 32 x 32 frames
-    what.width = what.height = 32;
-    return media::render_gif(what, 1, 2);
-  }
-  if (request.type != "video") return media::render_png(what);
-  what.width = limits::video_width;
-  what.height = limits::video_height;
-  return media::render_gif(what, request.params.duration_seconds, limits::video_fps);
+/// Stores one file of a run; the job's output record, or why not.
+caf::expected<job_output> store(const std::string& files_dir, bool durable,
+                                const std::string& job_id, std::uint32_t index,
+                                const rendered_file& file) {
+  if (file.bytes.empty()) return make_error(error_code::server_error, "render failed");
+  auto name = output_files::name_for(job_id, index, file.content_type, file.role);
+  if (auto error = output_files::write(files_dir, name, file.bytes, durable))
+    return storage_failed(job_id, "output " + std::to_string(index), error);
+  return job_output{name,
+                    file.content_type,
+                    static_cast<std::uint64_t>(file.bytes.size()),
+                    file.role,
+                    file.width,
+                    file.height,
+                    file.duration_ms};
 }
 
 /// Renders (or takes) and stores every output of the task, stopping before the next output once
@@ -45,21 +48,26 @@ caf::expected<run_result> make_outputs(const std::string& files_dir, bool durabl
   run_result result;
   result.credits_used = t.credits_used;
   bool given = t.kind == render_kind::given;
-  bool video = request.type == "video" && t.kind != render_kind::given;
   auto count = given ? static_cast<std::uint32_t>(t.files.size()) : request.n;
   for (std::uint32_t i = 0; i < count; ++i) {
     if (i > 0 && t.kind == render_kind::full && request.progress)
       caf::anon_send(request.progress, progress_atom::value, i * 100 / count);
     if (t.canceled && t.canceled->load())
       return make_error(error_code::unavailable, "the run was canceled");
-    std::string rendered;
-    const std::string& bytes = given ? t.files[i].bytes : (rendered = render(request, t.kind, i));
-    if (bytes.empty()) return make_error(error_code::server_error, "render failed");
-    auto type = given ? t.files[i].content_type : video ? "image/gif" : "image/png";
-    auto name = output_files::name_for(request.job_id, i, type);
-    if (auto error = output_files::write(files_dir, name, bytes, durable))
-      return storage_failed(request.job_id, "output " + std::to_string(i), error);
-    result.outputs.push_back(job_output{name, type, static_cast<std::uint64_t>(bytes.size())});
+    std::vector<rendered_file> files;
+    if (given) {
+      rendered_file file;
+      file.bytes = t.files[i].bytes;
+      file.content_type = t.files[i].content_type;
+      files.push_back(std::move(file));
+    } else {
+      files = render_output(request, i, t.kind == render_kind::small);
+    }
+    for (const auto& file : files) {
+      auto stored = store(files_dir, durable, request.job_id, i, file);
+      if (!stored) return stored.error();
+      result.outputs.push_back(std::move(*stored));
+    }
   }
   // One fsync of their shard makes all the job's outputs durable by name, before its success.
   if (durable && !result.outputs.empty())

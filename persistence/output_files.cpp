@@ -79,17 +79,21 @@ struct media_kind {
   std::string_view content_type;
 };
 
-constexpr media_kind media_kinds[] = {{".png", "image/png"},  {".gif", "image/gif"},
-                                      {".jpg", "image/jpeg"}, {".webp", "image/webp"},
-                                      {".mp4", "video/mp4"},  {".webm", "video/webm"}};
+constexpr media_kind media_kinds[] = {{".png", "image/png"},         {".gif", "image/gif"},
+                                      {".jpg", "image/jpeg"},        {".webp", "image/webp"},
+                                      {".mp4", "video/mp4"},         {".webm", "video/webm"},
+                                      {".wav", "audio/wav"},         {".json", "application/json"},
+                                      {".glb", "model/gltf-binary"}, {".mp3", "audio/mpeg"}};
 
 }  // namespace
 
-std::string name_for(std::string_view job_id, std::uint32_t index, std::string_view content_type) {
+std::string name_for(std::string_view job_id, std::uint32_t index, std::string_view content_type,
+                     std::string_view role) {
   std::string_view extension = ".bin";
   for (const auto& kind : media_kinds)
     if (kind.content_type == content_type) extension = kind.extension;
-  return std::string(job_id) + "-" + std::to_string(index) + std::string(extension);
+  auto suffix = role.empty() || role == "primary" ? std::string() : "-" + std::string(role);
+  return std::string(job_id) + "-" + std::to_string(index) + suffix + std::string(extension);
 }
 
 std::string_view content_type_of(std::string_view name) {

@@ -28,8 +28,10 @@ std::optional<std::string> read(const std::string& files_dir, std::string_view n
 /// The size of a stored output, without reading it; nullopt when there is none.
 std::optional<std::uint64_t> size(const std::string& files_dir, std::string_view name);
 
-/// The file name of output `index` of `job_id`, its extension from `content_type`.
-std::string name_for(std::string_view job_id, std::uint32_t index, std::string_view content_type);
+/// The file name of output `index` of `job_id`, its extension from `content_type`; a file of
+/// another role than "primary" (a thumbnail) has it in its name: "job_...-0-thumbnail.png".
+std::string name_for(std::string_view job_id, std::uint32_t index, std::string_view content_type,
+                     std::string_view role = {});
 /// The content type a stored output is served with, from its name's extension.
 std::string_view content_type_of(std::string_view name);
 

@@ -3,6 +3,7 @@
 // which then answers with an error. Progress goes to the run's progress sink as it happens.
 #pragma once
 
+#include "models/catalog.hpp"
 #include "protocol/common.hpp"
 
 #include <cstdint>
@@ -22,11 +23,33 @@ struct run_request {
   std::string prompt;
   std::uint32_t n = 1;
   job_params params;
-  std::string options;  ///< the model's options as the job runs with them (JSON), or empty
+  std::string options;    ///< the model's options as the job runs with them (JSON), or empty
+  std::uint32_t fps = 0;  ///< video: the model's frames per second
+  std::vector<std::string> fields;  ///< json: the fields each document has
   std::uint32_t attempt = 1;
   std::string trace_id;
   progress_sink_actor progress;  ///< told 0..99 while the run goes on; may be null
 };
+
+/// The run of job `j`'s current attempt; `model` (its catalog entry, if known) gives the frame
+/// rate and document fields. The progress sink is the caller's to set.
+inline run_request run_request_for(const job& j, const model_entry* model) {
+  run_request r;
+  r.job_id = j.id;
+  r.type = j.spec.type;
+  r.model = j.spec.model;
+  r.prompt = j.spec.prompt;
+  r.n = j.spec.n;
+  r.params = j.spec.params;
+  r.options = j.spec.options;
+  if (model) {
+    r.fps = model->fps;
+    r.fields = model->fields;
+  }
+  r.attempt = j.attempts;
+  r.trace_id = j.trace_id;
+  return r;
+}
 
 struct run_result {
   std::vector<job_output> outputs;

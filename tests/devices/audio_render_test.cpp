@@ -5,7 +5,7 @@
 #include <string>
 
 #include "devices/media/audio_render.hpp"
-#include "tests/devices/media_probe.hpp"
+#include "tests/support/media_probe.hpp"
 
 using kiln::media::read_wav_info;
 using kiln::media::render_request;

@@ -11,7 +11,7 @@
 #include "config/limits.hpp"
 #include "devices/media/media_render.hpp"
 #include "devices/media/video_render.hpp"
-#include "tests/devices/media_probe.hpp"
+#include "tests/support/media_probe.hpp"
 
 using kiln::media::read_png_info;
 using kiln::media::render_gif;

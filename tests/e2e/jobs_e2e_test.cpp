@@ -106,48 +106,6 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("A video job on the builtin executor produces an animated GIF", "[e2e]") {
-  test_server server(builtin_devices);
-  auto& http = server.http();
-  auto account = create_account(http, "pro", 1000);
-
-  auto id = submit_job(http, account.key,
-                       R"({"type":"video","model":"seedance","prompt":"waves on a shore",
-                           "params":{"duration_seconds":5,"seed":7}})");
-  auto done = wait_for_terminal(http, account.key, id);
-  REQUIRE(done["status"].str() == "succeeded");
-  CHECK(done["/params/duration_seconds"].integer() == 5);
-  CHECK(done["/params/seed"].integer() == 7);
-  CHECK(done["credits_held"].integer() == 150);
-  REQUIRE(done["output"].size() == 1);
-  auto output = done["output"][0];
-  CHECK(output["content_type"].str() == "image/gif");
-
-  auto file = http.get(target_of(output["url"].str(), http));
-  REQUIRE(file.status == 200);
-  CHECK(file.header("content-type") == "image/gif");
-  CHECK(static_cast<std::int64_t>(file.body.size()) == output["bytes"].integer());
-  CHECK(file.body.compare(0, 6, "GIF89a") == 0);
-  CHECK(file.body.back() == ';');  // the GIF trailer
-}
-
-TEST_CASE("A video job on a sim device gets a small GIF, not an image", "[e2e]") {
-  test_server server;  // one sim device
-  auto& http = server.http();
-  auto account = create_account(http, "pro", 1000);
-  auto id = submit_job(
-    http, account.key,
-    R"({"type":"video","model":"seedance","prompt":"p","params":{"duration_seconds":5}})");
-  auto done = wait_for_terminal(http, account.key, id);
-  REQUIRE(done["status"].str() == "succeeded");
-  REQUIRE(done["output"].size() == 1);
-  CHECK(done["/output/0/content_type"].str() == "image/gif");
-  CHECK(done["/output/0/url"].str().find(".gif?") != std::string::npos);
-  auto file = http.get(target_of(done["/output/0/url"].str(), http));
-  CHECK(file.body.compare(0, 6, "GIF89a") == 0);
-  CHECK(file.body.back() == ';');
-}
-
 TEST_CASE("A free account asking for a pro model gets 403 plan_required and no job", "[e2e]") {
   test_server server;
   auto& http = server.http();

@@ -298,15 +298,27 @@ export async function waitTerminal(client, id, label) {
 }
 
 /** Checks a succeeded job's resource links and downloads every output file. */
-export async function checkOutputs(res, label, expectedMime) {
+/** The first bytes of each kind of file a job makes. */
+const MAGIC = {
+  "image/png": PNG_MAGIC,
+  "image/gif": GIF_MAGIC,
+  "video/webm": Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), // EBML
+};
+
+/** Checks a succeeded job's resource links and downloads every output: `expected` lists each
+ *  output's content type in order (a string for a single output). */
+export async function checkOutputs(res, label, expected) {
+  const mimes = Array.isArray(expected) ? expected : [expected];
   const job = res.structuredContent;
   const links = (res.content ?? []).filter((c) => c.type === "resource_link");
   const texts = (res.content ?? []).filter((c) => c.type === "text");
   check(texts.length === 1, `${label}: get_job content has exactly one text item`, res.content);
   check(Array.isArray(job.output) && links.length === job.output.length, `${label}: one resource_link per output (${links.length} for ${job.output?.length})`, res.content);
+  check(job.output?.length === mimes.length, `${label}: ${mimes.length} output(s): ${mimes.join(", ")}`, job.output);
   for (let i = 0; i < Math.min(links.length, job.output?.length ?? 0); i++) {
     const link = links[i];
     const out = job.output[i];
+    const expectedMime = mimes[i];
     check(typeof link.uri === "string" && typeof link.name === "string" && link.name.length > 0 && typeof link.mimeType === "string",
       `${label}: resource_link ${i} has uri, name and mimeType`, link);
     check(link.mimeType === out.content_type && link.mimeType === expectedMime, `${label}: resource_link ${i} mimeType ${link.mimeType} == output content_type == ${expectedMime}`, { link, out });
@@ -319,8 +331,8 @@ export async function checkOutputs(res, label, expectedMime) {
     const resp = await fetch(url); // signed URL: no Authorization
     const bytes = Buffer.from(await resp.arrayBuffer());
     check(resp.status === 200, `${label}: GET output ${i} without a key answers 200`, `${resp.status} ${bytes.subarray(0, 200).toString()}`);
-    const magic = expectedMime === "image/gif" ? GIF_MAGIC : PNG_MAGIC;
-    check(bytes.subarray(0, magic.length).equals(magic), `${label}: output ${i} is a real ${expectedMime === "image/gif" ? "GIF89a" : "PNG"} file`, bytes.subarray(0, 16).toString("hex"));
+    const magic = MAGIC[expectedMime] ?? PNG_MAGIC;
+    check(bytes.subarray(0, magic.length).equals(magic), `${label}: output ${i} starts like a real ${expectedMime} file`, bytes.subarray(0, 16).toString("hex"));
     check(bytes.length === out.bytes, `${label}: output ${i} is ${out.bytes} bytes as the job says`, bytes.length);
   }
 }

@@ -106,7 +106,7 @@ async function scenario(client, label, account) {
     check(b3.used === b.used + 1 && b3.held === b.held, `${label}: the hold was captured (used +1, held back)`, { before: b, after: b3 });
   }
 
-  // a video job: an animated GIF
+  // a video job: a VP9 WebM and its first-frame thumbnail
   await grant(account, 150);
   b = await balance(client, account, label, "grant 150");
   const video = (await callOk(client, "create_job", { type: "video", model: "seedance", prompt: "waves at night", params: { duration_seconds: 5 } }, label))?.structuredContent;
@@ -117,8 +117,9 @@ async function scenario(client, label, account) {
     check(bv.available === b.available - 150, `${label}: available down by 150`, { before: b, after: bv });
     const res = await waitTerminal(client, video.id, label);
     if (check(res?.structuredContent?.status === "succeeded", `${label}: the video job succeeded`, res?.structuredContent?.status)) {
-      check(res.structuredContent.output?.length === 1 && res.structuredContent.output[0].content_type === "image/gif", `${label}: the video output is image/gif`, res.structuredContent.output);
-      await checkOutputs(res, label, "image/gif");
+      const out = res.structuredContent.output ?? [];
+      check(out[0]?.role === "primary" && out[1]?.role === "thumbnail", `${label}: the video's outputs are its primary file and a thumbnail`, out);
+      await checkOutputs(res, label, ["video/webm", "image/png"]);
     }
     await balance(client, account, label, "the video job ended");
   }
