@@ -246,6 +246,8 @@ problem complete(model_entry& entry) {
     return "a model priced per " + std::string(unit_name(entry.unit)) + " needs 'durations_s'";
   if (entry.unit == price_unit::frame && entry.type != "video")
     return "only video models are priced per frame";
+  if (entry.unit == price_unit::megapixel_second && entry.type != "video")
+    return "only video models are priced per megapixel_second";
   if (entry.type == "video" && entry.fps == 0) entry.fps = 24;
   if (entry.type != "video" && entry.fps != 0) return "only video models have 'fps'";
   if (entry.type == "json" && entry.fields.empty()) return "a json model needs 'fields'";
