@@ -161,6 +161,20 @@ problem apply_allowed_origins(dom::element value, settings& s, const location& a
   return {};
 }
 
+problem apply_killa_tasks(dom::element value, settings& s, const location& at) {
+  dom::object object;
+  if (value.get_object().get(object)) return at.must_be("an object of task -> model id");
+  std::map<std::string, std::string> tasks;
+  for (auto [task, model] : object) {
+    std::string_view id;
+    if (!read(model, id) || id.empty())
+      return at.child(std::string(task)).must_be("a non-empty model id");
+    tasks.emplace(std::string(task), std::string(id));
+  }
+  s.frontends.killa.tasks = std::move(tasks);
+  return {};
+}
+
 using text = text_field<settings>;
 using u32 = int_field<settings, std::uint32_t>;
 using u64 = int_field<settings, std::uint64_t>;
@@ -206,6 +220,12 @@ constexpr key_spec<settings> settings_keys[] = {
   {"jobs.idempotency_ttl_s",
    u64{&member<&settings::jobs, &job_settings::idempotency_ttl_s>, 1, 31'536'000}},
   {"mcp.allowed_origins", json{&apply_allowed_origins}},
+  {"frontends.killa.enabled",
+   flag{&member<&settings::frontends, &frontend_settings::killa, &killa_settings::enabled>}},
+  {"frontends.killa.credit_usd_micros",
+   u64{&member<&settings::frontends, &frontend_settings::killa, &killa_settings::credit_usd_micros>,
+       1, 1'000'000'000}},
+  {"frontends.killa.tasks", json{&apply_killa_tasks}},
   {"devices", json{&apply_devices}},
   {"plans", json{&apply_plans}},
   {"faults.seed", u64{&member<&settings::faults, &fault_settings::seed>, 0, max_u64}},

@@ -80,6 +80,18 @@ struct mcp_settings {
   std::vector<std::string> allowed_origins;
 };
 
+/// The Killa Tamata dialect (docs/frontends.md).
+struct killa_settings {
+  bool enabled = true;
+  std::uint64_t credit_usd_micros = 10000;  ///< the value of one credit: 10,000 micro-USD = $0.01
+  /// Task -> model id; empty: the built-in mapping (models/dialects/killa.cpp).
+  std::map<std::string, std::string> tasks;
+};
+
+struct frontend_settings {
+  killa_settings killa;
+};
+
 struct settings {
   std::string listen = "127.0.0.1:8080";  ///< HOST:PORT; port 0 picks a free one
   std::string data_dir = "./data";
@@ -97,6 +109,7 @@ struct settings {
   job_settings jobs;
   scheduler_settings scheduler;
   mcp_settings mcp;
+  frontend_settings frontends;
   /// "devices": "auto": one device per NVIDIA GPU found through NVML (the builtin executor runs
   /// on each); the configured `devices` when no driver is found.
   bool devices_auto = false;

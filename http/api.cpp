@@ -267,9 +267,11 @@ void api::authenticate(const exchange_ptr& outer, std::function<void()> next) {
                         [next = std::move(next)](caf::event_based_actor*) { next(); });
 }
 
-void api::dispatch_as(const exchange& outer, request inner, responder reply) {
+void api::dispatch_as(const exchange& outer, request inner, responder reply,
+                      std::shared_ptr<const front_end_call> front_end) {
   auto c = make_call(std::move(inner), outer.request_id, outer.trace_id, std::move(reply));
   c->who = outer.who;
+  c->front_end = std::move(front_end);
   route(c);
 }
 

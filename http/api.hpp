@@ -6,6 +6,7 @@
 #include "base/faults.hpp"
 #include "http/message.hpp"
 #include "models/catalog.hpp"
+#include "models/job_json.hpp"
 #include "protocol/directory.hpp"
 #include "protocol/scheduler.hpp"
 #include "protocol/store.hpp"
@@ -47,6 +48,15 @@ struct api_context {
   std::function<store_status()> storage_status;  ///< whether the store takes writes (readyz)
 };
 
+/// What a front end tells the core about a request it translated. It rides on the internal
+/// call only: nothing of it is ever read from the wire, so no client can set it.
+struct front_end_call {
+  job_origin origin;        ///< stored on a job the request creates
+  std::string fingerprint;  ///< idempotency compares this instead of the request's body
+  /// Renders a job in the front end's view instead of the contract's (create and get).
+  std::function<std::string(const job&, const url_context&)> render_job;
+};
+
 /// One request as the API sees it: the message, its ids, how to answer it, and the caller once
 /// authenticated. A front end mounted on the API (MCP) gets its requests as exchanges.
 struct exchange {
@@ -55,6 +65,7 @@ struct exchange {
   std::string request_id;
   std::string trace_id;
   std::optional<principal> who;  ///< set by authentication, or by the front end that dispatched it
+  std::shared_ptr<const front_end_call> front_end;  ///< set only by api::dispatch_as
 };
 using exchange_ptr = std::shared_ptr<exchange>;
 /// A front end's handler for one mounted route.
@@ -73,7 +84,8 @@ public:
   void authenticate(const exchange_ptr& outer, std::function<void()> next);
   /// Routes `inner` as the authenticated caller of `outer`, under `outer`'s request and trace ids,
   /// without a second key lookup or rate count: a front end's call into the REST routes.
-  void dispatch_as(const exchange& outer, request inner, responder reply);
+  void dispatch_as(const exchange& outer, request inner, responder reply,
+                   std::shared_ptr<const front_end_call> front_end = nullptr);
   const api_context& context() const;
   /// The answer for a request rejected by the server before routing (413, 431, 400).
   static response limit_response(int status);

@@ -22,6 +22,12 @@ url_context urls_for(const api_context& context, const call_ptr& c) {
   return url_context{std::move(base), context.url_signing_key, context.clock->now_ms()};
 }
 
+/// The job as the contract shows it, or as the front end that dispatched the call does.
+std::string job_view(const call_ptr& c, const job& shown, const url_context& urls) {
+  if (c->front_end && c->front_end->render_job) return c->front_end->render_job(shown, urls);
+  return render_job(shown, urls);
+}
+
 /// Parses and validates a create body on the HTTP thread; the outcome is reported only once the
 /// caller is authenticated, so a caller without a valid key learns nothing about validation.
 std::shared_ptr<const caf::expected<job_spec>> parse_spec(const api_context& context,
@@ -68,7 +74,8 @@ void submit(const api_context& context, const call_ptr& c,
     context, c,
     [&context, c, parsed, webhook_refusal](caf::event_based_actor* self, const principal& who) {
       if (!*parsed) return reply_error(c, parsed->error());
-      const auto& spec = **parsed;
+      auto spec = **parsed;
+      if (c->front_end) spec.origin = c->front_end->origin;
       if (webhook_refusal)
         return reply_error(
           c, make_api_error(error_code::invalid_request,
@@ -84,7 +91,7 @@ void submit(const api_context& context, const call_ptr& c,
         .then(
           [=, &context](submitted& answer) {
             auto reply = [=, &context](const job& shown, bool waited) {
-              auto r = json_response(201, render_job(shown, urls_for(context, c)));
+              auto r = json_response(201, job_view(c, shown, urls_for(context, c)));
               r.headers.emplace_back("Location", "/v1/jobs/" + shown.id);
               if (answer.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
               if (waited) r.headers.emplace_back("Preference-Applied", "wait");
@@ -140,7 +147,7 @@ void get_job(const api_context& context, const call_ptr& c) {
     self->request(who.jobs, reply_timeout(wait_ms), get_job_atom::value, c->params[0], wait_ms)
       .then(
         [=, &context](job& found) {
-          auto r = json_response(200, render_job(found, urls_for(context, c)));
+          auto r = json_response(200, job_view(c, found, urls_for(context, c)));
           if (wait_ms > 0) r.headers.emplace_back("Preference-Applied", "wait");
           if (!is_terminal(found.status)) r.headers.emplace_back("Retry-After", "1");
           c->reply(std::move(r));

@@ -45,8 +45,11 @@ std::optional<idempotency_claim> read_idempotency_claim(const call_ptr& c) {
                         "Idempotency-Key"));
     return std::nullopt;
   }
-  return idempotency_claim{std::string(key),
-                           request_fingerprint(c->req.method, c->path, c->req.body)};
+  // A front end may say what identifies its request (Killa: the task and input, not the
+  // callback URL); otherwise the method, path and body do.
+  const auto& body =
+    c->front_end && !c->front_end->fingerprint.empty() ? c->front_end->fingerprint : c->req.body;
+  return idempotency_claim{std::string(key), request_fingerprint(c->req.method, c->path, body)};
 }
 
 bool read_page(const call_ptr& c, std::uint32_t& limit, std::string& cursor) {

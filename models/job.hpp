@@ -27,6 +27,18 @@ struct job_params {
   std::uint64_t seed = 0;
 };
 
+/// Where a job came from when a front end (a dialect of another product's API) made it; empty for
+/// the core API. Set by the front end, never read from the wire; rendering the job in its
+/// dialect is a function of the stored job and this.
+struct job_origin {
+  std::string frontend;        ///< "killa", ...
+  std::string task;            ///< the front end's name for what was asked ("image.generate")
+  std::string webhook_format;  ///< how its webhook body is written; empty: Kiln's own
+  std::string input;           ///< the front end's input as it took it (a JSON object)
+  std::string adjustments;     ///< what Kiln changed or ignored in it (a JSON array)
+  std::int64_t credit_usd_micros = 0;  ///< money shown in USD: micro-USD per credit at submit
+};
+
 /// What a client asked for, validated against the catalog (see job_request.hpp).
 struct job_spec {
   std::string type;  ///< "image" | "video" | "audio" | "json" | "3d"
@@ -41,6 +53,7 @@ struct job_spec {
   /// minified JSON; empty for a model without options (and in records older than options).
   std::string options;
   std::int64_t cost = 0;  ///< credits, by the model's price formula (models/pricing.hpp)
+  job_origin origin;
 };
 
 /// One produced file, stored under the data directory's files/ folder.

@@ -85,6 +85,17 @@ std::string encode_record(const job& v) {
     .field("cost", v.spec.cost);
   if (!v.spec.metadata.empty()) w.key("metadata").raw(v.spec.metadata);
   if (!v.spec.options.empty()) w.key("options").raw(v.spec.options);
+  if (const auto& o = v.spec.origin; !o.frontend.empty()) {
+    w.key("origin")
+      .begin_object()
+      .field("frontend", o.frontend)
+      .field("task", o.task)
+      .field("webhook_format", o.webhook_format)
+      .field("credit_usd_micros", o.credit_usd_micros);
+    if (!o.input.empty()) w.key("input").raw(o.input);
+    if (!o.adjustments.empty()) w.key("adjustments").raw(o.adjustments);
+    w.end_object();
+  }
   w.field("status", status_name(v.status))
     .field("credits_held", v.credits_held)
     .field("credits_used", v.credits_used)
@@ -137,6 +148,18 @@ std::optional<job> decode_job(std::string_view bytes) {
   simdjson::dom::object options;
   if (e["options"].get_object().get(options) == simdjson::SUCCESS)
     v.spec.options = simdjson::minify(options);
+  element origin;
+  if (e["origin"].get(origin) == simdjson::SUCCESS && origin.is_object()) {
+    v.spec.origin.frontend = text(origin, "frontend");
+    v.spec.origin.task = text(origin, "task");
+    v.spec.origin.webhook_format = text(origin, "webhook_format");
+    v.spec.origin.credit_usd_micros = integer(origin, "credit_usd_micros");
+    element part;
+    if (origin["input"].get(part) == simdjson::SUCCESS)
+      v.spec.origin.input = simdjson::minify(part);
+    if (origin["adjustments"].get(part) == simdjson::SUCCESS)
+      v.spec.origin.adjustments = simdjson::minify(part);
+  }
   auto status = parse_status(text(e, "status"));
   if (v.id.empty() || !status) return std::nullopt;
   v.status = *status;

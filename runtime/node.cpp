@@ -15,6 +15,7 @@
 #include "devices/nvml.hpp"
 #include "http/actor_bridge.hpp"
 #include "http/api.hpp"
+#include "http/killa_routes.hpp"
 #include "http/server.hpp"
 #include "mcp/endpoint.hpp"
 #include "models/crypto.hpp"
@@ -252,6 +253,14 @@ int run_node(const settings& configured, const std::string& log_level) {
                  context.writer, [&] { return db->status(); }});
   // MCP clients reach the same routes as tools (docs/mcp.md).
   mcp::mount(api, "/mcp", mcp::kiln_tools(), {config.mcp.allowed_origins});
+  if (config.frontends.killa.enabled) {
+    killa::dialect_settings killa_settings;
+    killa_settings.credit_usd_micros =
+      static_cast<std::int64_t>(config.frontends.killa.credit_usd_micros);
+    killa_settings.tasks =
+      config.frontends.killa.tasks.empty() ? killa::default_tasks() : config.frontends.killa.tasks;
+    http::mount_killa(api, std::move(killa_settings));
+  }
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();

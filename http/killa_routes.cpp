@@ -1,0 +1,353 @@
+// Killa's routes over the core; see the header.
+#include "http/killa_routes.hpp"
+
+#include "http/api.hpp"
+#include "http/router.hpp"
+#include "models/json_writer.hpp"
+
+#include <simdjson.h>
+
+#include <memory>
+
+namespace kiln::http {
+namespace dom = simdjson::dom;
+
+namespace {
+
+using settings_ptr = std::shared_ptr<const killa::dialect_settings>;
+
+response killa_answer(int status, std::string body) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+response killa_error(int status, std::string_view code, std::string_view message,
+                     std::string_view field = {}) {
+  return killa_answer(status, killa::render_error(code, message, field));
+}
+
+/// A core answer passed on: its body as it is when it succeeded (already in Killa's shape, or
+/// translated by `ok`), else in Killa's error envelope; the headers a client uses kept.
+response relay(response core, const std::function<std::string(std::string_view)>& ok = {}) {
+  response out;
+  out.status = core.status;
+  bool success = core.status >= 200 && core.status < 300;
+  out.body = !success ? killa::render_error(core.body) : ok ? ok(core.body) : std::move(core.body);
+  for (auto& [name, value] : core.headers)
+    if (name == "Retry-After" || name == "Idempotent-Replayed" || name == "Location")
+      out.headers.emplace_back(name, value);
+  return out;
+}
+
+/// A request to the core routes made from the Killa request `x`.
+request core_request(const exchange& x, std::string method, std::string target,
+                     std::string body = {}) {
+  request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.body = std::move(body);
+  r.remote = x.req.remote;
+  r.headers.emplace_back("host", std::string(x.req.header("host")));
+  if (!r.body.empty()) r.headers.emplace_back("content-type", "application/json");
+  return r;
+}
+
+bool is_json(const exchange& x) {
+  auto type = x.req.header("content-type");
+  return type.substr(0, type.find(';')) == "application/json";
+}
+
+std::string_view text_of(dom::element e, std::string_view name) {
+  std::string_view text;
+  return e[name].get_string().get(text) ? std::string_view() : text;
+}
+
+std::int64_t integer_of(dom::element e, std::string_view name) {
+  std::int64_t n = 0;
+  return e[name].get_int64().get(n) ? 0 : n;
+}
+
+std::string query_value(std::string_view target, std::string_view name) {
+  auto at = target.find('?');
+  if (at == std::string_view::npos) return {};
+  for (const auto& [key, value] : parse_query(target.substr(at + 1)))
+    if (key == name) return value;
+  return {};
+}
+
+// -- routes ---------------------------------------------------------------------------------
+
+void submit(api& core, const settings_ptr& settings, const exchange_ptr& x) {
+  if (!is_json(*x))
+    return x->reply(killa_error(415, "unsupported_media_type",
+                                "send the body as Content-Type: application/json"));
+  core.authenticate(x, [&core, settings, x] {
+    auto translated = killa::translate_submit(
+      x->req.body, *settings, core.context().models ? *core.context().models : catalog::builtin());
+    if (!translated) {
+      auto e = to_api_error(translated.error());
+      return x->reply(killa_error(http_status(e.code), error_name(e.code), e.message, e.field));
+    }
+    auto inner = core_request(*x, "POST", "/v1/jobs", translated->core_body);
+    // The key: X-Idempotency-Key (or Idempotency-Key) or the body's idempotencyKey; both must
+    // agree when both are sent.
+    std::string header_key(x->req.header("x-idempotency-key"));
+    if (header_key.empty()) header_key = std::string(x->req.header("idempotency-key"));
+    const auto& body_key = translated->body_key;
+    if (!header_key.empty() && !body_key.empty() && header_key != body_key)
+      return x->reply(killa_error(400, "invalid_request",
+                                  "X-Idempotency-Key and idempotencyKey differ", "idempotencyKey"));
+    auto key = header_key.empty() ? body_key : header_key;
+    if (!key.empty()) inner.headers.emplace_back("idempotency-key", key);
+
+    auto front_end = std::make_shared<front_end_call>();
+    front_end->origin = job_origin{"killa",
+                                   translated->task,
+                                   "killa",
+                                   translated->effective_input,
+                                   translated->adjustments,
+                                   settings->credit_usd_micros};
+    front_end->fingerprint = "killa\n" + translated->fingerprint;
+    front_end->render_job = [settings](const job& j, const url_context& urls) {
+      return killa::render_job(j, urls, *settings, false);
+    };
+    core.dispatch_as(
+      *x, std::move(inner), [x](response r) { x->reply(relay(std::move(r))); },
+      std::move(front_end));
+  });
+}
+
+void get_job(api& core, const settings_ptr& settings, const exchange_ptr& x) {
+  auto id = query_value(x->req.target, "jobId");
+  auto details_text = query_value(x->req.target, "includeDetails");
+  bool details = details_text == "1" || details_text == "true";
+  core.authenticate(x, [&core, settings, x, id, details] {
+    if (id.empty())
+      return x->reply(killa_error(400, "invalid_request", "jobId is required", "jobId"));
+    auto front_end = std::make_shared<front_end_call>();
+    front_end->render_job = [settings, details](const job& j, const url_context& urls) {
+      return killa::render_job(j, urls, *settings, details);
+    };
+    auto target = "/v1/jobs/" + id;
+    core.dispatch_as(
+      *x, core_request(*x, "GET", target),
+      [&core, x, target, details](response r) {
+        if (!details || r.status != 200) return x->reply(relay(std::move(r)));
+        // The detailed view adds the job's timeline.
+        core.dispatch_as(
+          *x, core_request(*x, "GET", target + "/events"),
+          [x, view = std::make_shared<response>(std::move(r))](response events) {
+            dom::parser parser;
+            dom::array data;
+            if (events.status == 200 && !parser.parse(events.body)["data"].get_array().get(data)) {
+              view->body.pop_back();  // the view's closing brace
+              view->body += R"(,"events":)" + simdjson::minify(data) + "}";
+            }
+            x->reply(relay(std::move(*view)));
+          });
+      },
+      std::move(front_end));
+  });
+}
+
+void balance(api& core, const settings_ptr& settings, const exchange_ptr& x) {
+  core.authenticate(x, [&core, settings, x] {
+    core.dispatch_as(*x, core_request(*x, "GET", "/v1/balance"), [settings, x](response r) {
+      x->reply(relay(std::move(r), [&](std::string_view body) {
+        dom::parser parser;
+        dom::element b = parser.parse(body.data(), body.size()).value_unsafe();
+        auto credits = [&](const char* name) { return integer_of(b, name); };
+        auto money = [&](const char* name) { return killa::usd_micros(credits(name), *settings); };
+        json_writer w;
+        w.begin_object()
+          .field("ok", true)
+          .field("usdMicros", money("available"))
+          .field("usd", killa::usd_text(money("available")))
+          .field("heldUsdMicros", money("held"))
+          .field("usedUsdMicros", money("used"))
+          .key("credits")
+          .begin_object()
+          .field("available", credits("available"))
+          .field("held", credits("held"))
+          .field("used", credits("used"))
+          .field("granted", credits("granted"))
+          .end_object()
+          .field("creditUsdMicros", settings->credit_usd_micros);
+        return w.end_object().take();
+      }));
+    });
+  });
+}
+
+void list_keys(api& core, const exchange_ptr& x) {
+  core.authenticate(x, [&core, x] {
+    core.dispatch_as(*x, core_request(*x, "GET", "/v1/keys"), [x](response r) {
+      x->reply(relay(std::move(r), [](std::string_view body) {
+        dom::parser parser;
+        dom::array keys;
+        json_writer w;
+        w.begin_object().field("ok", true).key("keys").begin_array();
+        if (!parser.parse(body.data(), body.size())["data"].get_array().get(keys))
+          for (dom::element k : keys) {
+            auto used = text_of(k, "last_used_at");
+            w.begin_object()
+              .field("keyPrefix", text_of(k, "prefix"))
+              .field("label", text_of(k, "name"))
+              .field("createdAt", text_of(k, "created_at"))
+              .key("lastUsedAt");
+            if (used.empty()) w.null();
+            else w.value(used);
+            w.end_object();
+          }
+        return w.end_array().end_object().take();
+      }));
+    });
+  });
+}
+
+void create_key(api& core, const exchange_ptr& x) {
+  if (!is_json(*x))
+    return x->reply(killa_error(415, "unsupported_media_type",
+                                "send the body as Content-Type: application/json"));
+  dom::parser parser;
+  dom::element body;
+  if (parser.parse(x->req.body).get(body) || !body.is_object())
+    return x->reply(killa_error(400, "invalid_json", "the body must be a JSON object"));
+  if (!body["idToken"].error())
+    return x->reply(killa_error(501, "not_supported",
+                                "Google sign-in is not available on this self-hosted server; "
+                                "create keys with an API key"));
+  std::string_view label = text_of(body, "label");
+  if (label.empty()) label = "Killa key";
+  json_writer core_body;
+  core_body.begin_object().field("name", label).end_object();
+  core.authenticate(x, [&core, x, core_body = core_body.take()] {
+    core.dispatch_as(*x, core_request(*x, "POST", "/v1/keys", core_body), [x](response r) {
+      x->reply(relay(std::move(r), [](std::string_view created) {
+        dom::parser p;
+        dom::element k = p.parse(created.data(), created.size()).value_unsafe();
+        json_writer w;
+        w.begin_object()
+          .field("ok", true)
+          .field("apiKey", text_of(k, "key"))
+          .field("keyPrefix", text_of(k, "prefix"))
+          .field("label", text_of(k, "name"))
+          .field("keyId", text_of(k, "id"));
+        return w.end_object().take();
+      }));
+    });
+  });
+}
+
+/// Revokes the one key whose prefix starts with keyPrefix (the seed's rule: revoke by prefix).
+void revoke_key(api& core, const exchange_ptr& x) {
+  dom::parser parser;
+  std::string_view wanted;
+  if (!is_json(*x) || parser.parse(x->req.body)["keyPrefix"].get_string().get(wanted) ||
+      wanted.empty())
+    return x->reply(killa_error(400, "invalid_request", "keyPrefix is required", "keyPrefix"));
+  core.authenticate(x, [&core, x, wanted = std::string(wanted)] {
+    core.dispatch_as(*x, core_request(*x, "GET", "/v1/keys"), [&core, x, wanted](response r) {
+      if (r.status != 200) return x->reply(relay(std::move(r)));
+      dom::parser p;
+      dom::array keys;
+      std::vector<std::string> ids;
+      if (!p.parse(r.body)["data"].get_array().get(keys))
+        for (dom::element k : keys) {
+          std::string_view prefix, id;
+          if (!k["prefix"].get_string().get(prefix) && prefix.starts_with(wanted) &&
+              !k["id"].get_string().get(id))
+            ids.emplace_back(id);
+        }
+      if (ids.empty())
+        return x->reply(
+          killa_error(404, "not_found", "no active key has that prefix", "keyPrefix"));
+      if (ids.size() > 1)
+        return x->reply(killa_error(
+          400, "invalid_request",
+          "keyPrefix matches " + std::to_string(ids.size()) + " keys; send a longer prefix",
+          "keyPrefix"));
+      core.dispatch_as(
+        *x, core_request(*x, "DELETE", "/v1/keys/" + ids.front()), [x, wanted](response done) {
+          x->reply(relay(std::move(done), [&](std::string_view) {
+            json_writer w;
+            w.begin_object().field("ok", true).field("revoked", true).field("keyPrefix", wanted);
+            return w.end_object().take();
+          }));
+        });
+    });
+  });
+}
+
+void health(api& core, const exchange_ptr& x) {
+  core.dispatch_as(*x, core_request(*x, "GET", "/readyz"), [x](response r) {
+    json_writer w;
+    bool ready = r.status == 200;
+    w.begin_object().field("ok", ready).field("status", ready ? "ok" : "unavailable");
+    x->reply(killa_answer(ready ? 200 : 503, w.end_object().take()));
+  });
+}
+
+/// Routes of the seed that need services outside a self-hosted server.
+constexpr std::string_view not_here[] = {"/api/v1/auth/google",
+                                         "/api/v1/auth/browser/google",
+                                         "/api/v1/auth/email/start",
+                                         "/api/v1/auth/email/verify",
+                                         "/api/v1/auth/browser/email/verify",
+                                         "/api/v1/auth/browser/session",
+                                         "/api/v1/checkout/stripe",
+                                         "/api/v1/checkout/crypto",
+                                         "/api/v1/claim/stripe",
+                                         "/api/v1/claim/crypto",
+                                         "/api/v1/credits/purchase/x402",
+                                         "/api/v1/webhooks/stripe",
+                                         "/api/v1/webhooks/crypto",
+                                         "/api/v1/affiliates/me",
+                                         "/api/v1/affiliates/capture",
+                                         "/api/v1/affiliates/validate-code",
+                                         "/api/v1/studio/snapshot",
+                                         "/api/v1/studio/projects"};
+
+}  // namespace
+
+/// Every answer of a Killa route is in Killa's envelope, also the refusals the core makes before
+/// the route runs (401, 429 and 503 from authentication).
+front_end killa_route(std::function<void(const exchange_ptr&)> route) {
+  return [route = std::move(route)](const exchange_ptr& x) {
+    x->reply = [reply = std::move(x->reply)](response r) {
+      if (r.status >= 400 && r.body.starts_with(R"({"error":)"))
+        r.body = killa::render_error(r.body);
+      reply(std::move(r));
+    };
+    route(x);
+  };
+}
+
+void mount_killa(api& core, killa::dialect_settings settings) {
+  auto shared = std::make_shared<const killa::dialect_settings>(std::move(settings));
+  auto route = [&core](std::string method, std::string_view path,
+                       std::function<void(const exchange_ptr&)> handler) {
+    core.mount(std::move(method), path, killa_route(std::move(handler)), false);
+  };
+  route("POST", "/api/v1/media/jobs", [&core, shared](auto& x) { submit(core, shared, x); });
+  route("GET", "/api/v1/media/jobs", [&core, shared](auto& x) { get_job(core, shared, x); });
+  route("GET", "/api/v1/balance", [&core, shared](auto& x) { balance(core, shared, x); });
+  route("GET", "/api/v1/keys", [&core](auto& x) { list_keys(core, x); });
+  route("POST", "/api/v1/keys", [&core](auto& x) { create_key(core, x); });
+  route("POST", "/api/v1/keys/revoke", [&core](auto& x) { revoke_key(core, x); });
+  route("GET", "/api/v1/health", [&core](auto& x) { health(core, x); });
+  for (auto path : not_here)
+    for (const char* method : {"GET", "POST", "DELETE"})
+      core.mount(
+        method, path,
+        [](const exchange_ptr& x) {
+          x->reply(killa_error(501, "not_supported",
+                               "this route needs a service outside a self-hosted Kiln "
+                               "(sign-in, payments, affiliates or Studio)"));
+        },
+        false);
+}
+
+}  // namespace kiln::http
