@@ -13,8 +13,8 @@ usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--qu
   --queued N       jobs queued for the memory and restart measurement (default 100000)
   --keys N         distinct idempotency keys for the idempotency runs (default 100000)
   --pending N      pending webhook deliveries for the memory measurement (default 100000)
-  --only NAMES     run only these, comma-separated: submit, mcp, cancel, memory (with the
-                   restart after it), e2e, idempotency, webhooks, scheduler
+  --only NAMES     run only these, comma-separated: submit, mcp, killa, cancel, memory (with
+                   the restart after it), e2e, idempotency, webhooks, scheduler
 Needs build/kiln, build/webhook_sink and build/scheduler_bench (scripts/build.sh) and wrk.
 Prints one RESULT line per measurement.
 USAGE
@@ -135,6 +135,25 @@ if wants mcp; then
     mcp_rate=$((mcp_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
   done
   echo "RESULT mcp create_job_vs_rest_submit=$(awk -v m="$mcp_rate" -v r="$rest_rate" 'BEGIN {printf "%.2f", m / r}')"
+  stop_server
+fi
+
+if wants killa; then
+  # Killa's POST /api/v1/media/jobs against the core POST /v1/jobs on one server, interleaved;
+  # both hold and fsync the same job (qwen-image vs flux2-turbo differ only in price).
+  start_server killa "$parked"
+  core_rate=0 killa_rate=0
+  for round in 1 2; do
+    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
+      "http://127.0.0.1:$port/v1/jobs" | grep RESULT)
+    echo "${line/RESULT/RESULT killa-core-submit round=$round connections=$connections}"
+    core_rate=$((core_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
+    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/killa_submit.lua" \
+      "http://127.0.0.1:$port/api/v1/media/jobs" | grep RESULT)
+    echo "${line/RESULT/RESULT killa-submit round=$round connections=$connections}"
+    killa_rate=$((killa_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
+  done
+  echo "RESULT killa submit_vs_core_submit=$(awk -v k="$killa_rate" -v c="$core_rate" 'BEGIN {printf "%.2f", k / c}')"
   stop_server
 fi
 

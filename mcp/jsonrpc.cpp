@@ -21,7 +21,7 @@ parsed_message refuse(int code, std::string text, std::string id = "null") {
 }  // namespace
 
 parsed_message parse_message(std::string_view text) {
-  dom::parser parser;
+  thread_local dom::parser parser;
   dom::element root;
   if (parser.parse(text.data(), text.size()).get(root))
     return refuse(rpc::parse_error, "Parse error: the body is not JSON");

@@ -130,6 +130,7 @@ problem read_option(dom::element value, model_option& option) {
   if (!has_default) return where + "'default' is required";
   if (!allows(option, default_value)) return where + "'default' is not an allowed value";
   option.default_value = simdjson::minify(default_value);
+  option.default_text = value_text(default_value);
   return {};
 }
 
@@ -263,6 +264,7 @@ problem complete(model_entry& entry) {
                                       .minimum = 0,
                                       .maximum = 0,
                                       .default_value = "\"" + entry.output_formats.front() + "\"",
+                                      .default_text = entry.output_formats.front(),
                                       .description = "the file format of each output",
                                       .surcharges = {}});
   price_request defaults;
@@ -270,11 +272,8 @@ problem complete(model_entry& entry) {
   defaults.text_chars = 1;
   defaults.width = entry.type == "video" ? limits::video_width : limits::image_side_default;
   defaults.height = entry.type == "video" ? limits::video_height : limits::image_side_default;
-  for (const auto& option : entry.options) {
-    dom::parser parser;
-    defaults.options.emplace_back(option.name,
-                                  value_text(parser.parse(option.default_value).value_unsafe()));
-  }
+  for (const auto& option : entry.options)
+    defaults.options.emplace_back(option.name, option.default_text);
   auto cost = price_of(entry, defaults);
   if (!cost) return "the price of a default job is over the limit";
   entry.cost_per_generation = *cost;

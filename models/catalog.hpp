@@ -43,6 +43,7 @@ struct model_option {
   std::int64_t minimum = 0;          ///< integers
   std::int64_t maximum = 0;
   std::string default_value;  ///< the default as JSON text ("\"png\"", "100", "false")
+  std::string default_text;   ///< the default as surcharges key it ("png", "100", "false")
   std::string description;
   std::vector<surcharge> surcharges;
 };

@@ -55,7 +55,7 @@ caf::error check(const model_entry& model, const model_option& option, dom::elem
 }  // namespace
 
 caf::expected<resolved_options> resolve_options(const model_entry& model, std::string_view given) {
-  dom::parser parser;
+  thread_local dom::parser parser;  // one per thread: a parser's buffers cost an allocation
   dom::object object;
   if (!given.empty()) {
     if (parser.parse(given.data(), given.size()).get_object().get(object))
@@ -71,13 +71,15 @@ caf::expected<resolved_options> resolve_options(const model_entry& model, std::s
   resolved_options out;
   json_writer w;
   w.begin_object();
-  dom::parser defaults;
   for (const auto& option : model.options) {
     dom::element value;
-    bool set = !given.empty() && !object[option.name].get(value);
-    if (!set) value = defaults.parse(option.default_value).value_unsafe();
-    w.key(option.name).raw(simdjson::minify(value));
-    out.values.emplace_back(option.name, text_of(value));
+    if (!given.empty() && !object[option.name].get(value)) {
+      w.key(option.name).raw(simdjson::minify(value));
+      out.values.emplace_back(option.name, text_of(value));
+    } else {
+      w.key(option.name).raw(option.default_value);
+      out.values.emplace_back(option.name, option.default_text);
+    }
   }
   out.json = w.end_object().take();
   return out;
@@ -86,7 +88,7 @@ caf::expected<resolved_options> resolve_options(const model_entry& model, std::s
 std::string option_text(std::string_view options_json, std::string_view name,
                         std::string_view fallback) {
   if (options_json.empty()) return std::string(fallback);
-  dom::parser parser;
+  thread_local dom::parser parser;
   dom::element value;
   if (parser.parse(options_json.data(), options_json.size())[name].get(value))
     return std::string(fallback);

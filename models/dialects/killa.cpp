@@ -127,7 +127,7 @@ std::string usd_text(std::int64_t micros) {
 caf::expected<translated_submit> translate_submit(std::string_view body,
                                                   const dialect_settings& settings,
                                                   const catalog& models) {
-  dom::parser parser;
+  thread_local dom::parser parser;
   dom::object root;
   if (parser.parse(body.data(), body.size()).get_object().get(root))
     return make_error(error_code::invalid_json, "the body must be a JSON object");
