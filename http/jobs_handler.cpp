@@ -35,8 +35,9 @@ std::shared_ptr<const caf::expected<job_spec>> parse_spec(const api_context& con
   std::uint64_t seed = 0;
   auto random = crypto::random_bytes(sizeof seed);
   std::memcpy(&seed, random.data(), sizeof seed);
-  return std::make_shared<const caf::expected<job_spec>>(
-    parse_job_request(c->req.body, *context.models, seed));
+  auto parsed = parse_job_request(c->req.body, *context.models, seed);
+  if (parsed && c->front_end) parsed->origin = c->front_end->origin;
+  return std::make_shared<const caf::expected<job_spec>>(std::move(parsed));
 }
 
 /// `Prefer: wait=N` (RFC 7240): milliseconds to hold the answer until the job is terminal; N is
@@ -74,8 +75,7 @@ void submit(const api_context& context, const call_ptr& c,
     context, c,
     [&context, c, parsed, webhook_refusal](caf::event_based_actor* self, const principal& who) {
       if (!*parsed) return reply_error(c, parsed->error());
-      auto spec = **parsed;
-      if (c->front_end) spec.origin = c->front_end->origin;
+      const auto& spec = **parsed;
       if (webhook_refusal)
         return reply_error(
           c, make_api_error(error_code::invalid_request,

@@ -272,8 +272,14 @@ problem complete(model_entry& entry) {
   defaults.text_chars = 1;
   defaults.width = entry.type == "video" ? limits::video_width : limits::image_side_default;
   defaults.height = entry.type == "video" ? limits::video_height : limits::image_side_default;
-  for (const auto& option : entry.options)
+  json_writer options;
+  options.begin_object();
+  for (const auto& option : entry.options) {
     defaults.options.emplace_back(option.name, option.default_text);
+    options.key(option.name).raw(option.default_value);
+  }
+  entry.default_options = options.end_object().take();
+  entry.default_option_values = defaults.options;
   auto cost = price_of(entry, defaults);
   if (!cost) return "the price of a default job is over the limit";
   entry.cost_per_generation = *cost;

@@ -79,6 +79,10 @@ struct model_entry {
   /// The price of one job with every default (n = 1, default duration, default options, a
   /// prompt of one character): the one number a client that reads one number per model quotes.
   std::int64_t cost_per_generation = 0;
+  /// Every option at its default, as a job without `options` gets them: the JSON object and
+  /// each value as text (models/job_options.hpp), made once.
+  std::string default_options;
+  std::vector<std::pair<std::string, std::string>> default_option_values;
 
   const model_option* find_option(std::string_view name) const;
   /// Whether the model is made to a length (durations_s or a range).

@@ -55,6 +55,7 @@ caf::error check(const model_entry& model, const model_option& option, dom::elem
 }  // namespace
 
 caf::expected<resolved_options> resolve_options(const model_entry& model, std::string_view given) {
+  if (given.empty()) return resolved_options{model.default_options, model.default_option_values};
   thread_local dom::parser parser;  // one per thread: a parser's buffers cost an allocation
   dom::object object;
   if (!given.empty()) {
