@@ -58,6 +58,10 @@ std::string_view check_non_empty(std::string_view text) {
   return text.empty() ? "a non-empty string" : "";
 }
 
+std::string_view check_optional_listen(std::string_view text) {
+  return text.empty() ? std::string_view() : check_listen(text);
+}
+
 std::string_view check_public_url(std::string_view text) {
   bool ok =
     text.empty() || ((text.starts_with("http://") || text.starts_with("https://")) &&
@@ -175,6 +179,26 @@ problem apply_killa_tasks(dom::element value, settings& s, const location& at) {
   return {};
 }
 
+problem apply_killa_packages(dom::element value, settings& s, const location& at) {
+  dom::array array;
+  if (value.get_array().get(array)) return at.must_be("an array of packages");
+  std::vector<killa_package> packages;
+  for (dom::element item : array) {
+    auto here = at.item(packages.size());
+    killa_package p;
+    std::string_view code, label;
+    if (item["code"].get_string().get(code) || code.empty() ||
+        item["label"].get_string().get(label) || item["usd_cents"].get_uint64().get(p.usd_cents) ||
+        item["credits"].get_uint64().get(p.credits))
+      return here.must_be("{\"code\", \"label\", \"usd_cents\", \"credits\"}");
+    p.code = std::string(code);
+    p.label = std::string(label);
+    packages.push_back(std::move(p));
+  }
+  s.frontends.killa.packages = std::move(packages);
+  return {};
+}
+
 using text = text_field<settings>;
 using u32 = int_field<settings, std::uint32_t>;
 using u64 = int_field<settings, std::uint64_t>;
@@ -226,6 +250,11 @@ constexpr key_spec<settings> settings_keys[] = {
    u64{&member<&settings::frontends, &frontend_settings::killa, &killa_settings::credit_usd_micros>,
        1, 1'000'000'000}},
   {"frontends.killa.tasks", json{&apply_killa_tasks}},
+  {"frontends.killa.packages", json{&apply_killa_packages}},
+  {"frontends.killa.listen",
+   text{&member<&settings::frontends, &frontend_settings::killa, &killa_settings::listen>,
+        {},
+        &check_optional_listen}},
   {"devices", json{&apply_devices}},
   {"plans", json{&apply_plans}},
   {"faults.seed", u64{&member<&settings::faults, &fault_settings::seed>, 0, max_u64}},

@@ -80,12 +80,24 @@ struct mcp_settings {
   std::vector<std::string> allowed_origins;
 };
 
+/// A credit package Killa's GET /api/v1/packages lists (buying happens elsewhere).
+struct killa_package {
+  std::string code;
+  std::string label;
+  std::uint64_t usd_cents = 0;
+  std::uint64_t credits = 0;
+};
+
 /// The Killa Tamata dialect (docs/frontends.md).
 struct killa_settings {
   bool enabled = true;
   std::uint64_t credit_usd_micros = 10000;  ///< the value of one credit: 10,000 micro-USD = $0.01
   /// Task -> model id; empty: the built-in mapping (models/dialects/killa.cpp).
   std::map<std::string, std::string> tasks;
+  std::vector<killa_package> packages;  ///< GET /api/v1/packages; default none
+  /// HOST:PORT of a listener of its own (only Killa's paths, every error in its envelope);
+  /// empty: the main listener only.
+  std::string listen;
 };
 
 struct frontend_settings {

@@ -19,6 +19,33 @@ using route_handler = std::function<void(const api_context&, const call_ptr&)>;
 struct api::impl {
   api_context context;
   router<route_handler> routes;
+  std::vector<std::pair<std::string, envelope>> envelopes;  ///< by path prefix
+  struct dedicated {
+    std::vector<std::string> prefixes;
+    envelope reshape;
+  };
+  std::vector<std::pair<std::string, dedicated>> listeners;
+
+  /// The envelope of errors for `path` on `listener`; null for the core's own. `served` is
+  /// false when the path is not served on that listener at all.
+  const envelope* envelope_for(std::string_view listener, std::string_view path,
+                               bool& served) const {
+    served = true;
+    for (const auto& [name, d] : listeners) {
+      if (name != listener) continue;
+      served = false;
+      for (const auto& prefix : d.prefixes) served = served || path.starts_with(prefix);
+      return &d.reshape;
+    }
+    const envelope* best = nullptr;
+    std::size_t best_length = 0;
+    for (const auto& [prefix, reshape] : envelopes)
+      if (path.starts_with(prefix) && prefix.size() >= best_length) {
+        best = &reshape;
+        best_length = prefix.size();
+      }
+    return best;
+  }
 };
 
 namespace {
@@ -148,7 +175,7 @@ void with_admin(const api_context& context, const call_ptr& c,
   context.actors->post(std::move(next));
 }
 
-api::api(api_context context) : impl_(new impl{std::move(context), {}}) {
+api::api(api_context context) : impl_(new impl{std::move(context), {}, {}, {}}) {
   auto& r = impl_->routes;
   r.add("POST", "/v1/jobs", create_job, true);
   r.add("GET", "/v1/jobs", list_jobs);
@@ -183,7 +210,7 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}}) {
 
 api::~api() = default;
 
-response api::limit_response(int status) {
+response api::limit_response(int status, std::string_view target) const {
   response r;
   if (status == 413) {
     r = error_response(make_api_error(error_code::payload_too_large, "the body is over 1 MiB"));
@@ -195,7 +222,20 @@ response api::limit_response(int status) {
   }
   // Refused before routing, but every response still carries a request id.
   r.headers.emplace_back("X-Request-Id", "req_" + crypto::hex(crypto::random_bytes(12)));
+  bool served = true;
+  if (const auto* reshape = impl_->envelope_for({}, target.substr(0, target.find('?')), served))
+    r.body = (*reshape)(r.body);
   return r;
+}
+
+void api::set_envelope(std::string prefix, envelope reshape) {
+  impl_->envelopes.emplace_back(std::move(prefix), std::move(reshape));
+}
+
+void api::dedicate_listener(std::string listener, std::vector<std::string> prefixes,
+                            envelope reshape) {
+  impl_->listeners.emplace_back(std::move(listener),
+                                impl::dedicated{std::move(prefixes), std::move(reshape)});
 }
 
 namespace {
@@ -233,6 +273,14 @@ call_ptr make_call(request&& message, std::string request_id, std::string trace_
 }  // namespace
 
 void api::route(const call_ptr& c) {
+  bool served = true;
+  if (const auto* reshape = impl_->envelope_for(c->req.listener, c->path, served))
+    c->reply = [reshape, reply = std::move(c->reply)](response r) {
+      if (r.status >= 400 && r.body.starts_with(R"({"error":)")) r.body = (*reshape)(r.body);
+      reply(std::move(r));
+    };
+  if (!served)
+    return reply_error(c, make_api_error(error_code::not_found, "no such endpoint: " + c->path));
   auto found = impl_->routes.match(c->req.method, c->path);
   if (found.kind == decltype(impl_->routes)::outcome::not_found)
     return reply_error(c, make_api_error(error_code::not_found, "no such endpoint: " + c->path));

@@ -7,6 +7,7 @@
 #include "http/message.hpp"
 #include "models/catalog.hpp"
 #include "models/job_json.hpp"
+#include "protocol/device_link.hpp"
 #include "protocol/directory.hpp"
 #include "protocol/scheduler.hpp"
 #include "protocol/store.hpp"
@@ -46,6 +47,7 @@ struct api_context {
   faults_ptr faults;                             ///< GET|PUT /admin/v1/faults
   store_writer_actor writer;                     ///< POST /admin/v1/snapshots
   std::function<store_status()> storage_status;  ///< whether the store takes writes (readyz)
+  device_link_actor device_links;                ///< Killa's device links (killa_device_link)
 };
 
 /// What a front end tells the core about a request it translated. It rides on the internal
@@ -87,8 +89,17 @@ public:
   void dispatch_as(const exchange& outer, request inner, responder reply,
                    std::shared_ptr<const front_end_call> front_end = nullptr);
   const api_context& context() const;
-  /// The answer for a request rejected by the server before routing (413, 431, 400).
-  static response limit_response(int status);
+  /// The answer for a request rejected by the server before routing (413, 431, 400), in the
+  /// envelope of the front end that owns `target`'s path.
+  response limit_response(int status, std::string_view target) const;
+  /// Turns a core error body ({"error": {...}}) into a front end's envelope.
+  using envelope = std::function<std::string(std::string_view core_body)>;
+  /// Errors on paths under `prefix` come in `reshape`'s envelope, those the core makes before a
+  /// route runs (404, 405, 413, 415, 431, 401, 429) too. The longest matching prefix wins.
+  void set_envelope(std::string prefix, envelope reshape);
+  /// A front end's own listener (server_options::name = `listener`): only paths under
+  /// `prefixes` are served on it, and every error there comes in `reshape`'s envelope.
+  void dedicate_listener(std::string listener, std::vector<std::string> prefixes, envelope reshape);
 
   struct impl;
 

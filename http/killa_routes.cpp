@@ -2,6 +2,7 @@
 #include "http/killa_routes.hpp"
 
 #include "http/api.hpp"
+#include "http/killa_device_link.hpp"
 #include "http/router.hpp"
 #include "models/json_writer.hpp"
 
@@ -290,6 +291,16 @@ void health(api& core, const exchange_ptr& x) {
   });
 }
 
+/// A discovery document, made for the URL the client reached.
+void document(const exchange_ptr& x, std::string content_type,
+              std::string (*render)(std::string_view base)) {
+  auto host = x->req.header("host");
+  response r;
+  r.content_type = std::move(content_type);
+  r.body = render("http://" + std::string(host.empty() ? "127.0.0.1" : host));
+  x->reply(std::move(r));
+}
+
 /// Routes of the seed that need services outside a self-hosted server.
 constexpr std::string_view not_here[] = {"/api/v1/auth/google",
                                          "/api/v1/auth/browser/google",
@@ -312,24 +323,20 @@ constexpr std::string_view not_here[] = {"/api/v1/auth/google",
 
 }  // namespace
 
-/// Every answer of a Killa route is in Killa's envelope, also the refusals the core makes before
-/// the route runs (401, 429 and 503 from authentication).
-front_end killa_route(std::function<void(const exchange_ptr&)> route) {
-  return [route = std::move(route)](const exchange_ptr& x) {
-    x->reply = [reply = std::move(x->reply)](response r) {
-      if (r.status >= 400 && r.body.starts_with(R"({"error":)"))
-        r.body = killa::render_error(r.body);
-      reply(std::move(r));
-    };
-    route(x);
-  };
-}
-
-void mount_killa(api& core, killa::dialect_settings settings) {
+void mount_killa(api& core, killa::dialect_settings settings, std::vector<killa::package> packages,
+                 std::string own_listener) {
   auto shared = std::make_shared<const killa::dialect_settings>(std::move(settings));
-  auto route = [&core](std::string method, std::string_view path,
-                       std::function<void(const exchange_ptr&)> handler) {
-    core.mount(std::move(method), path, killa_route(std::move(handler)), false);
+  // Every error under /api/v1 is in Killa's envelope, those the core makes before a route runs
+  // (401 and 429 from authentication, 404, 405, 413, 431) too.
+  auto envelope = [](std::string_view body) { return killa::render_error(body); };
+  core.set_envelope("/api/v1/", envelope);
+  if (!own_listener.empty())
+    core.dedicate_listener(
+      std::move(own_listener),
+      {"/api/v1/", "/openapi.json", "/llms.txt", "/.well-known/", "/skills/", "/v1/files/"},
+      envelope);
+  auto route = [&core](std::string method, std::string_view path, front_end handler) {
+    core.mount(std::move(method), path, std::move(handler), false);
   };
   route("POST", "/api/v1/media/jobs", [&core, shared](auto& x) { submit(core, shared, x); });
   route("GET", "/api/v1/media/jobs", [&core, shared](auto& x) { get_job(core, shared, x); });
@@ -338,6 +345,17 @@ void mount_killa(api& core, killa::dialect_settings settings) {
   route("POST", "/api/v1/keys", [&core](auto& x) { create_key(core, x); });
   route("POST", "/api/v1/keys/revoke", [&core](auto& x) { revoke_key(core, x); });
   route("GET", "/api/v1/health", [&core](auto& x) { health(core, x); });
+  mount_killa_device_link(core);
+  route("GET", "/api/v1/packages",
+        [list = killa::render_packages(packages)](auto& x) { x->reply(killa_answer(200, list)); });
+  route("GET", "/openapi.json",
+        [](auto& x) { document(x, "application/json", &killa::render_openapi); });
+  route("GET", "/llms.txt",
+        [](auto& x) { document(x, "text/plain; charset=utf-8", &killa::render_llms_txt); });
+  route("GET", "/.well-known/agent-skills.json",
+        [](auto& x) { document(x, "application/json", &killa::render_skill_manifest); });
+  route("GET", "/skills/killatamata/SKILL.md",
+        [](auto& x) { document(x, "text/markdown; charset=utf-8", &killa::render_skill_md); });
   for (auto path : not_here)
     for (const char* method : {"GET", "POST", "DELETE"})
       core.mount(

@@ -6,12 +6,18 @@
 #pragma once
 
 #include "models/dialects/killa.hpp"
+#include "models/dialects/killa_discovery.hpp"
+
+#include <vector>
 
 namespace kiln::http {
 
 class api;
 
-/// Mounts the routes on `core`; call before the server starts.
-void mount_killa(api& core, killa::dialect_settings settings);
+/// Mounts the routes on `core`, with the packages GET /api/v1/packages lists; call before the
+/// server starts. With `own_listener`, the listener of that name (server_options::name) serves
+/// Killa's paths only (and the output files), every error in Killa's envelope.
+void mount_killa(api& core, killa::dialect_settings settings,
+                 std::vector<killa::package> packages = {}, std::string own_listener = {});
 
 }  // namespace kiln::http

@@ -16,7 +16,8 @@ struct request {
   std::string target;                                        ///< path and query as sent
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-case
   std::string body;
-  std::string remote;  ///< peer address, for logs
+  std::string remote;    ///< peer address, for logs
+  std::string listener;  ///< which listener took it (server_options::name): "" for the main one
 
   /// The value of the first header named `name` (lower-case); null when none was sent (an
   /// empty value is sent).

@@ -107,7 +107,9 @@ private:
                    : ec == bhttp::error::header_limit ? 431
                                                       : 400;
       keep_alive_ = false;
-      return do_write(owner_.options.limit_response(status));
+      // The request line is read before the headers and body that broke the limit.
+      std::string_view target(parser_->get().target().data(), parser_->get().target().size());
+      return do_write(owner_.options.limit_response(status, target));
     }
     auto& message = parser_->get();
     keep_alive_ = message.keep_alive() && !stopping_;
@@ -123,6 +125,7 @@ private:
       plain.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     plain.body = std::move(message.body());
+    plain.listener = owner_.options.name;
     stream_.expires_never();  // the handler's own timeouts bound the wait
     owner_.in_flight.fetch_add(1);
     auto self = shared_from_this();

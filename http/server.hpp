@@ -16,8 +16,11 @@ struct server_options {
   std::uint16_t port = 8080;  ///< 0 picks a free port
   std::uint32_t threads = 2;
   std::chrono::milliseconds idle_timeout{30000};
-  /// Answer for requests that break a limit before reaching the handler (413, 431, 400).
-  std::function<response(int status)> limit_response;
+  /// Answer for requests that break a limit before reaching the handler (413, 431, 400), given
+  /// the request's target as far as it was read (may be empty).
+  std::function<response(int status, std::string_view target)> limit_response;
+  /// Names the listener on every request it hands on (request::listener): "" for the main one.
+  std::string name;
 };
 
 class server {

@@ -62,6 +62,12 @@ using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
 using attempted_atom = caf::atom_constant<caf::atom("attempted")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
+// -- Killa's device links (device_link.hpp) --
+using link_start_atom = caf::atom_constant<caf::atom("linkstart")>;
+using link_status_atom = caf::atom_constant<caf::atom("linkstatus")>;
+using link_approve_atom = caf::atom_constant<caf::atom("linkapprov")>;
+using link_poll_atom = caf::atom_constant<caf::atom("linkpoll")>;
+
 // -- shared by several families --
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;

@@ -4,6 +4,7 @@
 #include "runtime/node.hpp"
 
 #include "actors/delivery_actor.hpp"
+#include "actors/device_link_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_reader.hpp"
@@ -36,6 +37,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace kiln {
@@ -241,6 +243,8 @@ int run_node(const settings& configured, const std::string& log_level) {
   auto readers = spawn_store_readers(system, db.get(), context.clock, limits::query_readers);
   auto directory = spawn_directory(system, context, std::move(*recovered));
   supervise(directory, "directory");
+  auto device_links = spawn_device_links(system, context.clock, directory);  // Killa's, in memory
+  supervise(device_links, "device_links");
   if (config.demo_account)
     if (auto error = create_demo_account(system, directory, *db)) return refuse_start(error, 1);
 
@@ -250,7 +254,7 @@ int run_node(const settings& configured, const std::string& log_level) {
   http::api api({&actors, directory, context.scheduler, readers, &*models, &config, context.clock,
                  context.url_signing_key, files_dir,
                  [&] { return metrics_text(*db, server_ptr->in_flight()); }, &resolver, faults,
-                 context.writer, [&] { return db->status(); }});
+                 context.writer, [&] { return db->status(); }, device_links});
   // MCP clients reach the same routes as tools (docs/mcp.md).
   mcp::mount(api, "/mcp", mcp::kiln_tools(), {config.mcp.allowed_origins});
   if (config.frontends.killa.enabled) {
@@ -259,14 +263,21 @@ int run_node(const settings& configured, const std::string& log_level) {
       static_cast<std::int64_t>(config.frontends.killa.credit_usd_micros);
     killa_settings.tasks =
       config.frontends.killa.tasks.empty() ? killa::default_tasks() : config.frontends.killa.tasks;
-    http::mount_killa(api, std::move(killa_settings));
+    std::vector<killa::package> packages;
+    for (const auto& p : config.frontends.killa.packages)
+      packages.push_back({p.code, p.label, static_cast<std::int64_t>(p.usd_cents),
+                          static_cast<std::int64_t>(p.credits)});
+    http::mount_killa(api, std::move(killa_settings), std::move(packages),
+                      config.frontends.killa.listen.empty() ? "" : "killa");
   }
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();
   options.threads = config.http.threads;
   options.idle_timeout = std::chrono::milliseconds(config.http.idle_timeout_ms);
-  options.limit_response = &http::api::limit_response;
+  options.limit_response = [&api](int status, std::string_view target) {
+    return api.limit_response(status, target);
+  };
   http::server server(options, [&api](http::request&& r, http::responder reply) {
     api.handle(std::move(r), std::move(reply));
   });
@@ -277,6 +288,26 @@ int run_node(const settings& configured, const std::string& log_level) {
     std::fprintf(stderr, "kiln: %s\n", error.c_str());
     db->close();
     std::_Exit(1);
+  }
+  // A front end on an address of its own: the same API, its paths only.
+  std::optional<http::server> killa_server;
+  if (config.frontends.killa.enabled && !config.frontends.killa.listen.empty()) {
+    auto own = options;
+    own.name = "killa";
+    auto colon = config.frontends.killa.listen.rfind(':');
+    own.host = config.frontends.killa.listen.substr(0, colon);
+    own.port =
+      static_cast<std::uint16_t>(std::stoul(config.frontends.killa.listen.substr(colon + 1)));
+    killa_server.emplace(own, [&api](http::request&& r, http::responder reply) {
+      api.handle(std::move(r), std::move(reply));
+    });
+    auto own_port = killa_server->start(error);
+    if (own_port == 0) {
+      std::fprintf(stderr, "kiln: frontends.killa.listen: %s\n", error.c_str());
+      db->close();
+      std::_Exit(1);
+    }
+    std::printf("killa listening on http://%s:%u\n", own.host.c_str(), own_port);
   }
   caf::anon_send(context.deliveries, register_atom::value,
                  config.public_url.empty() ? "http://" + options.host + ":" + std::to_string(port)
@@ -291,6 +322,7 @@ int run_node(const settings& configured, const std::string& log_level) {
   sigwait(&signals, &received);
   log->info(R"("event":"server.stopping","signal":{},"in_flight":{})", received,
             server.in_flight());
+  if (killa_server) killa_server->stop(std::chrono::seconds(10));
   server.stop(std::chrono::seconds(10));  // stop accepting, let in-flight requests finish
   actors.stop();
   resolver.stop();

@@ -231,6 +231,14 @@ TEST_CASE("Killa keys, balance, health and every error in Killa's envelope", "[e
                     "not_found");
   check_killa_error(http.request("POST", "/api/v1/checkout/stripe", "{}", bearer_json(account.key)),
                     501, "not_supported");
+  // Refusals the core makes before a route runs come in Killa's envelope under /api/v1 too.
+  check_killa_error(http.request("GET", "/api/v1/no-such-thing", {}, auth), 404, "not_found");
+  check_killa_error(http.request("DELETE", "/api/v1/balance", {}, auth), 405, "method_not_allowed");
+  check_killa_error(
+    http.request("POST", "/api/v1/media/jobs", std::string(1100000, 'x'), bearer_json(account.key)),
+    413, "payload_too_large");
+  // ... and only there: the core keeps its own.
+  CHECK(json::parse(http.get("/v1/no-such-thing").body).has("error"));
   // Nothing above created a job or moved a credit.
   CHECK(json::parse(http.get("/v1/jobs", account.key).body)["data"].size() == 0);
 }
@@ -271,4 +279,67 @@ TEST_CASE("Killa's audio and video tasks run on the catalog's models with the se
   // ltx-2-3 with extremeQuality: 6 s x 30 fps = 180 frames + 50% = 270 credits = $2.70.
   auto clip = json::parse(killa_submit(http, account.key, tasks[4].body).body);
   CHECK(clip["/billing/usdHeld"].str() == "2.70");
+}
+
+TEST_CASE("Killa's discovery documents and packages describe the routes this server serves",
+          "[e2e][killa]") {
+  test_server server(sim_devices,
+                     R"("frontends":{"killa":{"packages":[{"code":"starter-10","label":"$10",)"
+                     R"("usd_cents":1000,"credits":1000}]}})");
+  auto& http = server.http();
+  auto openapi = http.get("/openapi.json");
+  REQUIRE(openapi.status == 200);
+  CHECK(openapi.header("content-type") == "application/json");
+  auto doc = json::parse(openapi.body);
+  CHECK(doc["openapi"].str() == "3.1.0");
+  CHECK(doc["/servers/0/url"].str() == "http://127.0.0.1:" + std::to_string(http.port()));
+  CHECK(doc["/paths/~1api~1v1~1media~1jobs"].has("post"));
+  CHECK(doc["/paths/~1api~1v1~1media~1jobs"].has("get"));
+  CHECK(doc["/paths/~1api~1v1~1health/get"].has("security") == false);  // no key needed
+  // Every documented route answers something other than 404 here.
+  for (const auto& path : doc["paths"].keys()) {
+    INFO(path);
+    std::string pointer = "/paths/";  // JSON pointer: "/" in a key is "~1"
+    for (char ch : path) pointer += ch == '/' ? std::string("~1") : std::string(1, ch);
+    bool post = doc[pointer].has("post");
+    auto answer = http.request(post ? "POST" : "GET", path, post ? "{}" : "",
+                               {{"Content-Type", "application/json"}});
+    CHECK(answer.status != 404);
+  }
+  auto llms = http.get("/llms.txt");
+  CHECK(llms.header("content-type").starts_with("text/plain"));
+  CHECK(llms.body.find("POST /api/v1/media/jobs") != std::string::npos);
+  auto manifest = json::parse(http.get("/.well-known/agent-skills.json").body);
+  auto skill_url = manifest["/skills/0/url"].str();
+  auto skill = http.get(skill_url.substr(skill_url.find("/skills/")));
+  CHECK(skill.status == 200);
+  CHECK(skill.body.find("/api/v1/media/jobs") != std::string::npos);
+  auto packages = json::parse(http.get("/api/v1/packages").body);
+  CHECK(packages["ok"].boolean());
+  CHECK(packages["/packages/0/packageCode"].str() == "starter-10");
+  CHECK(packages["/packages/0/credits"].integer() == 1000);
+}
+
+TEST_CASE("Killa on a listener of its own serves its paths only, every error in its envelope",
+          "[e2e][killa]") {
+  test_server server(sim_devices, R"("frontends":{"killa":{"listen":"127.0.0.1:0"}})");
+  const auto& printed = server.process().startup_output();
+  auto at = printed.find("killa listening on http://127.0.0.1:");
+  REQUIRE(at != std::string::npos);
+  auto port = static_cast<std::uint16_t>(
+    std::stoi(printed.substr(at + std::string("killa listening on http://127.0.0.1:").size())));
+  REQUIRE(port != server.http().port());
+  http_client killa(port);
+  auto account = create_account(server.http(), "pro", 100);
+  auto submitted = killa_submit(killa, account.key, fox);
+  REQUIRE(submitted.status / 100 == 2);
+  auto done = killa_poll(killa, account.key, json::parse(submitted.body)["externalJobId"].str());
+  REQUIRE(done["status"].str() == "completed");
+  auto url = done["downloadableOutputUrls"][0].str();
+  CHECK(url.find(":" + std::to_string(port) + "/v1/files/") != std::string::npos);
+  CHECK(killa.get(url.substr(url.find("/v1/files/"))).status == 200);  // files are served here
+  // The core's routes are not, and even their 404 is Killa's.
+  check_killa_error(killa.get("/v1/balance", account.key), 404, "not_found");
+  check_killa_error(killa.get("/healthz"), 404, "not_found");
+  CHECK(server.http().get("/v1/balance", account.key).status == 200);  // still on the main port
 }
