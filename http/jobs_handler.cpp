@@ -181,7 +181,7 @@ void list_jobs(const api_context& context, const call_ptr& c) {
   if (!read_page(c, limit, cursor)) return;
   std::optional<job_status> status;
   if (const auto* text = c->query_value("status")) {
-    status = parse_status(*text);
+    status = parse_status_filter(*text);
     if (!status)
       return reply_error(c, make_api_error(error_code::invalid_request,
                                            "status must be queued, processing, succeeded, failed "

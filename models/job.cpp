@@ -17,4 +17,11 @@ std::optional<job_status> parse_status(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<job_status> parse_status_filter(std::string_view name) {
+  // Clients of other APIs spell it with two l's (Killa's "canceled/cancelled").
+  if (name == "cancelled") return job_status::canceled;
+  if (name == "completed") return job_status::succeeded;
+  return parse_status(name);
+}
+
 }  // namespace kiln

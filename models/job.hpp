@@ -15,6 +15,8 @@ enum class job_status : std::uint8_t { queued, processing, succeeded, failed, ca
 
 std::string_view status_name(job_status status);
 std::optional<job_status> parse_status(std::string_view name);
+/// A status as a client may ask for it in a filter: also "cancelled" and "completed".
+std::optional<job_status> parse_status_filter(std::string_view name);
 inline bool is_terminal(job_status s) {
   return s == job_status::succeeded || s == job_status::failed || s == job_status::canceled;
 }

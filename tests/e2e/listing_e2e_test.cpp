@@ -95,6 +95,11 @@ TEST_CASE("Listing pages through 25 jobs newest first with a cursor and filters 
   CHECK(ids_of(queued_rest) ==
         std::vector<std::string>(stuck_newest.begin() + 5, stuck_newest.end()));
   CHECK(json::parse(http.get("/v1/jobs?status=failed", account.key).body)["data"].size() == 0);
+  // Other APIs' spellings of a status filter: "completed" and "cancelled".
+  CHECK(
+    json::parse(http.get("/v1/jobs?status=completed&limit=100", account.key).body)["data"].size() ==
+    succeeded["data"].size());
+  CHECK(http.get("/v1/jobs?status=cancelled", account.key).status == 200);
 
   // A queued job says where it stands and when to ask again.
   auto waiting = http.get("/v1/jobs/" + stuck.front(), account.key);
