@@ -119,41 +119,35 @@ if wants submit; then
   stop_server
 fi
 
-if wants mcp; then
-  # MCP tools/call create_job against REST POST /v1/jobs on the same server, interleaved (REST,
-  # MCP, REST, MCP): every create is fsynced either way; the ratio is of the summed rates.
-  start_server mcp "$parked"
-  rest_rate=0 mcp_rate=0
+# compare NAME SCRIPT PATH: SCRIPT against PATH, interleaved with the core submit on the same
+# server (core, NAME, core, NAME), each for the duration; prints each round and the ratio of the
+# summed rates.
+compare() {
+  local name=$1 script=$2 path=$3 core_rate=0 rate=0 line
   for round in 1 2; do
     line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
       "http://127.0.0.1:$port/v1/jobs" | grep RESULT)
-    echo "${line/RESULT/RESULT mcp-rest-submit round=$round connections=$connections}"
-    rest_rate=$((rest_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
-    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/mcp_create.lua" \
-      "http://127.0.0.1:$port/mcp" | grep RESULT)
-    echo "${line/RESULT/RESULT mcp-create-job round=$round connections=$connections}"
-    mcp_rate=$((mcp_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
+    echo "${line/RESULT/RESULT $name-core-submit round=$round connections=$connections}"
+    core_rate=$((core_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
+    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/$script" \
+      "http://127.0.0.1:$port$path" | grep RESULT)
+    echo "${line/RESULT/RESULT $name round=$round connections=$connections}"
+    rate=$((rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
   done
-  echo "RESULT mcp create_job_vs_rest_submit=$(awk -v m="$mcp_rate" -v r="$rest_rate" 'BEGIN {printf "%.2f", m / r}')"
+  echo "RESULT $name vs_core_submit=$(awk -v a="$rate" -v b="$core_rate" 'BEGIN {printf "%.2f", a / b}')"
+}
+
+if wants mcp; then
+  # MCP tools/call create_job: every create is fsynced, as with REST.
+  start_server mcp "$parked"
+  compare mcp-create-job mcp_create.lua /mcp
   stop_server
 fi
 
 if wants killa; then
-  # Killa's POST /api/v1/media/jobs against the core POST /v1/jobs on one server, interleaved;
-  # both hold and fsync the same job (qwen-image vs flux2-turbo differ only in price).
+  # Killa's POST /api/v1/media/jobs: the same job held and fsynced (qwen-image, not flux2-turbo).
   start_server killa "$parked"
-  core_rate=0 killa_rate=0
-  for round in 1 2; do
-    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
-      "http://127.0.0.1:$port/v1/jobs" | grep RESULT)
-    echo "${line/RESULT/RESULT killa-core-submit round=$round connections=$connections}"
-    core_rate=$((core_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
-    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/killa_submit.lua" \
-      "http://127.0.0.1:$port/api/v1/media/jobs" | grep RESULT)
-    echo "${line/RESULT/RESULT killa-submit round=$round connections=$connections}"
-    killa_rate=$((killa_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
-  done
-  echo "RESULT killa submit_vs_core_submit=$(awk -v k="$killa_rate" -v c="$core_rate" 'BEGIN {printf "%.2f", k / c}')"
+  compare killa-submit killa_submit.lua /api/v1/media/jobs
   stop_server
 fi
 

@@ -325,4 +325,16 @@ void api::dispatch_as(const exchange& outer, request inner, responder reply,
 
 const api_context& api::context() const { return impl_->context; }
 
+request inner_request(const exchange& outer, std::string method, std::string target,
+                      std::string body) {
+  request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.body = std::move(body);
+  r.remote = outer.req.remote;
+  r.headers.emplace_back("host", std::string(outer.req.header("host")));
+  if (!r.body.empty()) r.headers.emplace_back("content-type", "application/json");
+  return r;
+}
+
 }  // namespace kiln::http

@@ -70,6 +70,11 @@ struct exchange {
   std::shared_ptr<const front_end_call> front_end;  ///< set only by api::dispatch_as
 };
 using exchange_ptr = std::shared_ptr<exchange>;
+/// A request to the core routes made on behalf of `outer` (a front end's call): the Host the
+/// client reached (output URLs point there) and its peer kept, JSON when it has a body.
+request inner_request(const exchange& outer, std::string method, std::string target,
+                      std::string body = {});
+
 /// A front end's handler for one mounted route.
 using front_end = std::function<void(const exchange_ptr&)>;
 

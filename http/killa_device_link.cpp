@@ -99,19 +99,6 @@ std::string text_of(dom::element e, std::string_view name) {
   return e[name].get_string().get(text) ? std::string() : std::string(text);
 }
 
-/// A request to the core routes made from the Killa request `x`.
-request core_request(const exchange& x, std::string method, std::string target,
-                     std::string body = {}) {
-  request r;
-  r.method = std::move(method);
-  r.target = std::move(target);
-  r.body = std::move(body);
-  r.remote = x.req.remote;
-  r.headers.emplace_back("host", std::string(x.req.header("host")));
-  if (!r.body.empty()) r.headers.emplace_back("content-type", "application/json");
-  return r;
-}
-
 /// Sends `args` to the device-link actor from a bridge actor; `then` gets the answer there, and
 /// `failed` (by default: the error in Killa's envelope) the actor's failure to answer.
 template <class Answer, class... Args>
@@ -133,7 +120,7 @@ void ask_links(api& core, const exchange_ptr& x, std::function<void(Answer&)> th
 void revoke(api& core, const exchange_ptr& x, const std::string& key_id,
             std::function<void()> next) {
   core.dispatch_as(
-    *x, core_request(*x, "DELETE", "/v1/keys/" + key_id), [x, key_id, next](response r) {
+    *x, inner_request(*x, "DELETE", "/v1/keys/" + key_id), [x, key_id, next](response r) {
       if (r.status != 200)
         logs::get("http")->warn(R"("event":"killa.device_link.revoke_failed","request_id":"{}",)"
                                 R"("key_id":"{}","status":{})",
@@ -254,7 +241,8 @@ void approve(api& core, const exchange_ptr& x) {
         json_writer name;
         name.begin_object().field("name", label.empty() ? link.key_label : label).end_object();
         core.dispatch_as(
-          *x, core_request(*x, "POST", "/v1/keys", name.take()), [&core, x, user_code](response r) {
+          *x, inner_request(*x, "POST", "/v1/keys", name.take()),
+          [&core, x, user_code](response r) {
             if (r.status != 201) return x->reply(answer(r.status, killa::render_error(r.body)));
             dom::parser p;
             dom::element created;
@@ -317,26 +305,18 @@ void poll(api& core, const exchange_ptr& x) {
     {}, link_poll_atom::value, std::move(device_code));
 }
 
-/// Every answer in Killa's envelope, also the refusals the core makes before a route runs (401,
-/// 429 and 503 from authentication).
-front_end in_killa_envelope(api& core, void (*route)(api&, const exchange_ptr&)) {
-  return [&core, route](const exchange_ptr& x) {
-    x->reply = [reply = std::move(x->reply)](response r) {
-      if (r.status >= 400 && r.body.starts_with(R"({"error":)"))
-        r.body = killa::render_error(r.body);
-      reply(std::move(r));
-    };
-    route(core, x);
-  };
+/// A route of `core`; its errors are in Killa's envelope by api::set_envelope (mount_killa).
+front_end on(api& core, void (*route)(api&, const exchange_ptr&)) {
+  return [&core, route](const exchange_ptr& x) { route(core, x); };
 }
 
 }  // namespace
 
 void mount_killa_device_link(api& core) {
-  core.mount("POST", "/api/v1/device/link/start", in_killa_envelope(core, start), false);
-  core.mount("GET", "/api/v1/device/link/request", in_killa_envelope(core, request_status), false);
-  core.mount("POST", "/api/v1/device/link/approve", in_killa_envelope(core, approve), false);
-  core.mount("POST", "/api/v1/device/link/poll", in_killa_envelope(core, poll), false);
+  core.mount("POST", "/api/v1/device/link/start", on(core, start), false);
+  core.mount("GET", "/api/v1/device/link/request", on(core, request_status), false);
+  core.mount("POST", "/api/v1/device/link/approve", on(core, approve), false);
+  core.mount("POST", "/api/v1/device/link/poll", on(core, poll), false);
 }
 
 }  // namespace kiln::http

@@ -42,19 +42,6 @@ response relay(response core, const std::function<std::string(std::string_view)>
   return out;
 }
 
-/// A request to the core routes made from the Killa request `x`.
-request core_request(const exchange& x, std::string method, std::string target,
-                     std::string body = {}) {
-  request r;
-  r.method = std::move(method);
-  r.target = std::move(target);
-  r.body = std::move(body);
-  r.remote = x.req.remote;
-  r.headers.emplace_back("host", std::string(x.req.header("host")));
-  if (!r.body.empty()) r.headers.emplace_back("content-type", "application/json");
-  return r;
-}
-
 bool is_json(const exchange& x) {
   auto type = x.req.header("content-type");
   return type.substr(0, type.find(';')) == "application/json";
@@ -91,7 +78,7 @@ void submit(api& core, const settings_ptr& settings, const exchange_ptr& x) {
       auto e = to_api_error(translated.error());
       return x->reply(killa_error(http_status(e.code), error_name(e.code), e.message, e.field));
     }
-    auto inner = core_request(*x, "POST", "/v1/jobs", translated->core_body);
+    auto inner = inner_request(*x, "POST", "/v1/jobs", translated->core_body);
     // The key: X-Idempotency-Key (or Idempotency-Key) or the body's idempotencyKey; both must
     // agree when both are sent.
     std::string header_key(x->req.header("x-idempotency-key"));
@@ -133,12 +120,12 @@ void get_job(api& core, const settings_ptr& settings, const exchange_ptr& x) {
     };
     auto target = "/v1/jobs/" + id;
     core.dispatch_as(
-      *x, core_request(*x, "GET", target),
+      *x, inner_request(*x, "GET", target),
       [&core, x, target, details](response r) {
         if (!details || r.status != 200) return x->reply(relay(std::move(r)));
         // The detailed view adds the job's timeline.
         core.dispatch_as(
-          *x, core_request(*x, "GET", target + "/events"),
+          *x, inner_request(*x, "GET", target + "/events"),
           [x, view = std::make_shared<response>(std::move(r))](response events) {
             dom::parser parser;
             dom::array data;
@@ -155,7 +142,7 @@ void get_job(api& core, const settings_ptr& settings, const exchange_ptr& x) {
 
 void balance(api& core, const settings_ptr& settings, const exchange_ptr& x) {
   core.authenticate(x, [&core, settings, x] {
-    core.dispatch_as(*x, core_request(*x, "GET", "/v1/balance"), [settings, x](response r) {
+    core.dispatch_as(*x, inner_request(*x, "GET", "/v1/balance"), [settings, x](response r) {
       x->reply(relay(std::move(r), [&](std::string_view body) {
         dom::parser parser;
         dom::element b = parser.parse(body.data(), body.size()).value_unsafe();
@@ -184,7 +171,7 @@ void balance(api& core, const settings_ptr& settings, const exchange_ptr& x) {
 
 void list_keys(api& core, const exchange_ptr& x) {
   core.authenticate(x, [&core, x] {
-    core.dispatch_as(*x, core_request(*x, "GET", "/v1/keys"), [x](response r) {
+    core.dispatch_as(*x, inner_request(*x, "GET", "/v1/keys"), [x](response r) {
       x->reply(relay(std::move(r), [](std::string_view body) {
         dom::parser parser;
         dom::array keys;
@@ -225,7 +212,7 @@ void create_key(api& core, const exchange_ptr& x) {
   json_writer core_body;
   core_body.begin_object().field("name", label).end_object();
   core.authenticate(x, [&core, x, core_body = core_body.take()] {
-    core.dispatch_as(*x, core_request(*x, "POST", "/v1/keys", core_body), [x](response r) {
+    core.dispatch_as(*x, inner_request(*x, "POST", "/v1/keys", core_body), [x](response r) {
       x->reply(relay(std::move(r), [](std::string_view created) {
         dom::parser p;
         dom::element k = p.parse(created.data(), created.size()).value_unsafe();
@@ -250,7 +237,7 @@ void revoke_key(api& core, const exchange_ptr& x) {
       wanted.empty())
     return x->reply(killa_error(400, "invalid_request", "keyPrefix is required", "keyPrefix"));
   core.authenticate(x, [&core, x, wanted = std::string(wanted)] {
-    core.dispatch_as(*x, core_request(*x, "GET", "/v1/keys"), [&core, x, wanted](response r) {
+    core.dispatch_as(*x, inner_request(*x, "GET", "/v1/keys"), [&core, x, wanted](response r) {
       if (r.status != 200) return x->reply(relay(std::move(r)));
       dom::parser p;
       dom::array keys;
@@ -271,7 +258,7 @@ void revoke_key(api& core, const exchange_ptr& x) {
           "keyPrefix matches " + std::to_string(ids.size()) + " keys; send a longer prefix",
           "keyPrefix"));
       core.dispatch_as(
-        *x, core_request(*x, "DELETE", "/v1/keys/" + ids.front()), [x, wanted](response done) {
+        *x, inner_request(*x, "DELETE", "/v1/keys/" + ids.front()), [x, wanted](response done) {
           x->reply(relay(std::move(done), [&](std::string_view) {
             json_writer w;
             w.begin_object().field("ok", true).field("revoked", true).field("keyPrefix", wanted);
@@ -283,7 +270,7 @@ void revoke_key(api& core, const exchange_ptr& x) {
 }
 
 void health(api& core, const exchange_ptr& x) {
-  core.dispatch_as(*x, core_request(*x, "GET", "/readyz"), [x](response r) {
+  core.dispatch_as(*x, inner_request(*x, "GET", "/readyz"), [x](response r) {
     json_writer w;
     bool ready = r.status == 200;
     w.begin_object().field("ok", ready).field("status", ready ? "ok" : "unavailable");

@@ -135,15 +135,12 @@ void call_tool(const std::shared_ptr<endpoint>& e, const http::exchange_ptr& x, 
       data.str());
   }
   auto rest = t->to_rest(arguments);
-  http::request inner;
-  inner.method = std::move(rest.method);
-  inner.target = std::move(rest.target);
-  inner.body = std::move(rest.body);
-  inner.headers = std::move(rest.headers);
-  inner.remote = x->req.remote;
-  // Output URLs are built on the Host the client reached.
-  inner.headers.emplace_back("host", std::string(x->req.header("host")));
-  if (inner.method == "POST") inner.headers.emplace_back("content-type", "application/json");
+  auto inner =
+    http::inner_request(*x, std::move(rest.method), std::move(rest.target), std::move(rest.body));
+  for (auto& header : rest.headers) inner.headers.push_back(std::move(header));
+  // A POST without a body (cancel_job) is still JSON to the route.
+  if (inner.method == "POST" && !inner.find_header("content-type"))
+    inner.headers.emplace_back("content-type", "application/json");
   // resource_link content came with protocol 2025-06-18; older clients would refuse it.
   bool links = x->req.header("mcp-protocol-version") >= std::string_view("2025-06-18");
 

@@ -3,6 +3,7 @@
 // approver's account exactly once; the refusals in Killa's envelope; the core's key limit; and
 // concurrent approvals that leave no key behind. Expiry is covered by the actor's unit tests.
 #include "tests/support/e2e.hpp"
+#include "tests/support/killa.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,17 +20,6 @@ namespace {
 const std::string start_path = "/api/v1/device/link/start";
 const std::string approve_path = "/api/v1/device/link/approve";
 const std::string poll_path = "/api/v1/device/link/poll";
-
-void check_killa_error(const http_response& answer, int status, const std::string& code,
-                       const std::string& field = {}) {
-  INFO(answer.body);
-  CHECK(answer.status == status);
-  auto body = json::parse(answer.body);
-  CHECK(body["ok"].boolean() == false);
-  CHECK_FALSE(body["error"].str().empty());
-  CHECK(body["/details/code"].str() == code);
-  if (!field.empty()) CHECK(body["/details/field"].str() == field);
-}
 
 /// The path and query of an absolute URL.
 std::string path_of(const std::string& url) {

@@ -4,6 +4,7 @@
 // job under the core API.
 #include "devices/media/media_render.hpp"
 #include "tests/support/e2e.hpp"
+#include "tests/support/killa.hpp"
 #include "tests/support/webhook_listener.hpp"
 
 #include <catch2/catch.hpp>
@@ -37,17 +38,6 @@ json killa_poll(http_client& http, const std::string& key, const std::string& id
     return status == "completed" || status == "failed" || status == "canceled";
   });
   return job;
-}
-
-void check_killa_error(const http_response& answer, int status, const std::string& code,
-                       const std::string& field = {}) {
-  INFO(answer.body);
-  CHECK(answer.status == status);
-  auto body = json::parse(answer.body);
-  CHECK(body["ok"].boolean() == false);
-  CHECK_FALSE(body["error"].str().empty());
-  CHECK(body["/details/code"].str() == code);
-  if (!field.empty()) CHECK(body["/details/field"].str() == field);
 }
 
 const std::string fox =
