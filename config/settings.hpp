@@ -100,8 +100,14 @@ struct killa_settings {
   std::string listen;
 };
 
+/// agent.media's video API (docs/frontends.md).
+struct agent_media_settings {
+  bool enabled = true;
+};
+
 struct frontend_settings {
   killa_settings killa;
+  agent_media_settings agent_media;
 };
 
 struct settings {

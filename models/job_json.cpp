@@ -3,6 +3,7 @@
 // HTTP front end and the webhook deliveries render a job with one piece of code.
 #include "models/job_json.hpp"
 
+#include "models/dialects/agent_media.hpp"
 #include "models/dialects/killa.hpp"
 
 #include "config/limits.hpp"
@@ -96,6 +97,8 @@ std::string render_job_page(const job_page& page, const url_context& urls) {
 std::string render_webhook_event(const delivery& d, const job& value, const url_context& urls) {
   // A job made through a front end is delivered in its format (docs/frontends.md).
   if (value.spec.origin.webhook_format == "killa") return killa::render_callback(value, urls);
+  if (value.spec.origin.webhook_format == "agent_media")
+    return agent_media::render_webhook(value, urls);
   json_writer w;
   w.begin_object()
     .field("id", d.event_id)

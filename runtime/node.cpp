@@ -15,6 +15,7 @@
 #include "devices/gpu_telemetry.hpp"
 #include "devices/nvml.hpp"
 #include "http/actor_bridge.hpp"
+#include "http/agent_media_routes.hpp"
 #include "http/api.hpp"
 #include "http/killa_routes.hpp"
 #include "http/server.hpp"
@@ -270,6 +271,7 @@ int run_node(const settings& configured, const std::string& log_level) {
     http::mount_killa(api, std::move(killa_settings), std::move(packages),
                       config.frontends.killa.listen.empty() ? "" : "killa");
   }
+  if (config.frontends.agent_media.enabled) http::mount_agent_media(api);
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();

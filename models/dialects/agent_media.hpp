@@ -1,0 +1,52 @@
+// agent.media's video API (seed 002) as pure translations: a create body (script or prompt,
+// actor, duration bucket by word pacing, subtitle style and the rest) into Kiln's core job on
+// model ugc-basic; a stored job into agent.media's views; core errors into its
+// {error: {code, message, type}} envelope. http/agent_media_routes.cpp applies them.
+#pragma once
+
+#include "models/error.hpp"
+#include "models/job.hpp"
+#include "models/job_json.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kiln::agent_media {
+
+/// The model agent.media's videos run on.
+inline constexpr std::string_view model_id = "ugc-basic";
+
+/// A create translated: the core body and what the 201 answer reports about pacing.
+struct translated_create {
+  std::string core_body;
+  std::string effective_input;  ///< the body as taken (JSON), kept with the job
+  std::uint32_t duration = 0;   ///< the bucket: 5, 10 or 15 s
+  std::uint32_t word_count = 0;
+  std::uint32_t max_words = 0;
+  std::string pacing_warning;  ///< when the duration was raised to fit the script
+  bool generated_script = false;
+};
+
+/// Validates and translates a POST /api/v1/videos body. A refusal is invalid_request (or
+/// invalid_json) whose field is agent.media's error code (`missing_script`, `cta_too_long`,
+/// `invalid_<field>`, ...), rendered by the route as a validation_error.
+caf::expected<translated_create> translate_create(std::string_view body);
+
+/// agent.media's word for a status: "completed" for succeeded.
+std::string_view status_word(job_status status);
+
+/// The 201 answer of a create.
+std::string render_created(const job& value, const translated_create& create);
+/// GET /api/v1/videos/{id}.
+std::string render_video(const job& value, const url_context& urls);
+
+/// The webhook of an agent.media job (the seed gives no shape; Kiln's choice):
+/// {event: "video.completed" | "video.failed" | "video.canceled", job: <the GET view>}.
+std::string render_webhook(const job& value, const url_context& urls);
+
+/// {error: {code, message, type}} from a core error body.
+std::string render_error(std::string_view core_body);
+std::string render_error(std::string_view code, std::string_view message, std::string_view type);
+
+}  // namespace kiln::agent_media
