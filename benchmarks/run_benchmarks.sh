@@ -119,18 +119,18 @@ if wants submit; then
   stop_server
 fi
 
-# compare NAME SCRIPT PATH: SCRIPT against PATH, interleaved with the core submit on the same
-# server (core, NAME, core, NAME), each for the duration; prints each round and the ratio of the
-# summed rates.
+# compare NAME SCRIPT PATH [BODY]: SCRIPT against PATH (with KILN_BODY=BODY when given),
+# interleaved with the core submit on the same server (core, NAME, core, NAME), each for the
+# duration; prints each round and the ratio of the summed rates.
 compare() {
-  local name=$1 script=$2 path=$3 core_rate=0 rate=0 line
+  local name=$1 script=$2 path=$3 body=${4:-} core_rate=0 rate=0 line
   for round in 1 2; do
     line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/submit.lua" \
       "http://127.0.0.1:$port/v1/jobs" | grep RESULT)
     echo "${line/RESULT/RESULT $name-core-submit round=$round connections=$connections}"
     core_rate=$((core_rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
-    line=$(KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/$script" \
-      "http://127.0.0.1:$port$path" | grep RESULT)
+    line=$(env KILN_KEY="$key" ${body:+KILN_BODY="$body"} wrk -t2 -c"$connections" \
+      -d"${duration}s" -s "$root/benchmarks/$script" "http://127.0.0.1:$port$path" | grep RESULT)
     echo "${line/RESULT/RESULT $name round=$round connections=$connections}"
     rate=$((rate + $(sed -n 's/.*requests_per_s=\([0-9]*\).*/\1/p' <<<"$line")))
   done
@@ -147,7 +147,8 @@ fi
 if wants killa; then
   # Killa's POST /api/v1/media/jobs: the same job held and fsynced (qwen-image, not flux2-turbo).
   start_server killa "$parked"
-  compare killa-submit killa_submit.lua /api/v1/media/jobs
+  compare killa-submit submit.lua /api/v1/media/jobs \
+    '{"task":"image.generate","input":{"prompt":"a lighthouse at dusk, oil painting","width":512,"height":512}}'
   stop_server
 fi
 

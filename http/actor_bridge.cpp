@@ -15,6 +15,18 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::bridge_message)
 
 namespace kiln {
 
+namespace {
+thread_local caf::event_based_actor* running_in = nullptr;
+}  // namespace
+
+caf::event_based_actor* current_bridge_actor() { return running_in; }
+
+bridge_scope::bridge_scope(caf::event_based_actor* self) : previous_(running_in) {
+  running_in = self;
+}
+
+bridge_scope::~bridge_scope() { running_in = previous_; }
+
 struct bridge::impl {
   std::vector<caf::actor> actors;
   std::atomic<std::size_t> next{0};
@@ -23,7 +35,10 @@ struct bridge::impl {
 bridge::bridge(caf::actor_system& system, std::size_t actor_count) : impl_(new impl) {
   for (std::size_t i = 0; i < actor_count; ++i)
     impl_->actors.push_back(system.spawn([](caf::event_based_actor* self) -> caf::behavior {
-      return {[=](bridge_message& message) { message.task(self); }};
+      return {[=](bridge_message& message) {
+        bridge_scope scope(self);
+        message.task(self);
+      }};
     }));
 }
 

@@ -14,29 +14,17 @@ namespace dom = simdjson::dom;
 
 namespace {
 
-response answer(int status, std::string body) {
-  response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 response validation_error(std::string_view code, std::string_view message, int status = 400) {
-  return answer(status, agent_media::render_error(code, message, "validation_error"));
+  return enveloped_error(status, agent_media::render_error(code, message, "validation_error"));
 }
 
-/// A core answer passed on: a success as rendered (or made by `ok`), an error in agent.media's
-/// envelope; agent.media polls every 5 s, so a job in progress says Retry-After: 5.
+/// A core answer passed on (api's passed_on); agent.media polls every 5 s, so a job in progress
+/// says Retry-After: 5.
 response relay(response core, const std::function<std::string(std::string_view)>& ok = {}) {
-  response out;
-  out.status = core.status;
-  bool success = core.status >= 200 && core.status < 300;
-  out.body = !success ? agent_media::render_error(core.body) : ok ? ok(core.body) : core.body;
-  for (auto& [name, value] : core.headers) {
-    if (name == "Retry-After" && success) out.headers.emplace_back(name, "5");
-    else if (name == "Retry-After" || name == "Idempotent-Replayed" || name == "Location")
-      out.headers.emplace_back(name, value);
-  }
+  auto out = passed_on(std::move(core), ok);
+  if (out.status == 200)
+    for (auto& [name, value] : out.headers)
+      if (name == "Retry-After") value = "5";
   return out;
 }
 
@@ -48,8 +36,7 @@ std::string id_of(const exchange& x, std::string_view prefix, std::string_view s
 }
 
 void create(api& core, const exchange_ptr& x) {
-  auto type = x->req.header("content-type");
-  if (type.substr(0, type.find(';')) != "application/json")
+  if (!is_json_body(x->req))
     return x->reply(validation_error("unsupported_media_type",
                                      "send the body as Content-Type: application/json", 415));
   core.authenticate(x, [&core, x] {

@@ -78,6 +78,27 @@ response json_response(int status, std::string body) {
   return r;
 }
 
+response enveloped_error(int status, std::string body) {
+  auto r = json_response(status, std::move(body));
+  r.enveloped = true;
+  return r;
+}
+
+bool is_json_body(const request& message) {
+  return is_json_content_type(message.header("content-type"));
+}
+
+response passed_on(response inner, const std::function<std::string(std::string_view)>& ok) {
+  response out;
+  out.status = inner.status;
+  bool success = inner.status >= 200 && inner.status < 300;
+  out.body = success && ok ? ok(inner.body) : std::move(inner.body);
+  for (auto& [name, value] : inner.headers)
+    if (name == "Retry-After" || name == "Idempotent-Replayed" || name == "Location")
+      out.headers.emplace_back(name, std::move(value));
+  return out;
+}
+
 response error_response(const api_error& error) {
   json_writer w;
   w.begin_object()
@@ -146,6 +167,7 @@ void authenticate_exchange(const api_context& context, const exchange_ptr& x,
               return x->reply(std::move(r));
             }
             x->who = std::move(who);
+            bridge_scope scope(self);  // what `next` dispatches may run right here
             next(self);
           },
           [=](caf::error& error) { x->reply(error_response(to_api_error(error))); });
@@ -157,8 +179,12 @@ void authenticate_exchange(const api_context& context, const exchange_ptr& x,
 void with_principal(const api_context& context, const call_ptr& c,
                     std::function<void(caf::event_based_actor*, const principal&)> next) {
   auto run = [c, next = std::move(next)](caf::event_based_actor* self) { next(self, *c->who); };
-  // A front end's call into the routes comes authenticated already (api::dispatch_as).
-  if (c->who) return context.actors->post(std::move(run));
+  // A front end's call into the routes comes authenticated already (api::dispatch_as); made
+  // from a bridge actor's task, it runs on in that actor rather than hopping to another.
+  if (c->who) {
+    if (auto* self = current_bridge_actor()) return run(self);
+    return context.actors->post(std::move(run));
+  }
   authenticate_exchange(context, c, std::move(run));
 }
 
@@ -276,7 +302,7 @@ void api::route(const call_ptr& c) {
   bool served = true;
   if (const auto* reshape = impl_->envelope_for(c->req.listener, c->path, served))
     c->reply = [reshape, reply = std::move(c->reply)](response r) {
-      if (r.status >= 400 && r.body.starts_with(R"({"error":)")) r.body = (*reshape)(r.body);
+      if (r.status >= 400 && !r.enveloped) r.body = (*reshape)(r.body);
       reply(std::move(r));
     };
   if (!served)
@@ -290,7 +316,7 @@ void api::route(const call_ptr& c) {
     r.headers.emplace_back("Allow", found.allow);
     return c->reply(std::move(r));
   }
-  if (found.found->takes_body && !is_json_content_type(c->req.header("content-type")))
+  if (found.found->takes_body && !is_json_body(c->req))
     return reply_error(c, make_api_error(error_code::unsupported_media_type,
                                          "send the body as Content-Type: application/json"));
   c->params = std::move(found.params);

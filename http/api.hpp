@@ -70,6 +70,18 @@ struct exchange {
   std::shared_ptr<const front_end_call> front_end;  ///< set only by api::dispatch_as
 };
 using exchange_ptr = std::shared_ptr<exchange>;
+/// A JSON answer.
+response json_response(int status, std::string body);
+/// An error a front end rendered in its own envelope (marked so that the envelope of
+/// api::set_envelope is not applied to it again).
+response enveloped_error(int status, std::string body);
+/// Whether the request says its body is JSON (Content-Type: application/json, any parameters).
+bool is_json_body(const request& message);
+/// A core answer handed on by a front end: a success as `ok` makes it (or as it is), an error as
+/// it is (the front end's envelope, api::set_envelope, turns it into its shape); the headers a
+/// client acts on (Retry-After, Idempotent-Replayed, Location) kept.
+response passed_on(response inner, const std::function<std::string(std::string_view)>& ok = {});
+
 /// A request to the core routes made on behalf of `outer` (a front end's call): the Host the
 /// client reached (output URLs point there) and its peer kept, JSON when it has a body.
 request inner_request(const exchange& outer, std::string method, std::string target,

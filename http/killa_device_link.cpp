@@ -8,6 +8,7 @@
 #include "http/api.hpp"
 #include "http/router.hpp"
 #include "models/dialects/killa.hpp"
+#include "models/json_read.hpp"
 #include "models/json_writer.hpp"
 
 #include <simdjson.h>
@@ -30,23 +31,16 @@ constexpr std::chrono::milliseconds link_reply_timeout{15000};
 /// The label of a key whose start and approval named none.
 constexpr std::string_view default_label = "Device link key";
 
-response answer(int status, std::string body) {
-  response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 /// An answer that carries a key or a device code: never kept by a cache.
 response secret_answer(int status, std::string body) {
-  auto r = answer(status, std::move(body));
+  auto r = json_response(status, std::move(body));
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 
 response refusal(int status, std::string_view code, std::string_view message,
                  std::string_view field = {}) {
-  return answer(status, killa::render_error(code, message, field));
+  return enveloped_error(status, killa::render_error(code, message, field));
 }
 
 response refusal(const caf::error& error) {
@@ -68,11 +62,6 @@ response approve_refusal(device_link_status status) {
   }
 }
 
-bool is_json(const exchange& x) {
-  auto type = x.req.header("content-type");
-  return type.substr(0, type.find(';')) == "application/json";
-}
-
 response not_json() {
   return refusal(415, "unsupported_media_type", "send the body as Content-Type: application/json");
 }
@@ -92,11 +81,6 @@ std::optional<std::string> label_of(dom::element body, std::string_view name,
 response bad_label(std::string_view name) {
   return refusal(400, "invalid_request", std::string(name) + " must be a string of 1 to 200 bytes",
                  name);
-}
-
-std::string text_of(dom::element e, std::string_view name) {
-  std::string_view text;
-  return e[name].get_string().get(text) ? std::string() : std::string(text);
 }
 
 /// Sends `args` to the device-link actor from a bridge actor; `then` gets the answer there, and
@@ -135,7 +119,7 @@ void revoke(api& core, const exchange_ptr& x, const std::string& key_id,
 void start(api& core, const exchange_ptr& x) {
   std::string label(default_label);
   if (!x->req.body.empty()) {
-    if (!is_json(*x)) return x->reply(not_json());
+    if (!is_json_body(x->req)) return x->reply(not_json());
     dom::parser parser;
     dom::element body;
     if (parser.parse(x->req.body).get(body) || !body.is_object())
@@ -165,10 +149,7 @@ void start(api& core, const exchange_ptr& x) {
 
 /// GET /api/v1/device/link/request?userCode=: the link's status and label, never its key.
 void request_status(api& core, const exchange_ptr& x) {
-  std::string code;
-  if (auto at = x->req.target.find('?'); at != std::string::npos)
-    for (auto& [key, value] : parse_query(std::string_view(x->req.target).substr(at + 1)))
-      if (key == "userCode") code = std::move(value);
+  auto code = query_param(x->req.target, "userCode");
   if (code.empty())
     return x->reply(refusal(400, "invalid_request", "userCode is required", "userCode"));
   ask_links<device_link_view>(
@@ -183,7 +164,7 @@ void request_status(api& core, const exchange_ptr& x) {
         .field("status", device_link_status_name(link.status))
         .field("keyLabel", link.key_label)
         .field("expiresIn", link.expires_in_s);
-      x->reply(answer(200, w.end_object().take()));
+      x->reply(json_response(200, w.end_object().take()));
     },
     {}, link_status_atom::value, std::move(code));
 }
@@ -207,7 +188,7 @@ void hand_over(api& core, const exchange_ptr& x, const std::string& user_code,
         .field("userCode", user_code)
         .field("keyLabel", shown->key_label)
         .field("keyPrefix", shown->key_prefix);
-      x->reply(answer(200, w.end_object().take()));
+      x->reply(json_response(200, w.end_object().take()));
     },
     // No answer: the link may never get the key, so it is revoked (a tool that got it anyway
     // finds it refused and starts again).
@@ -220,14 +201,14 @@ void hand_over(api& core, const exchange_ptr& x, const std::string& user_code,
 /// POST /api/v1/device/link/approve {userCode, keyLabel?} with the approver's key: mints a new
 /// key for the approver's account (POST /v1/keys as the caller) and hands it to the link.
 void approve(api& core, const exchange_ptr& x) {
-  if (!is_json(*x)) return x->reply(not_json());
+  if (!is_json_body(x->req)) return x->reply(not_json());
   // Authenticate first: a caller without a valid key learns nothing about the body or the link.
   core.authenticate(x, [&core, x] {
     dom::parser parser;
     dom::element body;
     if (parser.parse(x->req.body).get(body) || !body.is_object())
       return x->reply(refusal(400, "invalid_json", "the body must be a JSON object"));
-    auto user_code = text_of(body, "userCode");
+    auto user_code = std::string(json_read::text_or(body["userCode"]));
     if (user_code.empty())
       return x->reply(refusal(400, "invalid_request", "userCode is required", "userCode"));
     auto label = label_of(body, "keyLabel", {});
@@ -243,14 +224,16 @@ void approve(api& core, const exchange_ptr& x) {
         core.dispatch_as(
           *x, inner_request(*x, "POST", "/v1/keys", name.take()),
           [&core, x, user_code](response r) {
-            if (r.status != 201) return x->reply(answer(r.status, killa::render_error(r.body)));
+            if (r.status != 201) return x->reply(passed_on(std::move(r)));
             dom::parser p;
             dom::element created;
             if (p.parse(r.body).get(created))
               return x->reply(refusal(500, "server_error", "the new key could not be read"));
             hand_over(core, x, user_code,
-                      device_link_key{text_of(created, "key"), text_of(created, "id"),
-                                      text_of(created, "prefix"), text_of(created, "name"),
+                      device_link_key{std::string(json_read::text_or(created["key"])),
+                                      std::string(json_read::text_or(created["id"])),
+                                      std::string(json_read::text_or(created["prefix"])),
+                                      std::string(json_read::text_or(created["name"])),
                                       x->who->account_id});
           });
       },
@@ -260,12 +243,12 @@ void approve(api& core, const exchange_ptr& x) {
 
 /// POST /api/v1/device/link/poll {deviceCode}: no key needed; the device code is the secret.
 void poll(api& core, const exchange_ptr& x) {
-  if (!is_json(*x)) return x->reply(not_json());
+  if (!is_json_body(x->req)) return x->reply(not_json());
   dom::parser parser;
   dom::element body;
   if (parser.parse(x->req.body).get(body) || !body.is_object())
     return x->reply(refusal(400, "invalid_json", "the body must be a JSON object"));
-  auto device_code = text_of(body, "deviceCode");
+  auto device_code = std::string(json_read::text_or(body["deviceCode"]));
   if (device_code.empty())
     return x->reply(refusal(400, "invalid_request", "deviceCode is required", "deviceCode"));
   ask_links<device_link_poll>(
@@ -279,7 +262,7 @@ void poll(api& core, const exchange_ptr& x) {
             .field("status", "pending")
             .field("expiresIn", link.expires_in_s)
             .field("interval", link.interval_s);
-          return x->reply(answer(200, w.end_object().take()));
+          return x->reply(json_response(200, w.end_object().take()));
         case device_link_status::approved:
           w.begin_object()
             .field("ok", true)

@@ -4,6 +4,7 @@
 #include "http/api.hpp"
 #include "http/killa_device_link.hpp"
 #include "http/router.hpp"
+#include "models/json_read.hpp"
 #include "models/json_writer.hpp"
 
 #include <simdjson.h>
@@ -17,58 +18,15 @@ namespace {
 
 using settings_ptr = std::shared_ptr<const killa::dialect_settings>;
 
-response killa_answer(int status, std::string body) {
-  response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 response killa_error(int status, std::string_view code, std::string_view message,
                      std::string_view field = {}) {
-  return killa_answer(status, killa::render_error(code, message, field));
-}
-
-/// A core answer passed on: its body as it is when it succeeded (already in Killa's shape, or
-/// translated by `ok`), else in Killa's error envelope; the headers a client uses kept.
-response relay(response core, const std::function<std::string(std::string_view)>& ok = {}) {
-  response out;
-  out.status = core.status;
-  bool success = core.status >= 200 && core.status < 300;
-  out.body = !success ? killa::render_error(core.body) : ok ? ok(core.body) : std::move(core.body);
-  for (auto& [name, value] : core.headers)
-    if (name == "Retry-After" || name == "Idempotent-Replayed" || name == "Location")
-      out.headers.emplace_back(name, value);
-  return out;
-}
-
-bool is_json(const exchange& x) {
-  auto type = x.req.header("content-type");
-  return type.substr(0, type.find(';')) == "application/json";
-}
-
-std::string_view text_of(dom::element e, std::string_view name) {
-  std::string_view text;
-  return e[name].get_string().get(text) ? std::string_view() : text;
-}
-
-std::int64_t integer_of(dom::element e, std::string_view name) {
-  std::int64_t n = 0;
-  return e[name].get_int64().get(n) ? 0 : n;
-}
-
-std::string query_value(std::string_view target, std::string_view name) {
-  auto at = target.find('?');
-  if (at == std::string_view::npos) return {};
-  for (const auto& [key, value] : parse_query(target.substr(at + 1)))
-    if (key == name) return value;
-  return {};
+  return enveloped_error(status, killa::render_error(code, message, field));
 }
 
 // -- routes ---------------------------------------------------------------------------------
 
 void submit(api& core, const settings_ptr& settings, const exchange_ptr& x) {
-  if (!is_json(*x))
+  if (!is_json_body(x->req))
     return x->reply(killa_error(415, "unsupported_media_type",
                                 "send the body as Content-Type: application/json"));
   core.authenticate(x, [&core, settings, x] {
@@ -102,14 +60,14 @@ void submit(api& core, const settings_ptr& settings, const exchange_ptr& x) {
       return killa::render_job(j, urls, *settings, false);
     };
     core.dispatch_as(
-      *x, std::move(inner), [x](response r) { x->reply(relay(std::move(r))); },
+      *x, std::move(inner), [x](response r) { x->reply(passed_on(std::move(r))); },
       std::move(front_end));
   });
 }
 
 void get_job(api& core, const settings_ptr& settings, const exchange_ptr& x) {
-  auto id = query_value(x->req.target, "jobId");
-  auto details_text = query_value(x->req.target, "includeDetails");
+  auto id = query_param(x->req.target, "jobId");
+  auto details_text = query_param(x->req.target, "includeDetails");
   bool details = details_text == "1" || details_text == "true";
   core.authenticate(x, [&core, settings, x, id, details] {
     if (id.empty())
@@ -122,7 +80,7 @@ void get_job(api& core, const settings_ptr& settings, const exchange_ptr& x) {
     core.dispatch_as(
       *x, inner_request(*x, "GET", target),
       [&core, x, target, details](response r) {
-        if (!details || r.status != 200) return x->reply(relay(std::move(r)));
+        if (!details || r.status != 200) return x->reply(passed_on(std::move(r)));
         // The detailed view adds the job's timeline.
         core.dispatch_as(
           *x, inner_request(*x, "GET", target + "/events"),
@@ -133,7 +91,7 @@ void get_job(api& core, const settings_ptr& settings, const exchange_ptr& x) {
               view->body.pop_back();  // the view's closing brace
               view->body += R"(,"events":)" + simdjson::minify(data) + "}";
             }
-            x->reply(relay(std::move(*view)));
+            x->reply(passed_on(std::move(*view)));
           });
       },
       std::move(front_end));
@@ -143,10 +101,10 @@ void get_job(api& core, const settings_ptr& settings, const exchange_ptr& x) {
 void balance(api& core, const settings_ptr& settings, const exchange_ptr& x) {
   core.authenticate(x, [&core, settings, x] {
     core.dispatch_as(*x, inner_request(*x, "GET", "/v1/balance"), [settings, x](response r) {
-      x->reply(relay(std::move(r), [&](std::string_view body) {
+      x->reply(passed_on(std::move(r), [&](std::string_view body) {
         dom::parser parser;
         dom::element b = parser.parse(body.data(), body.size()).value_unsafe();
-        auto credits = [&](const char* name) { return integer_of(b, name); };
+        auto credits = [&](const char* name) { return json_read::integer_or(b[name]); };
         auto money = [&](const char* name) { return killa::usd_micros(credits(name), *settings); };
         json_writer w;
         w.begin_object()
@@ -172,18 +130,18 @@ void balance(api& core, const settings_ptr& settings, const exchange_ptr& x) {
 void list_keys(api& core, const exchange_ptr& x) {
   core.authenticate(x, [&core, x] {
     core.dispatch_as(*x, inner_request(*x, "GET", "/v1/keys"), [x](response r) {
-      x->reply(relay(std::move(r), [](std::string_view body) {
+      x->reply(passed_on(std::move(r), [](std::string_view body) {
         dom::parser parser;
         dom::array keys;
         json_writer w;
         w.begin_object().field("ok", true).key("keys").begin_array();
         if (!parser.parse(body.data(), body.size())["data"].get_array().get(keys))
           for (dom::element k : keys) {
-            auto used = text_of(k, "last_used_at");
+            auto used = json_read::text_or(k["last_used_at"]);
             w.begin_object()
-              .field("keyPrefix", text_of(k, "prefix"))
-              .field("label", text_of(k, "name"))
-              .field("createdAt", text_of(k, "created_at"))
+              .field("keyPrefix", json_read::text_or(k["prefix"]))
+              .field("label", json_read::text_or(k["name"]))
+              .field("createdAt", json_read::text_or(k["created_at"]))
               .key("lastUsedAt");
             if (used.empty()) w.null();
             else w.value(used);
@@ -196,7 +154,7 @@ void list_keys(api& core, const exchange_ptr& x) {
 }
 
 void create_key(api& core, const exchange_ptr& x) {
-  if (!is_json(*x))
+  if (!is_json_body(x->req))
     return x->reply(killa_error(415, "unsupported_media_type",
                                 "send the body as Content-Type: application/json"));
   dom::parser parser;
@@ -207,22 +165,22 @@ void create_key(api& core, const exchange_ptr& x) {
     return x->reply(killa_error(501, "not_supported",
                                 "Google sign-in is not available on this self-hosted server; "
                                 "create keys with an API key"));
-  std::string_view label = text_of(body, "label");
+  std::string_view label = json_read::text_or(body["label"]);
   if (label.empty()) label = "Killa key";
   json_writer core_body;
   core_body.begin_object().field("name", label).end_object();
   core.authenticate(x, [&core, x, core_body = core_body.take()] {
     core.dispatch_as(*x, inner_request(*x, "POST", "/v1/keys", core_body), [x](response r) {
-      x->reply(relay(std::move(r), [](std::string_view created) {
+      x->reply(passed_on(std::move(r), [](std::string_view created) {
         dom::parser p;
         dom::element k = p.parse(created.data(), created.size()).value_unsafe();
         json_writer w;
         w.begin_object()
           .field("ok", true)
-          .field("apiKey", text_of(k, "key"))
-          .field("keyPrefix", text_of(k, "prefix"))
-          .field("label", text_of(k, "name"))
-          .field("keyId", text_of(k, "id"));
+          .field("apiKey", json_read::text_or(k["key"]))
+          .field("keyPrefix", json_read::text_or(k["prefix"]))
+          .field("label", json_read::text_or(k["name"]))
+          .field("keyId", json_read::text_or(k["id"]));
         return w.end_object().take();
       }));
     });
@@ -233,12 +191,12 @@ void create_key(api& core, const exchange_ptr& x) {
 void revoke_key(api& core, const exchange_ptr& x) {
   dom::parser parser;
   std::string_view wanted;
-  if (!is_json(*x) || parser.parse(x->req.body)["keyPrefix"].get_string().get(wanted) ||
+  if (!is_json_body(x->req) || parser.parse(x->req.body)["keyPrefix"].get_string().get(wanted) ||
       wanted.empty())
     return x->reply(killa_error(400, "invalid_request", "keyPrefix is required", "keyPrefix"));
   core.authenticate(x, [&core, x, wanted = std::string(wanted)] {
     core.dispatch_as(*x, inner_request(*x, "GET", "/v1/keys"), [&core, x, wanted](response r) {
-      if (r.status != 200) return x->reply(relay(std::move(r)));
+      if (r.status != 200) return x->reply(passed_on(std::move(r)));
       dom::parser p;
       dom::array keys;
       std::vector<std::string> ids;
@@ -259,7 +217,7 @@ void revoke_key(api& core, const exchange_ptr& x) {
           "keyPrefix"));
       core.dispatch_as(
         *x, inner_request(*x, "DELETE", "/v1/keys/" + ids.front()), [x, wanted](response done) {
-          x->reply(relay(std::move(done), [&](std::string_view) {
+          x->reply(passed_on(std::move(done), [&](std::string_view) {
             json_writer w;
             w.begin_object().field("ok", true).field("revoked", true).field("keyPrefix", wanted);
             return w.end_object().take();
@@ -274,7 +232,8 @@ void health(api& core, const exchange_ptr& x) {
     json_writer w;
     bool ready = r.status == 200;
     w.begin_object().field("ok", ready).field("status", ready ? "ok" : "unavailable");
-    x->reply(killa_answer(ready ? 200 : 503, w.end_object().take()));
+    auto body = w.end_object().take();
+    x->reply(ready ? json_response(200, std::move(body)) : enveloped_error(503, std::move(body)));
   });
 }
 
@@ -334,7 +293,7 @@ void mount_killa(api& core, killa::dialect_settings settings, std::vector<killa:
   route("GET", "/api/v1/health", [&core](auto& x) { health(core, x); });
   mount_killa_device_link(core);
   route("GET", "/api/v1/packages",
-        [list = killa::render_packages(packages)](auto& x) { x->reply(killa_answer(200, list)); });
+        [list = killa::render_packages(packages)](auto& x) { x->reply(json_response(200, list)); });
   route("GET", "/openapi.json",
         [](auto& x) { document(x, "application/json", &killa::render_openapi); });
   route("GET", "/llms.txt",

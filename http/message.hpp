@@ -40,6 +40,8 @@ struct response {
   std::string body;
   /// For HEAD: the Content-Length a GET would have, when the handler left the body out.
   std::optional<std::uint64_t> content_length;
+  /// An error a front end wrote in its own envelope (api::set_envelope leaves it as it is).
+  bool enveloped = false;
 };
 
 /// Called once per request with the answer; may be called from any thread.

@@ -41,4 +41,12 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
   return pairs;
 }
 
+std::string query_param(std::string_view target, std::string_view name) {
+  auto at = target.find('?');
+  if (at == std::string_view::npos) return {};
+  for (auto& [key, value] : parse_query(target.substr(at + 1)))
+    if (key == name) return std::move(value);
+  return {};
+}
+
 }  // namespace kiln::http

@@ -87,5 +87,7 @@ private:
 /// Splits "a=1&b=x%20y" into decoded pairs.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
 std::string percent_decode(std::string_view text);
+/// The first query parameter `name` of `target` ("/path?a=1&b=2"), decoded; "" when absent.
+std::string query_param(std::string_view target, std::string_view name);
 
 }  // namespace kiln::http

@@ -37,16 +37,9 @@ struct endpoint {
   std::unordered_map<std::string, std::weak_ptr<held_call>> held;  ///< account + "\n" + id
 };
 
-http::response json_answer(int status, std::string body) {
-  http::response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 void answer_error(const http::exchange_ptr& x, int status, std::string_view id, int code,
                   std::string_view text, std::string_view data = {}) {
-  x->reply(json_answer(status, error_message(id, code, text, data)));
+  x->reply(http::json_response(status, error_message(id, code, text, data)));
 }
 
 bool is_loopback_origin(std::string_view origin) {
@@ -98,7 +91,7 @@ void initialize(const http::exchange_ptr& x, const endpoint& e, const message& m
                         "Invalid params: \"protocolVersion\" must be a string");
   // The client's version when Kiln speaks it, else Kiln's newest (the client then decides).
   auto version = version_known(asked) ? asked : protocol_versions().front();
-  x->reply(json_answer(200, result_message(m.id, initialize_result(version, *e.tools))));
+  x->reply(http::json_response(200, result_message(m.id, initialize_result(version, *e.tools))));
 }
 
 std::string held_key(const http::exchange& x, std::string_view id) {
@@ -161,7 +154,7 @@ void call_tool(const std::shared_ptr<endpoint>& e, const http::exchange_ptr& x, 
     }
     if (held->answered.exchange(true)) return;  // canceled: answered already
     held->outer->reply(
-      json_answer(200, result_message(held->id, call_result(*t, r.status, r.body, links))));
+      http::json_response(200, result_message(held->id, call_result(*t, r.status, r.body, links))));
   });
 }
 
@@ -180,8 +173,8 @@ void cancel_held(endpoint& e, const http::exchange& x, std::string_view params) 
     e.held.erase(found);
   }
   if (held && !held->answered.exchange(true))
-    held->outer->reply(
-      json_answer(200, error_message(held->id, rpc::request_cancelled, "Request cancelled")));
+    held->outer->reply(http::json_response(
+      200, error_message(held->id, rpc::request_cancelled, "Request cancelled")));
 }
 
 void serve(const std::shared_ptr<endpoint>& e, const http::exchange_ptr& x) {
@@ -199,9 +192,9 @@ void serve(const std::shared_ptr<endpoint>& e, const http::exchange_ptr& x) {
     return x->reply(std::move(accepted));
   }
   if (m.method == "initialize") return initialize(x, *e, m);
-  if (m.method == "ping") return x->reply(json_answer(200, result_message(m.id, "{}")));
+  if (m.method == "ping") return x->reply(http::json_response(200, result_message(m.id, "{}")));
   if (m.method == "tools/list")
-    return x->reply(json_answer(200, result_message(m.id, e->tools_list)));
+    return x->reply(http::json_response(200, result_message(m.id, e->tools_list)));
   if (m.method == "tools/call") return call_tool(e, x, m);
   answer_error(x, 200, m.id, rpc::method_not_found, "Method not found: " + m.method);
 }

@@ -3,7 +3,7 @@
 // arguments, the schema of its result, and the REST request it makes.
 #include "mcp/tools.hpp"
 
-#include "mcp/detail/json_read.hpp"
+#include "models/json_read.hpp"
 #include "models/json_writer.hpp"
 
 #include <simdjson.h>
@@ -139,7 +139,7 @@ argument job_id_argument() {
 // -- REST requests ----------------------------------------------------------------------------
 
 std::string_view text_of(const dom::object& arguments, std::string_view name) {
-  return detail::text_or(arguments[name]);
+  return json_read::text_or(arguments[name]);
 }
 
 /// The arguments as a REST body, without the ones that travel as headers.

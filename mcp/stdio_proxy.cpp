@@ -2,8 +2,8 @@
 #include "mcp/stdio_proxy.hpp"
 
 #include "base/logging.hpp"
-#include "mcp/detail/json_read.hpp"
 #include "mcp/jsonrpc.hpp"
+#include "models/json_read.hpp"
 #include "models/json_writer.hpp"
 #include "outbound/http_client.hpp"
 
@@ -41,11 +41,11 @@ std::string answer_line(const message* sent, const outbound::outbound_result& re
       body["jsonrpc"].error() == simdjson::SUCCESS)
     return result.body;
   if (!sent || sent->kind != message_kind::request) return {};
-  std::string why =
-    result.status == 0
-      ? "cannot reach the Kiln server: " + result.error
-      : "the Kiln server answered HTTP " + std::to_string(result.status) + ": " +
-          std::string(detail::text_or(parser.parse(result.body)["error"]["message"], "no details"));
+  std::string why = result.status == 0
+                      ? "cannot reach the Kiln server: " + result.error
+                      : "the Kiln server answered HTTP " + std::to_string(result.status) + ": " +
+                          std::string(json_read::text_or(
+                            parser.parse(result.body)["error"]["message"], "no details"));
   json_writer data;
   data.begin_object().field("status", static_cast<std::int64_t>(result.status));
   if (!result.retry_after.empty()) data.field("retry_after", result.retry_after);
@@ -95,7 +95,7 @@ int run_stdio_proxy(const stdio_options& options, std::FILE* in, std::FILE* out)
         if (sent && sent->method == "initialize" && result.status == 200) {
           simdjson::dom::parser parser;
           auto version =
-            detail::text_or(parser.parse(result.body)["result"]["protocolVersion"], "");
+            json_read::text_or(parser.parse(result.body)["result"]["protocolVersion"], "");
           std::lock_guard lock(state.mutex);
           state.protocol_version = std::string(version);
         }

@@ -2,7 +2,7 @@
 // REST answers turned into tools/call results.
 #include "mcp/tools.hpp"
 
-#include "mcp/detail/json_read.hpp"
+#include "models/json_read.hpp"
 #include "models/json_writer.hpp"
 
 #include <simdjson.h>
@@ -106,9 +106,9 @@ std::string error_content(int status, std::string_view body) {
   std::string_view code = status == 503 ? "unavailable" : "server_error",
                    message = "the request failed", field;
   if (!parser.parse(body.data(), body.size())["error"].get(error)) {
-    code = detail::text_or(error["code"], code);
-    message = detail::text_or(error["message"], message);
-    field = detail::text_or(error["details"]["field"]);
+    code = json_read::text_or(error["code"], code);
+    message = json_read::text_or(error["message"], message);
+    field = json_read::text_or(error["details"]["field"]);
   }
   json_writer w;
   w.begin_object().key("error").begin_object().field("code", code).field("message", message);

@@ -32,7 +32,6 @@ struct call : exchange {
 };
 using call_ptr = std::shared_ptr<call>;
 
-response json_response(int status, std::string body);
 response error_response(const api_error& error);
 void reply_error(const call_ptr& c, const api_error& error);
 void reply_error(const call_ptr& c, const caf::error& error);

@@ -314,7 +314,6 @@ std::string render_error(std::string_view core_body) {
   dom::element error, part;
   std::string_view code = "server_error", message = "the request failed";
   if (!parser.parse(core_body.data(), core_body.size())["error"].get(error)) {
-    if (!error["type"].error()) return std::string(core_body);  // in agent.media's shape already
     if (!error["code"].get(part) && part.is_string()) code = part.get_string().value_unsafe();
     if (!error["message"].get(part) && part.is_string()) message = part.get_string().value_unsafe();
   }

@@ -1,6 +1,7 @@
 // Killa Tamata translations; see the header.
 #include "models/dialects/killa.hpp"
 
+#include "models/json_read.hpp"
 #include "models/json_writer.hpp"
 
 #include <simdjson.h>
@@ -10,6 +11,7 @@
 
 namespace kiln::killa {
 namespace dom = simdjson::dom;
+using json_read::text_or;
 
 namespace {
 
@@ -92,11 +94,6 @@ constexpr std::string_view media_fields[] = {
 
 bool contains(std::span<const std::string_view> list, std::string_view name) {
   return std::find(list.begin(), list.end(), name) != list.end();
-}
-
-std::string_view text_or(dom::element e, std::string_view fallback = {}) {
-  std::string_view text;
-  return e.get_string().get(text) ? fallback : text;
 }
 
 }  // namespace
