@@ -111,7 +111,7 @@ caf::result<account_created> on_create_account(directory_self self, std::string&
 }
 
 caf::result<key_created> on_create_key(directory_self self, const std::string& account_id,
-                                       std::string& name) {
+                                       std::string& name, const std::string& key_prefix = {}) {
   auto& st = self->state;
   auto entry = st.accounts.find(account_id);
   if (entry == st.accounts.end()) return make_error(error_code::not_found, "no such account");
@@ -120,8 +120,8 @@ caf::result<key_created> on_create_key(directory_self self, const std::string& a
       error_code::key_limit,
       "an account has at most " + std::to_string(limits::api_keys_active_max) + " active keys");
   entry->second.active_keys += 1;
-  auto created =
-    std::make_shared<key_created>(new_key(account_id, std::move(name), st.context.clock->now_ms()));
+  auto created = std::make_shared<key_created>(
+    new_key(account_id, std::move(name), st.context.clock->now_ms(), key_prefix));
   write_batch batch;
   batch.put(column::keys, created->key.hash, records::encode(created->key));
   auto promise = self->make_response_promise<key_created>();
@@ -234,6 +234,10 @@ directory_actor::behavior_type directory(directory_self self, actor_context cont
         idempotency_claim& claim) { return on_grant(self, account_id, amount, reason, claim); },
     [=](create_key_atom, const std::string& account_id, std::string& name) {
       return on_create_key(self, account_id, name);
+    },
+    [=](create_key_atom, const std::string& account_id, std::string& name,
+        const std::string& key_prefix) {
+      return on_create_key(self, account_id, name, key_prefix);
     },
     [=](list_keys_atom, const std::string& account_id) { return on_list_keys(self, account_id); },
     [=](revoke_key_atom, const std::string& account_id, const std::string& key_id) {

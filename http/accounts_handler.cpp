@@ -78,9 +78,11 @@ void create_key(const api_context& context, const call_ptr& c) {
     if (!object) return;
     auto name = read_name(c, *object, "unnamed");
     if (!name) return;
+    // A front end's key route asks for its own prefix (front_end_call); "" is the core's key.
+    auto key_prefix = c->front_end ? c->front_end->key_prefix : std::string();
     self
       ->request(context.directory, actor_reply_timeout, create_key_atom::value, who.account_id,
-                *name)
+                *name, key_prefix)
       .then(
         [=](key_created& created) {
           c->reply(json_response(201, render_key(created.key, &created.plain)));

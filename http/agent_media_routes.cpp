@@ -113,6 +113,8 @@ void mount_agent_media(api& core) {
   core.mount(
     "POST", "/api/v1/videos/{id}/cancel", [&core](const exchange_ptr& x) { cancel(core, x); },
     false);
+  mount_agent_media_actors(core);
+  mount_agent_media_account(core);
 }
 
 }  // namespace kiln::http

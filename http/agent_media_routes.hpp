@@ -10,4 +10,12 @@ class api;
 /// Mounts the routes on `core`; call before the server starts.
 void mount_agent_media(api& core);
 
+/// The actor library: GET /api/v1/actors, /api/v1/actors/{slug} and each actor's portrait,
+/// /api/v1/actors/{slug}/portrait.png (http/agent_media_actors.cpp).
+void mount_agent_media_actors(api& core);
+
+/// The account's keys with agent.media's "ma_" prefix: POST and GET /api/v1/account/keys,
+/// DELETE /api/v1/account/keys/{id} (http/agent_media_account.cpp).
+void mount_agent_media_account(api& core);
+
 }  // namespace kiln::http

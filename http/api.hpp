@@ -57,6 +57,9 @@ struct front_end_call {
   std::string fingerprint;  ///< idempotency compares this instead of the request's body
   /// Renders a job in the front end's view instead of the contract's (create and get).
   std::function<std::string(const job&, const url_context&)> render_job;
+  /// POST /v1/keys makes a key starting with this instead of the core's "kiln_sk_" (agent.media's
+  /// "ma_"): 1 to 16 of a-z, 0-9 and '_' (crypto::valid_key_prefix).
+  std::string key_prefix;
 };
 
 /// One request as the API sees it: the message, its ids, how to answer it, and the caller once

@@ -1,17 +1,22 @@
 // Creation of accounts and keys as values: ids, secrets and the stored hash of the key.
 #include "models/account.hpp"
 
+#include "base/assert.hpp"
 #include "models/crypto.hpp"
 
 namespace kiln {
 
-key_created new_key(const std::string& account_id, std::string name, std::int64_t now_ms) {
+key_created new_key(const std::string& account_id, std::string name, std::int64_t now_ms,
+                    std::string_view key_prefix) {
+  KILN_ASSERT_MSG(key_prefix.empty() || crypto::valid_key_prefix(key_prefix),
+                  "a front end asks for a key prefix of a-z, 0-9 and _");
   key_created result;
-  result.plain = crypto::make_api_key();
+  result.plain =
+    key_prefix.empty() ? crypto::make_api_key() : crypto::make_prefixed_api_key(key_prefix);
   result.key.id = crypto::make_id("key_", now_ms);
   result.key.account_id = account_id;
   result.key.hash = crypto::sha256_hex(result.plain);
-  result.key.prefix = result.plain.substr(0, 12);
+  result.key.prefix = result.plain.substr(0, key_prefix.empty() ? 12 : key_prefix.size() + 8);
   result.key.name = std::move(name);
   result.key.created_at_ms = now_ms;
   return result;

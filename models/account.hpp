@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln {
@@ -31,7 +32,7 @@ struct api_key {
   std::string id;  ///< "key_..."
   std::string account_id;
   std::string hash;    ///< hex SHA-256 of the full key
-  std::string prefix;  ///< first 12 characters, shown in listings
+  std::string prefix;  ///< shown in listings: 12 characters, a front end's key prefix + 8
   std::string name;
   std::int64_t created_at_ms = 0;
   std::int64_t last_used_at_ms = 0;  ///< 0 = never
@@ -59,7 +60,10 @@ namespace kiln {
 /// A fresh account with `credits` granted, its first key and its webhook secret (not yet stored).
 account_created new_account(std::string name, std::string plan, std::int64_t credits,
                             std::int64_t now_ms);
-/// A fresh key for `account_id` (not yet stored).
-key_created new_key(const std::string& account_id, std::string name, std::int64_t now_ms);
+/// A fresh key for `account_id` (not yet stored): the core's "kiln_sk_" key, or with a
+/// `key_prefix` (crypto::valid_key_prefix) a front end's, that prefix + 32 lowercase hex, whose
+/// listed prefix is the key prefix + 8 characters ("ma_a1b2c3d4").
+key_created new_key(const std::string& account_id, std::string name, std::int64_t now_ms,
+                    std::string_view key_prefix = {});
 
 }  // namespace kiln

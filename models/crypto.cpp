@@ -106,6 +106,16 @@ std::string make_api_key() {
   return out;
 }
 
+bool valid_key_prefix(std::string_view prefix) {
+  return !prefix.empty() && prefix.size() <= 16 &&
+         prefix.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
+           std::string_view::npos;
+}
+
+std::string make_prefixed_api_key(std::string_view prefix) {
+  return std::string(prefix) + hex(random_bytes(16));
+}
+
 std::string traceparent_for(std::string_view trace_id) {
   bool valid = trace_id.size() == 32 && trace_id != std::string(32, '0') &&
                trace_id.find_first_not_of("0123456789abcdef") == std::string_view::npos;

@@ -25,6 +25,11 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 std::string make_id(std::string_view prefix, std::int64_t now_ms);
 /// An API key: "kiln_sk_" + 43 base62 characters (256 random bits).
 std::string make_api_key();
+/// A front end's API key: `prefix` (1 to 16 of a-z, 0-9 and '_') + 32 lowercase hex characters
+/// (128 random bits), e.g. agent.media's "ma_" keys.
+std::string make_prefixed_api_key(std::string_view prefix);
+/// Whether `prefix` may start a front end's key (make_prefixed_api_key).
+bool valid_key_prefix(std::string_view prefix);
 /// A W3C `traceparent` continuing `trace_id` (32 lowercase hex digits, not all zero) with a new
 /// random span, for outgoing calls (webhooks, inference servers); "" when it is not a trace id.
 std::string traceparent_for(std::string_view trace_id);

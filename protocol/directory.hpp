@@ -39,6 +39,9 @@ using directory_actor = caf::typed_actor<
                   idempotency_claim>::with<grant_result>,
   /// (account id, name)
   caf::replies_to<create_key_atom, std::string, std::string>::with<key_created>,
+  /// (account id, name, key prefix): a front end's key, its prefix + 32 hex (models/account.hpp);
+  /// an empty prefix makes the core's key.
+  caf::replies_to<create_key_atom, std::string, std::string, std::string>::with<key_created>,
   caf::replies_to<list_keys_atom, std::string>::with<std::vector<api_key>>,
   /// (account id, key id)
   caf::replies_to<revoke_key_atom, std::string, std::string>::with<caf::ok_atom>>;

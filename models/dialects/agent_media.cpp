@@ -90,9 +90,20 @@ caf::error check_text(dom::element value, std::string_view field, std::size_t ma
   return {};
 }
 
+/// An actor_slug that names no active actor, with the close slugs in the message.
+caf::error refuse_actor(const actor_catalog& actors, std::string_view slug) {
+  std::string message = "no actor has the slug '" + std::string(slug) + "'";
+  auto close = actors.suggestions(slug);
+  for (std::size_t i = 0; i < close.size(); ++i)
+    message += (i == 0 ? "; did you mean " : ", ") + close[i];
+  return refuse("actor_not_found", message + (close.empty() ? "" : "?") +
+                                     " Browse the actors with GET /api/v1/actors.");
+}
+
 }  // namespace
 
-caf::expected<translated_create> translate_create(std::string_view body) {
+caf::expected<translated_create> translate_create(std::string_view body,
+                                                  const actor_catalog& actors) {
   thread_local dom::parser parser;
   dom::object root;
   if (parser.parse(body.data(), body.size()).get_object().get(root))
@@ -132,8 +143,15 @@ caf::expected<translated_create> translate_create(std::string_view body) {
       if (auto e = check_text(value, k, 100, text))
         return refuse("cta_too_long", "CTA text exceeds 100 characters");
       options.field("cta", text);
-    } else if (k == "actor_slug" || k == "product_url" || k == "product_image_url" ||
-               k == "dub_language") {
+    } else if (k == "actor_slug") {
+      if (auto e = check_text(value, k, 64, text)) return e;
+      const actor* chosen = actors.find(text);
+      if (!chosen) return refuse_actor(actors, text);
+      if (chosen->status != "active")
+        return refuse("actor_not_found", "the actor '" + text + "' is inactive; choose another");
+      out.selected_voice = chosen->voice_id;
+      options.field(k, text);
+    } else if (k == "product_url" || k == "product_image_url" || k == "dub_language") {
       if (auto e = check_text(value, k, 256, text)) return e;
       options.field(k, text);
     } else if (k == "webhook_url") {
@@ -248,6 +266,8 @@ std::string render_created(const job& v, const translated_create& create) {
            create.duration ? std::round(create.word_count * 10.0 / create.duration) / 10 : 0.0)
     .field("max_words", create.max_words);
   if (!create.pacing_warning.empty()) w.field("pacing_warning", create.pacing_warning);
+  if (!create.selected_voice.empty())
+    w.field("selected_voice", create.selected_voice).field("voice_auto_detected", false);
   return w.end_object().take();
 }
 

@@ -4,6 +4,7 @@
 // {error: {code, message, type}} envelope. http/agent_media_routes.cpp applies them.
 #pragma once
 
+#include "models/dialects/agent_media_actors.hpp"
 #include "models/error.hpp"
 #include "models/job.hpp"
 #include "models/job_json.hpp"
@@ -26,17 +27,21 @@ struct translated_create {
   std::uint32_t max_words = 0;
   std::string pacing_warning;  ///< when the duration was raised to fit the script
   bool generated_script = false;
+  std::string selected_voice;  ///< the chosen actor's voice_id; empty without an actor
 };
 
 /// Validates and translates a POST /api/v1/videos body. A refusal is invalid_request (or
 /// invalid_json) whose field is agent.media's error code (`missing_script`, `cta_too_long`,
-/// `invalid_<field>`, ...), rendered by the route as a validation_error.
-caf::expected<translated_create> translate_create(std::string_view body);
+/// `invalid_<field>`, `actor_not_found` for an actor_slug not active in `actors`, ...),
+/// rendered by the route as a validation_error.
+caf::expected<translated_create> translate_create(
+  std::string_view body, const actor_catalog& actors = actor_catalog::builtin());
 
 /// agent.media's word for a status: "completed" for succeeded.
 std::string_view status_word(job_status status);
 
-/// The 201 answer of a create.
+/// The 201 answer of a create; with an actor, its voice as selected_voice
+/// (voice_auto_detected: false).
 std::string render_created(const job& value, const translated_create& create);
 /// GET /api/v1/videos/{id}.
 std::string render_video(const job& value, const url_context& urls);
