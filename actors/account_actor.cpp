@@ -16,6 +16,7 @@
 #include "base/logging.hpp"
 #include "base/metrics.hpp"
 #include "config/limits.hpp"
+#include "models/billing_period.hpp"
 #include "models/crypto.hpp"
 
 #include <caf/actor_system.hpp>
@@ -37,6 +38,7 @@ struct account_state {
   job_router_actor jobs;                  ///< new jobs' tickets name it
   std::uint32_t max_concurrent_jobs = 0;  ///< the plan's, on every ticket
   bool sweep_scheduled = false;           ///< a sweep of expired keys is due
+  bool period_check_scheduled = false;    ///< a check of the monthly credits' period is due
   static inline const char* name = "account";
 };
 
@@ -46,8 +48,15 @@ std::int64_t now(account_self self) { return self->state.context.clock->now_ms()
 
 // -- group commit -----------------------------------------------------------------------------
 
+void schedule_period_check(account_self self, std::chrono::milliseconds after);
+
 /// Answers a movement that will not be written, and frees the key it would have bound.
 void refuse(account_self self, movement& m, const caf::error& why) {
+  if (m.what == movement::kind::monthly) {  // nobody waits: a failed write is tried again soon
+    if (!has_code(why, error_code::invalid_request))
+      schedule_period_check(self, limits::write_retry_delay_max);
+    return;
+  }
   m.promise.deliver(why);
   if (m.owner) self->send(m.owner, unbound_atom::value, m.claim.fingerprint, why);
 }
@@ -89,6 +98,11 @@ void answer(account_self self, landed_movement& landed) {
                                             r.previous_secret_until_ms});
       break;
     }
+    case movement::kind::monthly:
+      logs::get("actors")->info(
+        R"("event":"ledger.monthly_granted","account":"{}","period":"{}","credits":{})",
+        st.ledger->record().id, m.reason, entry ? entry->amount : 0);
+      break;
   }
 }
 
@@ -116,6 +130,38 @@ void start_groups(account_self self) {
   self->request(st.context.writer, supervised_wait, commit_atom::value, std::move(group->batch))
     .then([=](caf::ok_atom) { on_group_written(self, id); },
           [=](caf::error& error) { on_group_failed(self, id, error); });
+}
+
+// -- monthly credits ----------------------------------------------------------------------------
+
+void schedule_period_check(account_self self, std::chrono::milliseconds after) {
+  auto& st = self->state;
+  if (st.period_check_scheduled) return;
+  st.period_check_scheduled = true;
+  self->delayed_send(self, after, period_atom::value);
+}
+
+/// The durable timer of the plan's monthly credits: when the period now is not the last one
+/// granted (the account record says which, so a restart neither skips nor repeats one), its
+/// top-up goes into the next group; then the next check is set for the period's end, or within
+/// the hour (a clock that moved is noticed by then).
+void on_period_check(account_self self) {
+  auto& st = self->state;
+  st.period_check_scheduled = false;
+  const auto* plan = st.context.config->find_plan(st.ledger->record().plan);
+  if (!plan || plan->monthly_credits == 0) return;
+  auto period = period_of(now(self));
+  if (st.ledger->record().monthly_period < period.name) {
+    movement m;
+    m.what = movement::kind::monthly;
+    m.amount = plan->monthly_credits;
+    m.reason = period.name;
+    st.ledger->add(std::move(m));
+    start_groups(self);
+  }
+  auto until_end = std::chrono::milliseconds(period.end_ms - now(self) + 1);
+  schedule_period_check(self, std::clamp(until_end, std::chrono::milliseconds(1000),
+                                         std::chrono::milliseconds(limits::period_check_max)));
 }
 
 template <class Answer>
@@ -246,9 +292,14 @@ struct ledger_start {
 /// The ledger as it stood at the stop: the stored balance and the holds of unfinished jobs.
 credit_ledger recovered_ledger(const account_start& start) {
   std::unordered_map<std::string, std::int64_t> holds;
+  std::unordered_map<std::string, std::int64_t> monthly;
   for (const auto* jobs : {&start.live, &start.refunds})
-    for (const auto& j : *jobs) holds.emplace(j.id, j.credits_held);
-  return credit_ledger(start.record.balance, std::move(holds), start.last_ledger_seq);
+    for (const auto& j : *jobs) {
+      holds.emplace(j.id, j.credits_held);
+      if (j.credits_held_monthly > 0) monthly.emplace(j.id, j.credits_held_monthly);
+    }
+  return credit_ledger(start.record.balance, std::move(holds), start.last_ledger_seq,
+                       std::move(monthly));
 }
 
 account_actor::behavior_type account_behavior(account_self self, actor_context context,
@@ -273,6 +324,9 @@ account_actor::behavior_type account_behavior(account_self self, actor_context c
     st.max_concurrent_jobs = plan->max_concurrent_jobs;
   // Keys bound before the last stop still expire: sweep once the first of them is due.
   if (start.has_idempotency_keys) schedule_sweep(self, std::chrono::milliseconds(0));
+  // The monthly credits of a period that began while the server was down are granted now.
+  if (const auto* plan = config.find_plan(start.record.plan); plan && plan->monthly_credits > 0)
+    self->send(self, period_atom::value);
   return {
     [=](submit_atom, job_spec& spec, const std::string& trace_id, idempotency_claim& claim) {
       return on_submit(self, spec, trace_id, claim);
@@ -296,6 +350,7 @@ account_actor::behavior_type account_behavior(account_self self, actor_context c
     [=](register_atom, job_router_actor& jobs) { self->state.jobs = std::move(jobs); },
     [=](key_done_atom, const std::string& key) { on_key_done(self, key); },
     [=](sweep_atom) { on_sweep(self); },
+    [=](period_atom) { on_period_check(self); },
   };
 }
 

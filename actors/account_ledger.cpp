@@ -52,7 +52,8 @@ caf::error account_ledger::apply(movement& m, write_batch& batch,
                           "the job costs " + std::to_string(m.record.spec.cost) + " credits; " +
                             std::to_string(ledger_.balance().available) + " are available");
       m.record.seq = next_seq_++;
-      for (auto& op : records::job_batch(m.record, true).ops) batch.ops.push_back(std::move(op));
+      m.record.credits_held_monthly = entry->monthly;
+      for (auto& op : records::job_batch(m.record, nullptr).ops) batch.ops.push_back(std::move(op));
       break;
     }
     case movement::kind::settle: {
@@ -71,6 +72,15 @@ caf::error account_ledger::apply(movement& m, write_batch& batch,
     }
     case movement::kind::grant:
       entry = ledger_.grant(m.amount, m.reason, now_ms);
+      break;
+    case movement::kind::monthly:
+      if (!record_.monthly_period.empty() && m.reason <= record_.monthly_period)
+        return make_error(error_code::invalid_request,
+                          "the monthly credits of " + m.reason + " were granted already");
+      // Nothing may be missing (the allowance is left over, or held by unfinished jobs): the
+      // period is still recorded as granted, with no entry.
+      entry = ledger_.top_up_monthly(m.amount, "monthly credits " + m.reason, now_ms);
+      record_.monthly_period = m.reason;
       break;
     case movement::kind::rotate:
       record_.previous_webhook_secret = record_.webhook_secret;
@@ -109,6 +119,7 @@ std::optional<group_batch> account_ledger::start_group(std::int64_t now_ms,
   if (g.movements.empty()) return std::nullopt;
   KILN_ASSERT_MSG(ledger_.consistent(), "granted = available + held + used after every group");
   record_.balance = g.balance_after = ledger_.balance();
+  record_.last_job_seq = next_seq_ - 1;
   batch.put(column::accounts, record_.id, records::encode(record_));
   batch.after = last_token_;
   batch.token = last_token_ = std::make_shared<commit_token>();

@@ -25,11 +25,13 @@ namespace kiln {
 
 /// A request that moves credits or rewrites the account, waiting for its group.
 struct movement {
-  enum class kind : std::uint8_t { submit, settle, grant, rotate } what = kind::submit;
+  /// monthly: the plan's allowance for a period, granted once (the account record names the
+  /// last period granted, written in the same batch).
+  enum class kind : std::uint8_t { submit, settle, grant, rotate, monthly } what = kind::submit;
   job record;                     ///< submit: the new job (its seq is set in the group)
   kiln::settlement settlement;    ///< settle: the hold to close and the job's own writes
-  std::int64_t amount = 0;        ///< grant
-  std::string reason;             ///< grant
+  std::int64_t amount = 0;        ///< grant; monthly: the allowance
+  std::string reason;             ///< grant; monthly: the period ("2026-12")
   idempotency_claim claim;        ///< submit and grant: the key it binds, if any
   idempotency_owner_actor owner;  ///< the key's owner, told how the movement ended
   caf::response_promise promise;

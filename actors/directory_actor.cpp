@@ -193,6 +193,15 @@ caf::result<grant_result> on_grant(directory_self self, const std::string& accou
                           std::move(claim));
 }
 
+caf::result<job> on_restore(directory_self self, const std::string& account_id,
+                            const std::string& job_id) {
+  auto entry = self->state.accounts.find(account_id);
+  if (entry == self->state.accounts.end())
+    return make_error(error_code::not_found, "no such account");
+  auto promise = self->make_response_promise<job>();
+  return promise.delegate(entry->second.actors.jobs, restore_atom::value, job_id);
+}
+
 /// Spawns the actors of every recovered account and indexes its keys.
 void recover_accounts(directory_self self, recovered_state& recovered) {
   auto& st = self->state;
@@ -232,6 +241,9 @@ directory_actor::behavior_type directory(directory_self self, actor_context cont
     },
     [=](grant_atom, const std::string& account_id, std::int64_t amount, std::string& reason,
         idempotency_claim& claim) { return on_grant(self, account_id, amount, reason, claim); },
+    [=](restore_atom, const std::string& account_id, const std::string& job_id) {
+      return on_restore(self, account_id, job_id);
+    },
     [=](create_key_atom, const std::string& account_id, std::string& name) {
       return on_create_key(self, account_id, name);
     },

@@ -1,14 +1,13 @@
-// The job actor. `current` is always the last durable state: a transition builds the next state,
-// commits it, and only then replaces `current`, so GET never shows what a crash could undo. The
-// phase (job_phase.hpp) says what the actor is doing; `enter` asserts every change of it.
+// The job actor. A transition builds the next state, commits it, and only then replaces
+// `current`, so GET never shows what a crash could undo; `written` is what the store holds (a run
+// lost at a stop is queued again in memory only). `enter` asserts every change of phase.
 //
 // Cancel is two writes: first `canceled` (if that fails, the cancel answers 503 and the job goes
 // back to what it was doing), then the release of the hold with the ledger (if that fails, the
 // cancel answers refund_pending and the release is retried until it lands). A cancel that comes
 // while a transition is being written (`processing` after a dispatch, `queued` after a failed
 // attempt) waits for that write: two writes of the job never race, and the canceled record
-// carries what the timeline already shows (the device and attempt of its `job.dispatched`). If
-// that write fails, the cancel answers 503 and the write is retried as before.
+// carries what the timeline already shows. If that write fails, the cancel answers 503.
 //
 // The timeline shows only what happened: `job.dispatched` is written with the `processing`
 // record; `job.started` is stamped when the run is sent to the device and written with the job's
@@ -18,6 +17,7 @@
 #include "actors/detail/deferred_event.hpp"
 #include "actors/detail/job_waiters.hpp"
 #include "actors/detail/queue_position.hpp"
+#include "actors/detail/written_record.hpp"
 #include "actors/job_phase.hpp"
 #include "base/assert.hpp"
 #include "base/backoff.hpp"
@@ -41,6 +41,7 @@ namespace {
 
 struct job_state {
   std::shared_ptr<const job> current;
+  detail::written_record written;              ///< what the next write changes
   std::shared_ptr<const job_context> context;  ///< shared by all jobs of an account
   job_phase phase = job_phase::queued;
   job_phase before_cancel = job_phase::queued;  ///< where a failed cancel returns to
@@ -82,15 +83,15 @@ void write_cancel(job_self self);
 void settle(job_self self, std::shared_ptr<job> next);
 
 void retry_later(job_self self, std::function<void()> action) {
+  self->state.written.failed();
   self->state.retry = std::move(action);
   self->delayed_send(self, self->state.write_backoff.next(), tick_atom::value);
 }
 
-/// Commits a transition to the non-terminal `next` with the event that records it; on success
-/// makes it current and calls `then`, which also starts a cancel that waited for this write. A
-/// failure fails such a cancel and is retried with backoff: the state it describes happened.
+/// Commits the non-terminal `next` with its event; then makes it current and calls `then` (which
+/// starts a cancel that waited). A failure fails such a cancel and is retried with backoff.
 void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then, job_event event) {
-  auto batch = records::job_batch(*next, false);
+  auto batch = records::job_batch(*next, self->state.written.base(*node(self).db));
   auto started = self->state.started.put(batch, next->id);
   records::put_event(batch, next->id, event);
   self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
@@ -98,6 +99,7 @@ void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then
       [=](caf::ok_atom) {
         self->state.write_backoff.reset();
         self->state.current = next;
+        self->state.written.landed(next);
         self->state.started.written(started);
         then();
       },
@@ -141,11 +143,10 @@ void answer_cancel(job_self self, bool refund_pending) {
   st.cancel.reset();
 }
 
-/// The job's own writes at its end: its terminal record and, for success and failure, the
-/// delivery of its event (a canceled job's was written with its cancel).
+/// The job's terminal record and, unless canceled (written with its cancel), its webhook.
 write_batch terminal_writes(job_self self, const job& next, std::optional<delivery>& webhook,
                             std::optional<std::uint64_t>& started) {
-  auto batch = records::job_batch(next, false);
+  auto batch = records::job_batch(next, self->state.written.base(*node(self).db));
   started = self->state.started.put(batch, next.id);
   if (!next.spec.webhook_url.empty() && next.status != job_status::canceled) {
     webhook = new_delivery(next, now(self));
@@ -154,8 +155,7 @@ write_batch terminal_writes(job_self self, const job& next, std::optional<delive
   return batch;
 }
 
-/// Hands the terminal `next` to the ledger, which writes it with the capture or release of the
-/// hold; retried until it lands.
+/// Hands the terminal `next` to the ledger to write with its capture or release; retried.
 void settle(job_self self, std::shared_ptr<job> next) {
   KILN_ASSERT(self->state.phase == job_phase::settling);
   KILN_ASSERT(is_terminal(next->status));
@@ -173,6 +173,7 @@ void settle(job_self self, std::shared_ptr<job> next) {
         self->state.started.written(started);
         if (webhook) self->send(node(self).deliveries, deliver_atom::value, *webhook);
         st.current = next;
+        st.written.landed(next);
         answer_cancel(self, false);
         finish(self);
       },
@@ -233,8 +234,7 @@ void watch_devices(job_self self) {
   });
 }
 
-/// The model's timeout_seconds (or the context's override): past it, the run counts as a device
-/// fault and the job goes back to the queue for another device.
+/// The model's timeout_seconds (or the context's override): past it, the run is a device fault.
 std::chrono::milliseconds run_timeout(job_self self) {
   const auto& context = node(self);
   if (context.run_timeout.count() > 0) return context.run_timeout;
@@ -334,6 +334,7 @@ void on_canceled(job_self self, std::shared_ptr<job> next, const std::optional<d
   auto& s = self->state;
   if (hook) self->send(node(self).deliveries, deliver_atom::value, *hook);
   s.current = next;
+  s.written.landed(next);
   if (s.run_out) self->send(s.device, cancel_atom::value, next->id);  // it answers; then release
   else if (s.device) release_slot(self, false);  // dispatched, but no run is out
   else self->send(node(self).scheduler, withdraw_atom::value, next->account_id, next->id);
@@ -347,6 +348,7 @@ void on_canceled(job_self self, std::shared_ptr<job> next, const std::optional<d
 /// The cancel's write failed: nothing changed, and the job goes on from where it got to.
 void on_cancel_failed(job_self self, const caf::error& error) {
   auto& s = self->state;
+  s.written.failed();
   s.cancel->deliver(error);
   s.cancel.reset();
   bool dropped = std::exchange(s.dispatch_dropped, false);
@@ -395,7 +397,7 @@ void write_cancel(job_self self) {
   next->status = job_status::canceled;
   next->canceled_at_ms = next->completed_at_ms = now(self);
   next->queue_position.reset();
-  auto batch = records::job_batch(*next, false);
+  auto batch = records::job_batch(*next, self->state.written.base(*node(self).db));
   auto started = self->state.started.put(batch, next->id);
   records::put_event(batch, next->id,
                      make_event("job.canceled", next->canceled_at_ms, next->trace_id));
@@ -458,6 +460,7 @@ job_actor::behavior_type job_behavior(job_self self, std::shared_ptr<const job_c
   auto& st = self->state;
   st.context = std::move(context);
   bool lost_run = record.status == job_status::processing;
+  st.written.landed(std::make_shared<const job>(record));
   if (lost_run) {  // the run was lost with the process: run it again
     record.status = job_status::queued;
     record.device.clear();
@@ -480,8 +483,7 @@ job_actor::behavior_type job_behavior(job_self self, std::shared_ptr<const job_c
     [=](progress_atom, std::uint32_t percent) { on_progress(self, percent); },
     [=](wake_atom, std::uint64_t token) { on_wake(self, token); },
     [=](tick_atom) {
-      auto retry = std::move(self->state.retry);
-      if (retry) retry();
+      if (auto retry = std::exchange(self->state.retry, nullptr)) retry();
     },
     [=](stop_atom) { on_stop(self); },
   };

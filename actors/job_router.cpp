@@ -6,6 +6,7 @@
 #include "actors/job_context.hpp"
 #include "base/logging.hpp"
 #include "config/limits.hpp"
+#include "models/job_event.hpp"
 #include "persistence/records.hpp"
 
 #include <caf/actor_system.hpp>
@@ -15,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include <unordered_map>
+#include <unordered_set>
 
 namespace kiln {
 namespace {
@@ -24,6 +26,8 @@ struct router_state {
   std::string account_id;
   /// Jobs that have an actor now: from their dispatch, cancel or Prefer: wait to their end.
   std::unordered_map<std::string, job_actor> live;
+  /// Jobs whose soft delete or restore is being written (one change at a time per job).
+  std::unordered_set<std::string> changing;
   static inline const char* name = "job_router";
 };
 
@@ -46,9 +50,11 @@ job_actor live_actor(router_self self, const std::string& job_id) {
   return it == self->state.live.end() ? job_actor{} : it->second;
 }
 
-/// The job's stored record if it is this account's; nullopt if there is none; an error when the
-/// store could not be read (503: the caller may retry) or the record does not decode.
-caf::expected<std::optional<job>> stored_job(router_self self, const std::string& job_id) {
+/// The job's stored record if it is this account's (and not soft-deleted, unless `deleted` too);
+/// nullopt if there is none; an error when the store could not be read (503: the caller may
+/// retry) or the record does not decode.
+caf::expected<std::optional<job>> stored_job(router_self self, const std::string& job_id,
+                                             bool deleted = false) {
   auto bytes = node(self).db->get(column::jobs, job_id);
   if (!bytes) return bytes.error();
   if (!*bytes) return std::optional<job>{};
@@ -58,6 +64,7 @@ caf::expected<std::optional<job>> stored_job(router_self self, const std::string
     return make_error(error_code::server_error, "the job's record does not decode");
   }
   if (record->account_id != self->state.account_id) return std::optional<job>{};
+  if (record->deleted_at_ms != 0 && !deleted) return std::optional<job>{};
   return record;
 }
 
@@ -135,6 +142,45 @@ caf::result<delivery> on_redeliver(router_self self, const std::string& job_id) 
   return promise.delegate(node(self).deliveries, redeliver_atom::value, std::move(record));
 }
 
+/// Soft delete (`deleting`) or restore: the job's record with deleted_at set or cleared, and its
+/// listing keys, in one batch. Only a finished job whose actor has stopped (nothing else writes
+/// its record then) and whose refund is written; one change at a time per job.
+caf::result<job> on_change_deletion(router_self self, const std::string& job_id, bool deleting) {
+  auto& st = self->state;
+  auto stored = stored_job(self, job_id, !deleting);
+  if (!stored) return stored.error();
+  if (!*stored || (!deleting && (*stored)->deleted_at_ms == 0)) return no_job(job_id);
+  auto& record = **stored;
+  bool refund_pending = record.status == job_status::canceled && record.credits_held > 0 &&
+                        record.credits_refunded == 0;
+  if (deleting && (!is_terminal(record.status) || refund_pending || st.live.count(job_id) ||
+                   st.changing.count(job_id)))
+    return make_error(error_code::cannot_delete,
+                      "job " + job_id + " has not finished; cancel it or wait for it to end");
+  if (st.changing.count(job_id))
+    return make_error(error_code::unavailable, "job " + job_id + " is being changed; retry");
+  auto next = record;
+  next.deleted_at_ms = deleting ? node(self).clock->now_ms() : 0;
+  auto batch = records::job_batch(next, &record);
+  records::put_event(
+    batch, job_id,
+    make_event(deleting ? "job.deleted" : "job.restored",
+               deleting ? next.deleted_at_ms : node(self).clock->now_ms(), record.trace_id));
+  st.changing.insert(job_id);
+  auto promise = self->make_response_promise<job>();
+  self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
+    .then(
+      [=](caf::ok_atom) mutable {
+        self->state.changing.erase(job_id);
+        promise.deliver(next);
+      },
+      [=](caf::error& failure) mutable {
+        self->state.changing.erase(job_id);
+        promise.deliver(std::move(failure));
+      });
+  return promise;
+}
+
 /// The job is terminal and durable: its actor stops after every read already routed to it.
 void on_job_done(router_self self, const std::string& job_id) {
   auto it = self->state.live.find(job_id);
@@ -197,6 +243,10 @@ job_router_actor::behavior_type job_router(router_self self, actor_context conte
     },
     [=](get_job_atom, const std::string& job_id, std::uint32_t wait_ms) {
       return on_get(self, job_id, wait_ms);
+    },
+    [=](delete_atom, const std::string& job_id) { return on_change_deletion(self, job_id, true); },
+    [=](restore_atom, const std::string& job_id) {
+      return on_change_deletion(self, job_id, false);
     },
     [=](cancel_atom, const std::string& job_id) { return on_cancel(self, job_id); },
     [=](redeliver_atom, const std::string& job_id) { return on_redeliver(self, job_id); },

@@ -4,6 +4,7 @@
 
 #include "config/limits.hpp"
 #include "models/job_timeline.hpp"
+#include "persistence/job_listing.hpp"
 #include "persistence/records.hpp"
 #include "persistence/store.hpp"
 
@@ -51,70 +52,8 @@ caf::expected<job> owned_job(const store& db, const std::string& account_id,
   if (!*bytes) return no_job(job_id);
   auto record = records::decode_job(**bytes);
   if (!record) return make_error(error_code::server_error, "the job's record does not decode");
-  if (record->account_id != account_id) return no_job(job_id);
+  if (record->account_id != account_id || record->deleted_at_ms != 0) return no_job(job_id);
   return std::move(*record);
-}
-
-/// One page of the account's jobs, newest first. The listing index is scanned backwards and each
-/// job read; with a status filter, jobs in other statuses are skipped. has_more says that another
-/// matching job follows; a page that uses up its scan budget ends early with has_more and the
-/// cursor of the last key it visited, where the next page resumes.
-///
-/// A visitor must not call back into the store, so the index is read in chunks and each chunk's
-/// jobs are read once its scan has returned, in index order: the page, its cursor and the budget
-/// (one take per index key, in order) come out as if each job were read as its key is visited.
-caf::expected<job_page> list_jobs(const store& db, const job_query& q) {
-  job_page page;
-  std::string prefix = records::account_job_prefix(q.account_id);
-  std::string before = q.cursor.empty() ? std::string{} : prefix + q.cursor;
-  scan_budget budget(limits::query_scan_keys_max, limits::query_scan_time_max);
-  // A page and the key that says more follow, in one chunk when no filter skips jobs; at least
-  // 64 keys, so that a filtered listing does not seek once per handful of keys.
-  const std::size_t chunk = std::max<std::size_t>(std::size_t{q.limit} + 1, 64);
-  struct index_entry {
-    std::string cursor;  ///< the key after the account's prefix
-    std::string job_id;
-  };
-  std::vector<index_entry> entries;
-  std::string last_visited;
-  for (;;) {
-    entries.clear();
-    bool exhausted = false;  // the budget ran out at the key after the last entry
-    auto scanned = db.scan_reverse(
-      column::account_jobs, prefix, before, [&](std::string_view key, std::string_view job_id) {
-        if (!budget.take()) {
-          exhausted = true;
-          return false;
-        }
-        entries.push_back({std::string(key.substr(prefix.size())), std::string(job_id)});
-        return entries.size() < chunk;
-      });
-    if (scanned) return scanned;
-    for (auto& entry : entries) {
-      last_visited = entry.cursor;
-      auto record = owned_job(db, q.account_id, entry.job_id);
-      if (!record) {
-        if (has_code(record.error(), error_code::not_found)) continue;
-        return record.error();
-      }
-      if (q.status && record->status != *q.status) continue;
-      if (page.data.size() == q.limit) {
-        page.has_more = true;
-        return page;
-      }
-      page.next_cursor = last_visited;
-      page.data.push_back(std::move(*record));
-    }
-    if (exhausted) {
-      page.has_more = true;
-      page.next_cursor = last_visited;
-      return page;
-    }
-    if (entries.size() < chunk) break;  // the index has no more keys before `before`
-    before = prefix + entries.back().cursor;
-  }
-  page.next_cursor.clear();
-  return page;
 }
 
 caf::expected<ledger_page> list_ledger(const store& db, const std::string& account_id,
@@ -170,6 +109,40 @@ caf::expected<usage_report> usage(const store& db, const std::string& account_id
     });
   if (scanned) return scanned;
   if (failure) return failure;
+  // The jobs made in the period: the listing newest first, until one older than the period.
+  bool older = false;
+  std::string before;
+  const auto index = listing::index_of(account_id, std::nullopt);
+  while (!older) {
+    std::vector<std::string> ids;
+    scanned = db.scan_reverse(index.family, index.prefix, before,
+                              [&](std::string_view key, std::string_view job_id) {
+                                if (!budget.take()) {
+                                  failure = make_error(error_code::unavailable,
+                                                       "the usage report is too large to compute "
+                                                       "now; try a shorter period");
+                                  return false;
+                                }
+                                before = std::string(key);
+                                ids.emplace_back(job_id);
+                                return ids.size() < 256;
+                              });
+    if (scanned) return scanned;
+    if (failure) return failure;
+    for (const auto& id : ids) {
+      auto record = owned_job(db, account_id, id);
+      if (!record) {
+        if (has_code(record.error(), error_code::not_found)) continue;
+        return record.error();
+      }
+      if (record->created_at_ms < from_ms) {
+        older = true;
+        break;
+      }
+      report.add(*record);
+    }
+    if (ids.size() < 256) break;
+  }
   return std::move(report).finish();
 }
 
@@ -212,7 +185,7 @@ caf::result<T> answer(caf::expected<T> value) {
 
 store_reader_actor::behavior_type store_reader(reader_self, const store* db, clock_ptr clock) {
   return {
-    [=](list_jobs_atom, const job_query& q) { return answer(list_jobs(*db, q)); },
+    [=](list_jobs_atom, const job_query& q) { return answer(listing::page(*db, q)); },
     [=](ledger_atom, const std::string& account_id, std::uint32_t limit,
         const std::string& cursor) { return answer(list_ledger(*db, account_id, limit, cursor)); },
     [=](usage_atom, const std::string& account_id, std::int64_t from_ms) {

@@ -18,11 +18,17 @@ public:
 
 class system_clock final : public clock {
 public:
+  /// `offset_ms`: how far ahead of the system's time this clock runs (faults.clock_offset_ms).
+  explicit system_clock(std::int64_t offset_ms = 0) : offset_ms_(offset_ms) {}
   std::int64_t now_ms() const override {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
-      .count();
+             .count() +
+           offset_ms_;
   }
+
+private:
+  std::int64_t offset_ms_;
 };
 
 class manual_clock final : public clock {

@@ -13,14 +13,15 @@ usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--qu
   --queued N       jobs queued for the memory and restart measurement (default 100000)
   --keys N         distinct idempotency keys for the idempotency runs (default 100000)
   --pending N      pending webhook deliveries for the memory measurement (default 100000)
-  --only NAMES     run only these, comma-separated: submit, mcp, killa, cancel, memory (with
-                   the restart after it), e2e, idempotency, webhooks, scheduler
+  --listed N       jobs in the account for the listing runs (default 100000)
+  --only NAMES     run only these, comma-separated: submit, mcp, killa, list, cancel, memory
+                   (with the restart after it), e2e, idempotency, webhooks, scheduler
 Needs build/kiln, build/webhook_sink and build/scheduler_bench (scripts/build.sh) and wrk.
 Prints one RESULT line per measurement.
 USAGE
 }
 
-duration=10 connections=64 queued=100000 keys=100000 pending=100000 only=""
+duration=10 connections=64 queued=100000 keys=100000 pending=100000 listed=100000 only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --queued) queued=$2; shift 2 ;;
     --keys) keys=$2; shift 2 ;;
     --pending) pending=$2; shift 2 ;;
+    --listed) listed=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage; exit 2 ;;
@@ -149,6 +151,30 @@ if wants killa; then
   start_server killa "$parked"
   compare killa-submit submit.lua /api/v1/media/jobs \
     '{"task":"image.generate","input":{"prompt":"a lighthouse at dusk, oil painting","width":512,"height":512}}'
+  stop_server
+fi
+
+if wants list; then
+  # One account with --listed queued jobs: a core page (newest first, cursor; then filtered by
+  # status) against agent.media's page with its total (first page, then deep offsets: each
+  # skipped job is one index key visited), interleaved, two rounds each.
+  start_server list "$parked"
+  submit_until "$listed" list submit.lua
+  for round in 1 2; do
+    for run in "core-list /v1/jobs?limit=20" \
+               "core-list-status /v1/jobs?limit=20&status=queued" \
+               "agent-media-list /api/v1/videos?limit=20" \
+               "agent-media-list-offset /api/v1/videos?limit=20&offset=5000&sort=oldest" \
+               "agent-media-list-offset-max /api/v1/videos?limit=20&offset=10000"; do
+      set -- $run
+      KILN_KEY=$key wrk -t2 -c"$connections" -d"${duration}s" -s "$root/benchmarks/get.lua" \
+        "http://127.0.0.1:$port$2" | grep RESULT |
+        sed "s/^RESULT/RESULT $1 round=$round jobs=$(metric kiln_jobs_created_total) connections=$connections/"
+    done
+  done
+  total=$(curl -sf "http://127.0.0.1:$port/api/v1/videos?limit=1" -H "Authorization: Bearer $key" |
+    sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+  echo "RESULT list total_reported=$total"
   stop_server
 fi
 

@@ -57,6 +57,12 @@ constexpr std::size_t name_bytes_max = 200;
 constexpr std::uint32_t page_limit_min = 1;
 constexpr std::uint32_t page_limit_max = 100;
 constexpr std::uint32_t page_limit_default = 20;
+/// The most index keys a listing skips for `offset` (GET /v1/jobs, agent.media's videos): a page
+/// costs at most this many key visits more than a cursor page.
+constexpr std::uint32_t page_offset_max = 10'000;
+/// The longest an account waits between checks of its monthly credits' period (a period's end
+/// is checked at once; a clock that jumped is noticed within this).
+constexpr std::chrono::milliseconds period_check_max{3'600'000};
 /// Largest single grant or starting balance, in credits.
 constexpr std::int64_t credits_grant_max = 1'000'000'000'000;
 /// Largest price of one job, in credits (a bigger one is refused, never wrapped).

@@ -102,6 +102,8 @@ constexpr key_spec<plan_settings> plan_keys[] = {
   {"rank", plan_u32{&member<&plan_settings::rank>, 0, 1000}},
   {"requests_per_minute", plan_u32{&member<&plan_settings::requests_per_minute>, 1, 10'000'000}},
   {"max_concurrent_jobs", plan_u32{&member<&plan_settings::max_concurrent_jobs>, 1, 100'000}},
+  {"monthly_credits", plan_u32{&member<&plan_settings::monthly_credits>, 0, 1'000'000'000}},
+  {"max_duration_s", plan_u32{&member<&plan_settings::max_duration_s>, 0, 86'400}},
 };
 
 problem check_device(const device_settings& device, const location& at) {
@@ -261,6 +263,8 @@ constexpr key_spec<settings> settings_keys[] = {
   {"devices", json{&apply_devices}},
   {"plans", json{&apply_plans}},
   {"faults.seed", u64{&member<&settings::faults, &fault_settings::seed>, 0, max_u64}},
+  {"faults.clock_offset_ms",
+   u64{&member<&settings::faults, &fault_settings::clock_offset_ms>, 0, 10ull * 365 * 86'400'000}},
   {"faults.device_fail_rate",
    rate{&member<&settings::faults, &fault_settings::device_fail_rate>, 0, 1}},
   {"faults.device_crash_rate",
@@ -352,12 +356,30 @@ settings default_settings() {
       .id = "gpu-1", .executor = "sim", .slots = 4, .latency_ms = 50, .models = {"*"}, .url = ""},
   };
   s.plans = {
-    plan_settings{.name = "free", .rank = 0, .requests_per_minute = 60, .max_concurrent_jobs = 1},
-    plan_settings{
-      .name = "starter", .rank = 1, .requests_per_minute = 300, .max_concurrent_jobs = 2},
-    plan_settings{.name = "pro", .rank = 2, .requests_per_minute = 1200, .max_concurrent_jobs = 8},
-    plan_settings{
-      .name = "enterprise", .rank = 3, .requests_per_minute = 6000, .max_concurrent_jobs = 32},
+    plan_settings{.name = "free",
+                  .rank = 0,
+                  .requests_per_minute = 60,
+                  .max_concurrent_jobs = 1,
+                  .monthly_credits = 0,
+                  .max_duration_s = 0},
+    plan_settings{.name = "starter",
+                  .rank = 1,
+                  .requests_per_minute = 300,
+                  .max_concurrent_jobs = 2,
+                  .monthly_credits = 0,
+                  .max_duration_s = 0},
+    plan_settings{.name = "pro",
+                  .rank = 2,
+                  .requests_per_minute = 1200,
+                  .max_concurrent_jobs = 8,
+                  .monthly_credits = 0,
+                  .max_duration_s = 0},
+    plan_settings{.name = "enterprise",
+                  .rank = 3,
+                  .requests_per_minute = 6000,
+                  .max_concurrent_jobs = 32,
+                  .monthly_credits = 0,
+                  .max_duration_s = 0},
   };
   return s;
 }

@@ -24,12 +24,19 @@ struct device_settings {
   std::string url;                       ///< http only: the inference server's base URL
 };
 
-/// One plan: its request rate, concurrency and the models it may use.
+/// One plan: its request rate, concurrency, the models it may use, its monthly credits and the
+/// longest video it may ask for.
 struct plan_settings {
   std::string name;
   std::uint32_t rank = 0;  ///< free=0 < starter=1 < pro=2 < enterprise=3; min_plan compares ranks
   std::uint32_t requests_per_minute = 600;
   std::uint32_t max_concurrent_jobs = 4;
+  /// Credits granted at the start of each calendar month (UTC) as a top-up to this many
+  /// (docs/decisions.md, "Monthly credits"); 0: none.
+  std::uint32_t monthly_credits = 0;
+  /// The longest params.duration_seconds a job may ask for (403 plan_limit beyond); 0: the
+  /// model's own limits only.
+  std::uint32_t max_duration_s = 0;
 };
 
 struct webhook_settings {
@@ -54,6 +61,9 @@ struct job_settings {
 
 struct fault_settings {
   std::uint64_t seed = 1;
+  /// Moves the server's clock forward by this much from its start (drills and tests of what
+  /// depends on the date: monthly credits, expiries); 0 in production.
+  std::uint64_t clock_offset_ms = 0;
   double device_fail_rate = 0.0;
   double device_crash_rate = 0.0;
   double webhook_drop_rate = 0.0;

@@ -2,7 +2,9 @@
 #include "http/agent_media_routes.hpp"
 
 #include "http/api.hpp"
+#include "http/router.hpp"
 #include "models/dialects/agent_media.hpp"
+#include "models/dialects/agent_media_plans.hpp"
 #include "models/json_writer.hpp"
 
 #include <simdjson.h>
@@ -100,6 +102,61 @@ void cancel(api& core, const exchange_ptr& x) {
   });
 }
 
+void list_videos(api& core, const exchange_ptr& x) {
+  core.authenticate(x, [&core, x] {
+    const auto& target = x->req.target;
+    auto core_target =
+      agent_media::core_list_target(query_param(target, "limit"), query_param(target, "offset"),
+                                    query_param(target, "status"), query_param(target, "sort"));
+    if (!core_target) {
+      auto e = to_api_error(core_target.error());
+      return x->reply(validation_error(e.field, e.message));
+    }
+    auto front_end = std::make_shared<front_end_call>();
+    front_end->render_page = &agent_media::render_video_page;
+    core.dispatch_as(
+      *x, inner_request(*x, "GET", *core_target),
+      [x](response r) { x->reply(relay(std::move(r))); }, std::move(front_end));
+  });
+}
+
+/// Soft delete: a job still running is refused (cannot_delete, 400 as the seed has no 409).
+void delete_video(api& core, const exchange_ptr& x) {
+  core.authenticate(x, [&core, x] {
+    auto id = id_of(*x, "/api/v1/videos/");
+    core.dispatch_as(*x, inner_request(*x, "DELETE", "/v1/jobs/" + id), [x, id](response r) {
+      if (r.status == 409) r.status = 400;
+      x->reply(relay(std::move(r), [&](std::string_view body) {
+        dom::parser parser;
+        std::string_view deleted_at;
+        if (parser.parse(body.data(), body.size())["deleted_at"].get_string().get(deleted_at))
+          deleted_at = {};
+        json_writer w;
+        w.begin_object().field("success", true).field("jobId", id).field("deletedAt", deleted_at);
+        return w.end_object().take();
+      }));
+    });
+  });
+}
+
+/// GET /api/v1/account and /api/v1/account/usage: the core's answer in agent.media's view.
+void reshaped(api& core, const exchange_ptr& x, std::string core_target,
+              std::string (*render)(std::string_view)) {
+  core.authenticate(x, [&core, x, core_target = std::move(core_target), render] {
+    core.dispatch_as(*x, inner_request(*x, "GET", core_target), [x, render](response r) {
+      x->reply(relay(std::move(r), [render](std::string_view body) { return render(body); }));
+    });
+  });
+}
+
+void get_usage(api& core, const exchange_ptr& x) {
+  auto period = query_param(x->req.target, "period");
+  if (period.empty()) period = "30d";
+  if (period != "7d" && period != "30d" && period != "90d")
+    return x->reply(validation_error("invalid_period", "period must be 7d, 30d or 90d"));
+  reshaped(core, x, "/v1/usage?period=" + period, &agent_media::render_usage);
+}
+
 }  // namespace
 
 void mount_agent_media(api& core) {
@@ -109,10 +166,23 @@ void mount_agent_media(api& core) {
   core.mount(
     "POST", "/api/v1/videos", [&core](const exchange_ptr& x) { create(core, x); }, false);
   core.mount(
+    "GET", "/api/v1/videos", [&core](const exchange_ptr& x) { list_videos(core, x); }, false);
+  core.mount(
     "GET", "/api/v1/videos/{id}", [&core](const exchange_ptr& x) { get_video(core, x); }, false);
+  core.mount(
+    "DELETE", "/api/v1/videos/{id}", [&core](const exchange_ptr& x) { delete_video(core, x); },
+    false);
   core.mount(
     "POST", "/api/v1/videos/{id}/cancel", [&core](const exchange_ptr& x) { cancel(core, x); },
     false);
+  core.mount(
+    "GET", "/api/v1/account",
+    [&core](const exchange_ptr& x) {
+      reshaped(core, x, "/v1/account", &agent_media::render_account);
+    },
+    false);
+  core.mount(
+    "GET", "/api/v1/account/usage", [&core](const exchange_ptr& x) { get_usage(core, x); }, false);
   mount_agent_media_actors(core);
   mount_agent_media_account(core);
 }

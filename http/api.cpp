@@ -207,6 +207,7 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}, {}, {}}) 
   r.add("GET", "/v1/jobs", list_jobs);
   r.add("POST", "/v1/jobs/estimate", estimate_job, true);
   r.add("GET", "/v1/jobs/{id}", get_job);
+  r.add("DELETE", "/v1/jobs/{id}", delete_job);
   r.add("POST", "/v1/jobs/{id}/cancel", cancel_job);
   r.add("GET", "/v1/jobs/{id}/events", list_job_events);
   r.add("GET", "/v1/jobs/{id}/deliveries", list_deliveries);
@@ -225,6 +226,7 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}, {}, {}}) 
   r.add("POST", "/admin/v1/accounts", admin_create_account, true);
   r.add("GET", "/admin/v1/accounts/{id}", admin_get_account);
   r.add("POST", "/admin/v1/accounts/{id}/credits", admin_grant, true);
+  r.add("POST", "/admin/v1/accounts/{id}/jobs/{job}/restore", admin_restore_job);
   r.add("GET", "/admin/v1/devices", admin_devices);
   r.add("GET", "/admin/v1/faults", admin_get_faults);
   r.add("PUT", "/admin/v1/faults", admin_put_faults, true);

@@ -57,6 +57,8 @@ struct front_end_call {
   std::string fingerprint;  ///< idempotency compares this instead of the request's body
   /// Renders a job in the front end's view instead of the contract's (create and get).
   std::function<std::string(const job&, const url_context&)> render_job;
+  /// Renders a page of GET /v1/jobs in the front end's view.
+  std::function<std::string(const job_page&, const url_context&)> render_page;
   /// POST /v1/keys makes a key starting with this instead of the core's "kiln_sk_" (agent.media's
   /// "ma_"): 1 to 16 of a-z, 0-9 and '_' (crypto::valid_key_prefix).
   std::string key_prefix;

@@ -83,6 +83,14 @@ void submit(const api_context& context, const call_ptr& c,
       if (!plan_allows(context, who, spec.model))
         return reply_error(c, make_api_error(error_code::plan_required,
                                              "model " + spec.model + " needs a higher plan"));
+      if (const auto* plan = context.config->find_plan(who.plan);
+          plan && plan->max_duration_s > 0 && spec.params.duration_seconds > plan->max_duration_s)
+        return reply_error(
+          c, make_api_error(error_code::plan_limit,
+                            "the " + who.plan + " plan makes videos of up to " +
+                              std::to_string(plan->max_duration_s) + " s; " +
+                              std::to_string(spec.params.duration_seconds) + " s were asked for",
+                            "params.duration_seconds"));
       auto claim = read_idempotency_claim(c);
       if (!claim) return;
       self
@@ -175,27 +183,54 @@ void cancel_job(const api_context& context, const call_ptr& c) {
     render_cancel);
 }
 
+/// Soft delete: the job leaves the account's reads and lists; its ledger entries and files stay.
+void delete_job(const api_context& context, const call_ptr& c) {
+  with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
+    self->request(who.jobs, actor_reply_timeout, delete_atom::value, c->params[0])
+      .then(
+        [=, &context](job& deleted) {
+          c->reply(json_response(200, job_view(c, deleted, urls_for(context, c))));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
+void admin_restore_job(const api_context& context, const call_ptr& c) {
+  with_admin(context, c, [&context, c](caf::event_based_actor* self) {
+    self
+      ->request(context.directory, actor_reply_timeout, restore_atom::value, c->params[0],
+                c->params[1])
+      .then(
+        [=, &context](job& restored) {
+          c->reply(json_response(200, job_view(c, restored, urls_for(context, c))));
+        },
+        [=](caf::error& error) { reply_error(c, error); });
+  });
+}
+
 void list_jobs(const api_context& context, const call_ptr& c) {
-  std::uint32_t limit = 0;
-  std::string cursor;
-  if (!read_page(c, limit, cursor)) return;
-  std::optional<job_status> status;
+  job_query q;
+  if (!read_page(c, q.limit, q.cursor) || !read_listing_order(c, q.offset, q.oldest_first)) return;
   if (const auto* text = c->query_value("status")) {
-    status = parse_status_filter(*text);
-    if (!status)
+    q.status = parse_status_filter(*text);
+    if (!q.status)
       return reply_error(c, make_api_error(error_code::invalid_request,
                                            "status must be queued, processing, succeeded, failed "
                                            "or canceled",
                                            "status"));
   }
   auto render = [&context, c](const job_page& page) {
+    if (c->front_end && c->front_end->render_page)
+      return c->front_end->render_page(page, urls_for(context, c));
     return render_job_page(page, urls_for(context, c));
   };
   answer_with<job_page>(
     context, c, 200,
-    [&context, limit, status, cursor](auto* self, const principal& who) {
+    [&context, q](auto* self, const principal& who) {
+      auto mine = q;
+      mine.account_id = who.account_id;
       return self->request(reader_for(context, who.account_id), actor_reply_timeout,
-                           list_jobs_atom::value, job_query{who.account_id, limit, status, cursor});
+                           list_jobs_atom::value, std::move(mine));
     },
     render);
 }

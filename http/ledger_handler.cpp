@@ -84,7 +84,8 @@ void get_account_view(const api_context& context, const call_ptr& c) {
             const auto* need = context.config->find_plan(m.min_plan);
             if (!need || (plan && plan->rank >= need->rank)) models.push_back(m.id);
           }
-          c->reply(json_response(200, render_account_view(found, plan, models)));
+          c->reply(
+            json_response(200, render_account_view(found, plan, models, context.clock->now_ms())));
         },
         [=](caf::error& error) { reply_error(c, error); });
   });

@@ -2,6 +2,8 @@
 // are rendered by models/job_json (webhook bodies use the same code).
 #include "http/render.hpp"
 
+#include "models/billing_period.hpp"
+
 #include "config/limits.hpp"
 #include "config/settings.hpp"
 #include "models/job_json.hpp"
@@ -53,12 +55,13 @@ void write_entry(json_writer& w, const ledger_entry& e) {
 void write_usage_rows(json_writer& w, std::string_view name, std::string_view key_name,
                       const std::vector<usage_report::row>& rows) {
   w.key(name).begin_array();
-  for (const auto& row : rows)
-    w.begin_object()
-      .field(key_name, row.key)
-      .field("credits", row.credits)
-      .field("jobs", row.jobs)
-      .end_object();
+  for (const auto& row : rows) {
+    w.begin_object().field(key_name, row.key);
+    if (key_name != "operation") w.field("credits", row.credits).field("jobs", row.jobs);
+    w.field("jobs_created", row.created);
+    if (row.timed > 0) w.field("video_seconds", row.duration_s).field("videos", row.timed);
+    w.end_object();
+  }
   w.end_array();
 }
 
@@ -262,14 +265,31 @@ std::string render_ledger_page(const ledger_page& page) {
 }
 
 std::string render_account_view(const account& value, const plan_settings* plan,
-                                const std::vector<std::string>& models) {
+                                const std::vector<std::string>& models, std::int64_t now_ms) {
   json_writer w;
   w.begin_object();
   write_account_fields(w, value);
+  // The plan's monthly credits: what is left of them this period, and the rest of `available`
+  // (bought or granted) as purchased.
+  auto period = period_of(now_ms);
+  std::int64_t allowance = plan ? plan->monthly_credits : 0;
+  w.key("credits")
+    .begin_object()
+    .field("monthly_allowance", allowance)
+    .field("monthly_remaining", value.balance.monthly)
+    .field("purchased", value.balance.available - value.balance.monthly)
+    .field("total", value.balance.available)
+    .field("period", period.name)
+    .field("current_period_end", format_time_ms(period.end_ms))
+    .end_object();
   w.key("limits").begin_object();
-  if (plan)
+  if (plan) {
     w.field("requests_per_minute", plan->requests_per_minute)
-      .field("max_concurrent_jobs", plan->max_concurrent_jobs);
+      .field("max_concurrent_jobs", plan->max_concurrent_jobs)
+      .key("max_duration_s");
+    if (plan->max_duration_s > 0) w.value(plan->max_duration_s);
+    else w.null();
+  }
   w.end_object().key("models").begin_array();
   for (const auto& m : models) w.value(m);
   w.end_array().end_object();
@@ -288,8 +308,16 @@ std::string render_usage(const usage_report& report, std::string_view period) {
     .field("credits", report.credits)
     .field("jobs", report.jobs)
     .end_object();
+  w.key("jobs_created")
+    .begin_object()
+    .field("total", report.created)
+    .field("succeeded", report.succeeded)
+    .field("failed", report.failed)
+    .field("canceled", report.canceled)
+    .end_object();
   write_usage_rows(w, "by_model", "model", report.by_model);
   write_usage_rows(w, "by_day", "date", report.by_day);
+  write_usage_rows(w, "by_operation", "operation", report.by_operation);
   w.end_object();
   return w.take();
 }

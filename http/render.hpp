@@ -36,7 +36,7 @@ std::string render_ledger_entry(const ledger_entry& value);
 std::string render_ledger_page(const ledger_page& page);
 /// GET /v1/account: the account, its plan's limits, the models it may use, its balance.
 std::string render_account_view(const account& value, const plan_settings* plan,
-                                const std::vector<std::string>& models);
+                                const std::vector<std::string>& models, std::int64_t now_ms);
 std::string render_usage(const usage_report& report, std::string_view period);
 
 /// GET /v1/jobs/{id}/events: the job's timeline, oldest first.

@@ -73,4 +73,33 @@ bool read_page(const call_ptr& c, std::uint32_t& limit, std::string& cursor) {
   return true;
 }
 
+bool read_listing_order(const call_ptr& c, std::uint32_t& offset, bool& oldest_first) {
+  if (const auto* text = c->query_value("offset")) {
+    auto parsed = std::from_chars(text->data(), text->data() + text->size(), offset);
+    if (parsed.ec != std::errc{} || parsed.ptr != text->data() + text->size() ||
+        offset > limits::page_offset_max) {
+      reply_error(
+        c, make_api_error(error_code::invalid_request,
+                          "offset must be an integer from 0 to " +
+                            std::to_string(limits::page_offset_max) + "; page further with cursor",
+                          "offset"));
+      return false;
+    }
+    if (offset > 0 && c->query_value("cursor")) {
+      reply_error(c, make_api_error(error_code::invalid_request,
+                                    "send either offset or cursor, not both", "offset"));
+      return false;
+    }
+  }
+  if (const auto* text = c->query_value("order")) {
+    if (*text != "asc" && *text != "desc") {
+      reply_error(c, make_api_error(error_code::invalid_request,
+                                    "order must be desc (newest first) or asc", "order"));
+      return false;
+    }
+    oldest_first = *text == "asc";
+  }
+  return true;
+}
+
 }  // namespace kiln::http

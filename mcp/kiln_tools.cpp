@@ -45,7 +45,7 @@ constexpr std::string_view job_schema = KILN_JOB_SCHEMA;
 constexpr std::string_view job_list_schema =
   R"({"type":"object","required":["data","has_more","next_cursor"],"properties":{)"
   R"("data":{"type":"array","items":)" KILN_JOB_SCHEMA R"(},"has_more":{"type":"boolean"},)"
-  R"("next_cursor":)" KILN_NULLABLE("string") R"(}})";
+  R"("next_cursor":)" KILN_NULLABLE("string") R"(,"total":{"type":"integer","minimum":0}}})";
 
 constexpr std::string_view models_schema =
   R"({"type":"object","required":["models"],"properties":{"models":{"type":"array","items":)"

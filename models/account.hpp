@@ -22,6 +22,12 @@ struct account {
   std::int64_t previous_secret_until_ms = 0;
   kiln::balance balance;
   std::int64_t created_at_ms = 0;
+  /// The last period ("2026-12", UTC months) whose monthly allowance was granted: written in the
+  /// same batch as that grant, so each period is granted once. Empty: none yet.
+  std::string monthly_period;
+  /// The seq of its newest job, written with every group: the newest job may be soft-deleted,
+  /// and then account_jobs no longer says it.
+  std::uint64_t last_job_seq = 0;
 };
 
 /// The secrets that sign a webhook sent at `now_ms`: the current one, and the previous one

@@ -27,6 +27,8 @@ constexpr error_row error_table[] = {
   {error_code::server_error, 500, "server_error"},
   {error_code::unavailable, 503, "unavailable"},
   {error_code::forbidden, 403, "forbidden"},
+  {error_code::cannot_delete, 409, "cannot_delete"},
+  {error_code::plan_limit, 403, "plan_limit"},
 };
 
 const error_row& row_of(error_code code) {

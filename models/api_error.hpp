@@ -24,7 +24,9 @@ enum class error_code : std::uint8_t {
   rate_limited,
   server_error,
   unavailable,
-  forbidden,  ///< a tampered or expired file URL (403)
+  forbidden,      ///< a tampered or expired file URL (403)
+  cannot_delete,  ///< a job not yet finished cannot be soft-deleted (409)
+  plan_limit,     ///< the request exceeds a limit of the account's plan (403), e.g. a duration
 };
 
 /// An expected failure: the code, a human message and, for invalid_request, the field.

@@ -82,6 +82,7 @@ struct job {
   job_status status = job_status::queued;
   std::uint32_t progress = 0;  ///< 0..100
   std::int64_t credits_held = 0;
+  std::int64_t credits_held_monthly = 0;  ///< of credits_held, the plan's monthly credits
   std::int64_t credits_used = 0;
   std::int64_t credits_refunded = 0;
   std::string device;
@@ -90,17 +91,21 @@ struct job {
   std::optional<job_error> error;
   std::string trace_id;
   std::int64_t created_at_ms = 0;
-  std::int64_t started_at_ms = 0;               ///< 0 = not yet
-  std::int64_t completed_at_ms = 0;             ///< 0 = not yet
-  std::int64_t canceled_at_ms = 0;              ///< 0 = not yet
+  std::int64_t started_at_ms = 0;    ///< 0 = not yet
+  std::int64_t completed_at_ms = 0;  ///< 0 = not yet
+  std::int64_t canceled_at_ms = 0;   ///< 0 = not yet
+  /// Soft-deleted (a terminal job only): hidden from its account's reads and lists until an
+  /// admin restores it; its hold, capture and files are untouched. 0 = not deleted.
+  std::int64_t deleted_at_ms = 0;
   std::optional<std::uint64_t> queue_position;  ///< live only, never stored
 };
 
-/// One page of a job listing, newest first.
+/// One page of a job listing.
 struct job_page {
   std::vector<job> data;
   bool has_more = false;
   std::string next_cursor;
+  std::uint64_t total = 0;  ///< jobs the listing has in all (its status, if filtered)
 };
 
 }  // namespace kiln

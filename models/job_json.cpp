@@ -72,6 +72,7 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   time_or_null(w, "started_at", v.started_at_ms);
   time_or_null(w, "completed_at", v.completed_at_ms);
   time_or_null(w, "canceled_at", v.canceled_at_ms);
+  if (v.deleted_at_ms != 0) time_or_null(w, "deleted_at", v.deleted_at_ms);
   w.end_object();
 }
 
@@ -90,7 +91,7 @@ std::string render_job_page(const job_page& page, const url_context& urls) {
   w.end_array().field("has_more", page.has_more).key("next_cursor");
   if (page.has_more) w.value(page.next_cursor);
   else w.null();
-  w.end_object();
+  w.field("total", page.total).end_object();
   return w.take();
 }
 

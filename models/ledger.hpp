@@ -30,14 +30,23 @@ struct ledger_entry {
   std::string model;        ///< the job's model (usage reports); empty for grants
   std::string reason;       ///< grants only
   std::int64_t available_after = 0;
+  /// The monthly credits in this movement: a hold's part drawn from them, the part a capture
+  /// used or a release gave back to them, a monthly grant's amount; 0 for purchased credits.
+  std::int64_t monthly = 0;
 };
 
+/// Monthly credits: a plan's allowance is granted at each period's start as a top-up (the grant
+/// brings the monthly credits left, counting those held by unfinished jobs, up to the
+/// allowance; unused ones do not pile up). A hold draws on the monthly credits first and
+/// remembers how many; its capture uses those first, and its release gives them back.
 class credit_ledger {
 public:
   credit_ledger() = default;
   /// `holds` maps job ids to the credits held for them; their sum must equal `b.held`.
+  /// `monthly_holds`: of those, the monthly credits each drew (absent: none).
   credit_ledger(kiln::balance b, std::unordered_map<std::string, std::int64_t> holds,
-                std::uint64_t last_seq);
+                std::uint64_t last_seq,
+                std::unordered_map<std::string, std::int64_t> monthly_holds = {});
 
   /// Holds `amount` for `job_id` if `available` covers it; nullopt (and nothing changed) if not.
   std::optional<ledger_entry> hold(const std::string& job_id, const std::string& model,
@@ -55,15 +64,22 @@ public:
                                       std::int64_t now_ms);
   /// Adds `amount` to granted and available.
   ledger_entry grant(std::int64_t amount, const std::string& reason, std::int64_t now_ms);
+  /// The period's top-up to `allowance` monthly credits (counting those open holds drew); nullopt
+  /// when nothing is missing (a grant of 0 is never written).
+  std::optional<ledger_entry> top_up_monthly(std::int64_t allowance, const std::string& reason,
+                                             std::int64_t now_ms);
   /// Reverts `entry`, which must be the latest movement not yet undone (asserted).
   void undo(const ledger_entry& entry);
 
   const kiln::balance& balance() const { return balance_; }
   bool has_hold(const std::string& job_id) const { return holds_.count(job_id) != 0; }
   std::int64_t hold_of(const std::string& job_id) const;
+  /// The monthly credits the hold of `job_id` drew (0 when none or no hold).
+  std::int64_t monthly_hold_of(const std::string& job_id) const;
   std::size_t open_holds() const { return holds_.size(); }
   std::uint64_t last_seq() const { return last_seq_; }
-  /// granted = available + held + used, held = sum of open holds, nothing negative.
+  /// granted = available + held + used, held = sum of open holds, nothing negative, and the
+  /// monthly credits within what is available.
   bool consistent() const;
 
 private:
@@ -74,7 +90,9 @@ private:
                           const std::string& model, std::int64_t now_ms);
   kiln::balance balance_;
   std::unordered_map<std::string, std::int64_t> holds_;
-  std::int64_t holds_total_ = 0;  ///< the sum of holds_, kept as they change
+  std::unordered_map<std::string, std::int64_t> monthly_holds_;  ///< nonzero parts only
+  std::int64_t holds_total_ = 0;          ///< the sum of holds_, kept as they change
+  std::int64_t monthly_holds_total_ = 0;  ///< the sum of monthly_holds_
   std::uint64_t last_seq_ = 0;
 };
 

@@ -75,6 +75,8 @@ std::string encode_record(const job& v) {
     .field("started_at", v.started_at_ms)
     .field("completed_at", v.completed_at_ms)
     .field("canceled_at", v.canceled_at_ms);
+  if (v.deleted_at_ms != 0) w.field("deleted_at", v.deleted_at_ms);
+  if (v.credits_held_monthly != 0) w.field("credits_held_monthly", v.credits_held_monthly);
   w.key("outputs").begin_array();
   for (const auto& o : v.outputs)
     w.begin_array()
@@ -141,6 +143,8 @@ std::optional<job> decode_job(std::string_view bytes) {
   v.started_at_ms = integer(e, "started_at");
   v.completed_at_ms = integer(e, "completed_at");
   v.canceled_at_ms = integer(e, "canceled_at");
+  v.deleted_at_ms = integer(e, "deleted_at");
+  v.credits_held_monthly = integer(e, "credits_held_monthly");
   simdjson::dom::array outputs;
   if (e["outputs"].get_array().get(outputs) == simdjson::SUCCESS)
     for (element o : outputs) {

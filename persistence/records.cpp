@@ -2,6 +2,8 @@
 // bindings, decoded with simdjson's DOM parser (jobs: job_record.cpp).
 #include "persistence/records.hpp"
 
+#include "persistence/job_listing.hpp"
+
 #include "base/assert.hpp"
 #include "models/json_writer.hpp"
 #include "persistence/detail/record_json.hpp"
@@ -25,8 +27,9 @@ void write_balance(json_writer& w, const balance& b) {
     .field("available", b.available)
     .field("held", b.held)
     .field("used", b.used)
-    .field("granted", b.granted)
-    .end_object();
+    .field("granted", b.granted);
+  if (b.monthly != 0) w.field("monthly", b.monthly);
+  w.end_object();
 }
 
 }  // namespace
@@ -42,6 +45,8 @@ std::string encode_record(const account& v) {
   if (!v.previous_webhook_secret.empty())
     w.field("previous_webhook_secret", v.previous_webhook_secret)
       .field("previous_secret_until", v.previous_secret_until_ms);
+  if (!v.monthly_period.empty()) w.field("monthly_period", v.monthly_period);
+  if (v.last_job_seq != 0) w.field("last_job_seq", v.last_job_seq);
   write_balance(w, v.balance);
   w.end_object();
   return w.take();
@@ -65,7 +70,10 @@ std::optional<account> decode_account(std::string_view bytes) {
     v.balance.held = integer(b, "held");
     v.balance.used = integer(b, "used");
     v.balance.granted = integer(b, "granted");
+    v.balance.monthly = integer(b, "monthly");
   }
+  v.monthly_period = text(e, "monthly_period");
+  v.last_job_seq = static_cast<std::uint64_t>(integer(e, "last_job_seq"));
   if (v.id.empty()) return std::nullopt;
   return v;
 }
@@ -113,8 +121,9 @@ std::string encode_record(const ledger_entry& v) {
     .field("job_id", v.job_id)
     .field("model", v.model)
     .field("reason", v.reason)
-    .field("available_after", v.available_after)
-    .end_object();
+    .field("available_after", v.available_after);
+  if (v.monthly != 0) w.field("monthly", v.monthly);
+  w.end_object();
   return w.take();
 }
 
@@ -134,6 +143,7 @@ std::optional<ledger_entry> decode_ledger_entry(std::string_view bytes) {
   v.model = text(e, "model");
   v.reason = text(e, "reason");
   v.available_after = integer(e, "available_after");
+  v.monthly = integer(e, "monthly");
   if (v.id.empty()) return std::nullopt;
   return v;
 }
@@ -323,11 +333,12 @@ write_batch create_account_batch(const account& value, const api_key& key,
   return batch;
 }
 
-write_batch job_batch(const job& value, bool is_new) {
+write_batch job_batch(const job& value, const job* before) {
   write_batch batch;
   batch.put(column::jobs, value.id, encode(value));
-  if (is_new)
+  if (!before)
     batch.put(column::account_jobs, account_job_key(value.account_id, value.seq), value.id);
+  listing::update(batch, value, before);
   return batch;
 }
 

@@ -27,7 +27,7 @@ std::optional<api_key> decode_key(std::string_view bytes);
 std::optional<ledger_entry> decode_ledger_entry(std::string_view bytes);
 
 /// account_jobs key: "<account_id>/<seq as 16 hex digits>", so a prefix scan lists an account's
-/// jobs in creation order.
+/// jobs (those not soft-deleted) in creation order.
 std::string account_job_key(std::string_view account_id, std::uint64_t seq);
 std::string account_job_prefix(std::string_view account_id);
 /// The number written as 16 hex digits: an account_jobs or ledger key's seq, an expiry's ms.
@@ -69,8 +69,9 @@ void bind_idempotency_key(write_batch& batch, std::string_view account_id, std::
 /// `kiln admin create-account` alike.
 write_batch create_account_batch(const account& value, const api_key& key,
                                  const std::optional<ledger_entry>& initial_grant);
-/// The writes that store a job (new or changed) and, when new, its listing index entry.
-write_batch job_batch(const job& value, bool is_new);
+/// The writes that store a job as it is now, changed from `before` (nullptr: new): its record,
+/// when new its account_jobs entry, and its listing keys and counts (persistence/job_listing).
+write_batch job_batch(const job& value, const job* before);
 
 /// meta keys
 inline constexpr std::string_view meta_url_signing_key = "url_signing_key";

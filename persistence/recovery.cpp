@@ -82,6 +82,7 @@ caf::expected<recovered_state> recover(const store& db,
   for (const auto& a : state.accounts) {
     auto s = recover_sequences(db, a.id);
     if (!s) return s.error();
+    s->last_job_seq = std::max(s->last_job_seq, a.last_job_seq);  // the newest may be deleted
     state.sequences.emplace(a.id, *s);
   }
   if (auto error = recover_family(db, column::keys, records::decode_key,

@@ -39,6 +39,12 @@ enum class column : std::uint8_t {
   deliveries,          ///< "<job id>/<delivery id>" -> a webhook delivery and its attempts
   pending_deliveries,  ///< the same keys -> "": deliveries not yet delivered or given up
   job_events,          ///< "<job id>/<at ms, 16 hex>-<order, 16 hex>" -> one timeline event
+  /// "<account>/<status>/<seq, 16 hex>" -> job id: the account's jobs in each status that are
+  /// not deleted, kept in the batches that change a job's status (persistence/job_listing).
+  job_listing,
+  /// "<account>/<status>" -> how many job_listing keys the status has: 8 bytes, little-endian,
+  /// written only by adding (write_batch::add), so batches that never read it keep it exact.
+  listing_counts,
 };
 
 /// The column family's name in RocksDB ("jobs"); "default" for meta.
@@ -51,6 +57,7 @@ struct write_op {
   std::string key;
   std::string value;
   bool erase = false;
+  bool add = false;  ///< listing_counts only: `value` (int64, 8 bytes LE) is added to the count
 };
 
 /// The outcome of one batch, for batches that depend on it.
@@ -70,8 +77,16 @@ struct write_batch {
   void put(column family, std::string key, std::string value) {
     ops.push_back({family, std::move(key), std::move(value), false});
   }
-  void erase(column family, std::string key) { ops.push_back({family, std::move(key), {}, true}); }
+  void erase(column family, std::string key) {
+    ops.push_back({family, std::move(key), {}, true, false});
+  }
+  /// Adds `delta` to a count (column listing_counts), merged by RocksDB with what is stored.
+  void add(column family, std::string key, std::int64_t delta);
 };
+
+/// A count as stored in listing_counts (absent: 0); nullopt if the bytes are not a count.
+std::optional<std::int64_t> decode_count(std::string_view bytes);
+std::string encode_count(std::int64_t value);
 
 /// Counters for benchmarks and /metrics.
 struct store_stats {
@@ -136,6 +151,9 @@ public:
   /// Visits keys starting with `prefix` in ascending order until `visit` returns false. An
   /// error when the iteration stopped because the store failed (not when `visit` stopped it).
   caf::error scan(column family, std::string_view prefix, const visitor& visit) const;
+  /// As scan, from the first key after `after` (all keys of the prefix, if empty).
+  caf::error scan_after(column family, std::string_view prefix, std::string_view after,
+                        const visitor& visit) const;
   /// Visits keys starting with `prefix` that sort before `before` (all, if empty) in descending
   /// order until `visit` returns false; an error as for scan.
   caf::error scan_reverse(column family, std::string_view prefix, std::string_view before,

@@ -89,7 +89,9 @@ using account_actor = caf::typed_actor<
   /// From a key's owner: it answered everyone who waited; the binding is read from the store now.
   caf::reacts_to<key_done_atom, std::string>,
   /// Internal: delete expired idempotency keys.
-  caf::reacts_to<sweep_atom>>;
+  caf::reacts_to<sweep_atom>,
+  /// Internal: grant the plan's monthly credits if a new period began (the durable timer).
+  caf::reacts_to<period_atom>>;
 
 using idempotency_owner_actor = caf::typed_actor<
   /// A request with the key, answered once the first request's outcome is known.

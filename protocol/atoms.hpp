@@ -59,6 +59,9 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 // -- webhooks (deliveries.hpp) --
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using period_atom = caf::atom_constant<caf::atom("period")>;
 using attempted_atom = caf::atom_constant<caf::atom("attempted")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 

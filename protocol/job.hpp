@@ -40,6 +40,10 @@ using job_router_actor = caf::typed_actor<
   caf::replies_to<cancel_atom, std::string>::with<cancel_result>,
   /// Sends the job's terminal event to its webhook_url again.
   caf::replies_to<redeliver_atom, std::string>::with<delivery>,
+  /// (job id): soft-deletes a finished job (cannot_delete while it runs); the job as deleted.
+  caf::replies_to<delete_atom, std::string>::with<job>,
+  /// (job id): an admin's restore of a soft-deleted job; the job as restored.
+  caf::replies_to<restore_atom, std::string>::with<job>,
   /// From a job actor: it is terminal and durable.
   caf::reacts_to<job_done_atom, std::string>>;
 

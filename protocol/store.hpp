@@ -6,6 +6,7 @@
 #pragma once
 
 #include "models/usage.hpp"
+#include "persistence/job_listing.hpp"
 #include "persistence/store.hpp"
 #include "protocol/common.hpp"
 
@@ -22,13 +23,8 @@ using store_writer_actor = caf::typed_actor<
   /// Internal: the store's committer thread reporting the outcome of commit `token`.
   caf::reacts_to<committed_atom, std::uint64_t, caf::error>>;
 
-/// GET /v1/jobs: one page of an account's jobs, newest first.
-struct job_query {
-  std::string account_id;
-  std::uint32_t limit = 20;
-  std::optional<job_status> status;  ///< only jobs in this status
-  std::string cursor;                ///< from the previous page's next_cursor; empty: newest
-};
+/// GET /v1/jobs: one page of an account's jobs.
+using job_query = listing_query;
 
 using store_reader_actor = caf::typed_actor<
   caf::replies_to<list_jobs_atom, job_query>::with<job_page>,
@@ -44,5 +40,5 @@ using store_reader_actor = caf::typed_actor<
 }  // namespace kiln
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::write_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::job_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::listing_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::usage_report)

@@ -24,6 +24,7 @@
 #include "outbound/http_client.hpp"
 #include "outbound/target.hpp"
 #include "persistence/durable_fs.hpp"
+#include "persistence/job_listing.hpp"
 #include "persistence/records.hpp"
 #include "persistence/recovery.hpp"
 #include "runtime/metrics_text.hpp"
@@ -206,6 +207,11 @@ int run_node(const settings& configured, const std::string& log_level) {
   auto db = std::move(*opened);
   std::string files_dir = config.data_dir + "/files";
   if (auto error = durable_fs::create_directories(files_dir)) return refuse_start(error, 1);
+  // A store from before the job listing existed gets its index once (persistence/job_listing).
+  if (auto error = listing::build_once(*db, [](std::size_t jobs) {
+        logs::get("runtime")->info(R"("event":"listing.build_progress","jobs_indexed":{})", jobs);
+      }))
+    return refuse_start(error, 1);
   auto recovered = recover_logged(*db);
   if (!recovered) return refuse_start(recovered.error(), 1);
   auto signing_key = url_signing_key(*db);
@@ -221,7 +227,8 @@ int run_node(const settings& configured, const std::string& log_level) {
   actor_context context;
   context.db = db.get();
   context.writer = spawn_store_writer(system, db.get());
-  context.clock = std::make_shared<system_clock>();
+  context.clock =
+    std::make_shared<system_clock>(static_cast<std::int64_t>(config.faults.clock_offset_ms));
   context.faults = faults;
   context.scheduler = spawn_scheduler(
     system,

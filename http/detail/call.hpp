@@ -76,6 +76,8 @@ void admin_create_account(const api_context& context, const call_ptr& c);
 void admin_get_account(const api_context& context, const call_ptr& c);
 void admin_devices(const api_context& context, const call_ptr& c);
 void cancel_job(const api_context& context, const call_ptr& c);
+void delete_job(const api_context& context, const call_ptr& c);
+void admin_restore_job(const api_context& context, const call_ptr& c);
 void list_job_events(const api_context& context, const call_ptr& c);
 void get_balance(const api_context& context, const call_ptr& c);
 void list_ledger(const api_context& context, const call_ptr& c);

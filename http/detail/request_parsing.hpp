@@ -24,5 +24,8 @@ std::optional<idempotency_claim> read_idempotency_claim(const call_ptr& c);
 
 /// `limit` (1..100, default 20) and `cursor` (16 hex digits, or empty) from the query.
 bool read_page(const call_ptr& c, std::uint32_t& limit, std::string& cursor);
+/// `offset` (0..limits::page_offset_max, never with a cursor) and `order` (desc | asc) of a
+/// listing; or answers 400 and returns false.
+bool read_listing_order(const call_ptr& c, std::uint32_t& offset, bool& oldest_first);
 
 }  // namespace kiln::http

@@ -1,12 +1,14 @@
 // agent.media translations; see the header.
 #include "models/dialects/agent_media.hpp"
 
+#include "config/limits.hpp"
 #include "models/json_writer.hpp"
 
 #include <simdjson.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <span>
 
@@ -254,6 +256,48 @@ std::string_view status_word(job_status status) {
   return status == job_status::succeeded ? "completed" : status_name(status);
 }
 
+caf::expected<std::string> core_list_target(std::string_view limit, std::string_view offset,
+                                            std::string_view status, std::string_view sort) {
+  auto number = [](std::string_view text, std::uint32_t low, std::uint32_t high,
+                   std::uint32_t& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size() && out >= low && out <= high;
+  };
+  std::uint32_t rows = limits::page_limit_default, skip = 0;
+  if (!limit.empty() && !number(limit, 1, limits::page_limit_max, rows))
+    return refuse("invalid_limit", "limit must be an integer from 1 to 100");
+  if (!offset.empty() && !number(offset, 0, limits::page_offset_max, skip))
+    return refuse("invalid_offset",
+                  "offset must be an integer from 0 to " + std::to_string(limits::page_offset_max));
+  std::string target = "/v1/jobs?limit=" + std::to_string(rows) + "&offset=" + std::to_string(skip);
+  if (sort.empty() || sort == "newest") target += "&order=desc";
+  else if (sort == "oldest") target += "&order=asc";
+  else return refuse("invalid_sort", "sort must be newest or oldest");
+  if (!status.empty()) {
+    // Kiln queues a job as it accepts it: "submitted" jobs are the queued ones.
+    constexpr std::pair<std::string_view, std::string_view> words[] = {
+      {"submitted", "queued"},    {"queued", "queued"}, {"processing", "processing"},
+      {"completed", "succeeded"}, {"failed", "failed"}, {"canceled", "canceled"},
+      {"cancelled", "canceled"}};
+    auto it = std::find_if(std::begin(words), std::end(words),
+                           [&](const auto& w) { return w.first == status; });
+    if (it == std::end(words))
+      return refuse("invalid_status",
+                    "status must be one of: submitted, queued, processing, completed, failed, "
+                    "canceled");
+    target += "&status=" + std::string(it->second);
+  }
+  return target;
+}
+
+std::string render_video_page(const job_page& page, const url_context& urls) {
+  json_writer w;
+  w.begin_object().key("jobs").begin_array();
+  for (const auto& j : page.data) w.raw(render_video(j, urls));
+  w.end_array().field("total", page.total);
+  return w.end_object().take();
+}
+
 std::string render_created(const job& v, const translated_create& create) {
   json_writer w;
   w.begin_object()
@@ -276,7 +320,9 @@ std::string render_video(const job& v, const url_context& urls) {
   w.begin_object()
     .field("id", v.id)
     .field("model_slug", v.spec.model)
-    .field("operation", "ugc_video")
+    // A job made through another API of the account lists with its type as the operation.
+    .field("operation", v.spec.origin.frontend == "agent_media" ? std::string("ugc_video")
+                                                                : v.spec.type + "_generation")
     .field("status", status_word(v.status))
     .key("output_url");
   const job_output* video = nullptr;
@@ -341,12 +387,12 @@ std::string render_error(std::string_view core_body) {
   std::string_view type = "server_error";
   std::string shown(code);
   if (code == "invalid_request" || code == "invalid_json" || code == "idempotency_key_reused" ||
-      code == "cannot_cancel") {
+      code == "cannot_cancel" || code == "cannot_delete") {
     type = "validation_error";
   } else if (code == "unauthorized") {
     type = "authentication_error";
     shown = message.starts_with("send your API key") ? "missing_api_key" : "invalid_api_key";
-  } else if (code == "plan_required" || code == "forbidden") {
+  } else if (code == "plan_required" || code == "plan_limit" || code == "forbidden") {
     type = "authentication_error";
   } else if (code == "not_found") {
     type = "not_found";

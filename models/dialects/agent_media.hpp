@@ -40,6 +40,15 @@ caf::expected<translated_create> translate_create(
 /// agent.media's word for a status: "completed" for succeeded.
 std::string_view status_word(job_status status);
 
+/// GET /api/v1/videos's query as given (empty: absent): limit 1..100 (20), offset
+/// 0..limits::page_offset_max (0), status (submitted, queued, processing, completed, failed,
+/// canceled), sort newest | oldest. The core listing's target ("/v1/jobs?..."), or a refusal
+/// whose field is agent.media's code (invalid_limit, invalid_offset, invalid_status, invalid_sort).
+caf::expected<std::string> core_list_target(std::string_view limit, std::string_view offset,
+                                            std::string_view status, std::string_view sort);
+/// GET /api/v1/videos: {jobs: [the GET view of each], total}.
+std::string render_video_page(const job_page& page, const url_context& urls);
+
 /// The 201 answer of a create; with an actor, its voice as selected_voice
 /// (voice_auto_detected: false).
 std::string render_created(const job& value, const translated_create& create);

@@ -48,6 +48,7 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
   config.devices =
     options.devices.empty() ? std::vector{sim_device("sim-0", 2, 0)} : options.devices;
   config.faults = options.faults;
+  if (!options.plans.empty()) config.plans = options.plans;
   config.jobs.max_attempts = options.max_attempts;
   caf_config.set("scheduler.max-threads", std::size_t{2});
   system = std::make_unique<caf::actor_system>(caf_config);
@@ -312,9 +313,12 @@ std::vector<std::string> ledger_problems(const account_view& view) {
   if (b.granted != b.available + b.held + b.used)
     say("granted != available + held + used: " + text(b));
   if (b.available < 0 || b.held < 0 || b.used < 0) say("negative balance: " + text(b));
+  if (b.monthly < 0 || b.monthly > b.available)
+    say("monthly credits " + std::to_string(b.monthly) + " outside 0.." +
+        std::to_string(b.available));
   auto replayed = replay(view.ledger);
   if (replayed.available != b.available || replayed.held != b.held || replayed.used != b.used ||
-      replayed.granted != b.granted)
+      replayed.granted != b.granted || replayed.monthly != b.monthly)
     say("the ledger replays to " + text(replayed) + ", the stored balance is " + text(b));
   for (std::size_t i = 0; i < view.ledger.size(); ++i)
     if (view.ledger[i].seq != i + 1)

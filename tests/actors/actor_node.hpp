@@ -36,6 +36,8 @@ struct node_options {
   std::uint32_t max_attempts = 3;
   /// The circuit breaker stays out of the way unless a test asks for it.
   scheduler_options scheduler{1000, std::chrono::milliseconds(5000)};
+  /// Empty: the default plans.
+  std::vector<plan_settings> plans;
   /// Runs on the opened store before any actor starts, e.g. to make start-up writes fail.
   std::function<void(store&)> before_start;
 };

@@ -262,7 +262,7 @@ TEST_CASE(
   CHECK(allow.find("POST") != std::string::npos);
   auto put_job = http.request("PUT", "/v1/jobs/job_x", "{}", {bearer(account.key)});
   expect_error(put_job, 405, "method_not_allowed");
-  CHECK(put_job.header("allow") == "GET, HEAD");
+  CHECK(put_job.header("allow") == "GET, HEAD, DELETE");
 
   // After all of that the connection still serves requests.
   seen.push_back(http.get("/healthz"));
