@@ -82,6 +82,7 @@ caf::result<principal> on_auth(directory_self self, const std::string& key_hash)
     caf::anon_send(st.context.writer, commit_atom::value, std::move(batch));
   }
   principal who{key.account_id, key.id, entry.record.plan, entry.actors.ledger, entry.actors.jobs};
+  who.mode = key.mode;
   take_token(st, entry.bucket, who, now);
   return who;
 }
@@ -111,7 +112,7 @@ caf::result<account_created> on_create_account(directory_self self, std::string&
 }
 
 caf::result<key_created> on_create_key(directory_self self, const std::string& account_id,
-                                       std::string& name, const std::string& key_prefix = {}) {
+                                       key_request& request) {
   auto& st = self->state;
   auto entry = st.accounts.find(account_id);
   if (entry == st.accounts.end()) return make_error(error_code::not_found, "no such account");
@@ -120,8 +121,9 @@ caf::result<key_created> on_create_key(directory_self self, const std::string& a
       error_code::key_limit,
       "an account has at most " + std::to_string(limits::api_keys_active_max) + " active keys");
   entry->second.active_keys += 1;
-  auto created = std::make_shared<key_created>(
-    new_key(account_id, std::move(name), st.context.clock->now_ms(), key_prefix));
+  auto created = std::make_shared<key_created>(new_key(
+    account_id, std::move(request.name), st.context.clock->now_ms(), request.prefix, request.mode));
+  KILN_ASSERT(created->key.mode == request.mode);
   write_batch batch;
   batch.put(column::keys, created->key.hash, records::encode(created->key));
   auto promise = self->make_response_promise<key_created>();
@@ -245,11 +247,16 @@ directory_actor::behavior_type directory(directory_self self, actor_context cont
       return on_restore(self, account_id, job_id);
     },
     [=](create_key_atom, const std::string& account_id, std::string& name) {
-      return on_create_key(self, account_id, name);
+      key_request request{std::move(name), {}, key_mode::live};
+      return on_create_key(self, account_id, request);
     },
     [=](create_key_atom, const std::string& account_id, std::string& name,
         const std::string& key_prefix) {
-      return on_create_key(self, account_id, name, key_prefix);
+      key_request request{std::move(name), key_prefix, key_mode::live};
+      return on_create_key(self, account_id, request);
+    },
+    [=](create_key_atom, const std::string& account_id, key_request& request) {
+      return on_create_key(self, account_id, request);
     },
     [=](list_keys_atom, const std::string& account_id) { return on_list_keys(self, account_id); },
     [=](revoke_key_atom, const std::string& account_id, const std::string& key_id) {

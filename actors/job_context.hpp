@@ -15,12 +15,15 @@ struct job_context {
 };
 
 /// The scheduler's ticket for `record` of an account whose plan runs at most
-/// `max_concurrent_jobs` (0 = no limit); its dispatch goes to `target`.
+/// `max_concurrent_jobs` (0 = no limit); its dispatch goes to `target`. A test job's ticket is
+/// `sim_only`, from the record itself, wherever the ticket is made.
 inline job_ticket ticket_for(const job& record, std::uint32_t max_concurrent_jobs,
                              dispatch_target_actor target,
                              std::vector<std::string> failed_on = {}) {
-  return job_ticket{record.id,           record.account_id, record.spec.model,
+  job_ticket ticket{record.id,           record.account_id, record.spec.model,
                     max_concurrent_jobs, std::move(target), std::move(failed_on)};
+  ticket.sim_only = !record.spec.livemode;
+  return ticket;
 }
 
 }  // namespace kiln

@@ -12,6 +12,9 @@
 // times in a row is marked down for `breaker_cooldown_ms` (doubling up to a minute while its probe
 // jobs keep failing); then one probe job is let through, and its success brings the device back.
 // A device actor that dies is restarted at once; its jobs see it die and are queued again.
+//
+// A test job (made with a test key; its ticket is `sim_only`) runs only on `sim` devices: with no
+// simulator serving its model it waits queued, and never falls back to a builtin or http device.
 #include "actors/scheduler_actor.hpp"
 
 #include "base/assert.hpp"
@@ -40,6 +43,10 @@ struct device_slots {
     for (const auto& m : view.models)
       if (m == "*" || m == model) return true;
     return false;
+  }
+  /// Serves the ticket's model, and is a simulator if the ticket is a test job's.
+  bool serves(const job_ticket& ticket) const {
+    return (!ticket.sim_only || view.executor == "sim") && serves(ticket.model);
   }
   bool usable() const {
     return view.status == device_status::up ||
@@ -79,11 +86,11 @@ bool failed_on(const job_ticket& ticket, const std::string& device_id) {
 /// Whether `device` may run `ticket`: it serves the model, and either the job has not failed on
 /// it or no other usable device serving the model is free of that failure.
 bool may_run(const scheduler_state& st, const device_slots& device, const job_ticket& ticket) {
-  if (!device.serves(ticket.model)) return false;
+  if (!device.serves(ticket)) return false;  // a test job runs on simulators only
   if (!failed_on(ticket, device.view.id)) return true;
   for (const auto& other : st.devices)
-    if (&other != &device && other.view.status != device_status::down &&
-        other.serves(ticket.model) && !failed_on(ticket, other.view.id))
+    if (&other != &device && other.view.status != device_status::down && other.serves(ticket) &&
+        !failed_on(ticket, other.view.id))
       return false;
   return true;
 }
@@ -130,6 +137,8 @@ void dispatch(scheduler_self self) {
     while (st.queued > 0 && device.usable() && device.view.busy < device.view.slots) {
       auto ticket = next_for(st, device);
       if (!ticket) break;
+      KILN_ASSERT_MSG(!ticket->sim_only || device.view.executor == "sim",
+                      "a test job is dispatched to a simulator only");
       device.view.busy += 1;
       device.view.running.push_back(ticket->job_id);
       st.account_of_running[ticket->job_id] = ticket->account_id;

@@ -151,6 +151,46 @@ problem apply_retry_schedule(dom::element value, settings& s, const location& at
   return {};
 }
 
+/// webhooks.test_targets: at most 64 "host" or "host:port" entries ("[v6]" or "[v6]:port"), the
+/// port 1..65535 without leading zeros.
+problem apply_test_targets(dom::element value, settings& s, const location& at) {
+  constexpr std::size_t test_targets_max = 64;
+  dom::array array;
+  if (value.get_array().get(array) || array.size() > test_targets_max)
+    return at.must_be("an array of at most 64 \"host\" or \"host:port\" strings");
+  std::vector<std::string> targets;
+  for (dom::element element : array) {
+    std::string_view entry, host, port;
+    bool ok = read(element, entry) && !entry.empty() && entry.size() <= 255 &&
+              entry.find_first_of("/@ ") == std::string_view::npos;
+    if (ok && entry.front() == '[') {
+      auto close = entry.find(']');
+      ok = close != std::string_view::npos && close > 1 &&
+           (close + 1 == entry.size() || entry[close + 1] == ':');
+      if (ok) host = entry.substr(1, close - 1);
+      if (ok && close + 1 < entry.size()) port = entry.substr(close + 2);
+      ok = ok && (close + 1 == entry.size() || !port.empty());
+    } else if (ok) {
+      auto colon = entry.find(':');
+      host = entry.substr(0, colon);
+      if (colon != std::string_view::npos) {
+        port = entry.substr(colon + 1);
+        ok = !port.empty();
+      }
+    }
+    std::uint32_t number = 0;
+    if (ok && !port.empty()) {
+      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+      ok = ec == std::errc{} && end == port.data() + port.size() && port.front() != '0' &&
+           number >= 1 && number <= 65535;
+    }
+    if (!ok || host.empty()) return at.item(targets.size()).must_be("\"host\" or \"host:port\"");
+    targets.emplace_back(entry);
+  }
+  s.webhooks.test_targets = std::move(targets);
+  return {};
+}
+
 problem apply_allowed_origins(dom::element value, settings& s, const location& at) {
   dom::array array;
   if (value.get_array().get(array)) return at.must_be("an array of origins");
@@ -238,6 +278,7 @@ constexpr key_spec<settings> settings_keys[] = {
   {"webhooks.max_per_endpoint",
    u32{&member<&settings::webhooks, &webhook_settings::max_per_endpoint>, 1, 1024}},
   {"webhooks.ca_file", text{&member<&settings::webhooks, &webhook_settings::ca_file>}},
+  {"webhooks.test_targets", json{&apply_test_targets}},
   {"jobs.max_attempts", u32{&member<&settings::jobs, &job_settings::max_attempts>, 1, 100}},
   {"scheduler.breaker_failures",
    u32{&member<&settings::scheduler, &scheduler_settings::breaker_failures>, 1, 1000}},

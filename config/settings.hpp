@@ -47,6 +47,9 @@ struct webhook_settings {
   std::uint32_t max_in_flight = 256;               ///< attempts at once, over all endpoints
   std::uint32_t max_per_endpoint = 8;              ///< attempts at once to one scheme://host:port
   std::string ca_file;  ///< extra trusted CAs (PEM) besides the system store
+  /// Where a test key's jobs may send webhooks: "host" (any port) or "host:port", an IPv6 host
+  /// in brackets; empty: nowhere (docs/decisions.md, "Test keys").
+  std::vector<std::string> test_targets;
 };
 
 struct scheduler_settings {

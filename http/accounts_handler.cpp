@@ -37,6 +37,19 @@ std::optional<std::string> read_name(const call_ptr& c, simdjson::dom::object ob
   return std::string(name);
 }
 
+/// A key's `mode`: "live" (the default) or "test".
+std::optional<key_mode> read_key_mode(const call_ptr& c, simdjson::dom::object object) {
+  auto field = object["mode"];
+  if (field.error() == simdjson::NO_SUCH_FIELD) return key_mode::live;
+  std::string_view text;
+  std::optional<key_mode> mode;
+  if (field.get_string().get(text) == simdjson::SUCCESS) mode = parse_key_mode(text);
+  if (!mode)
+    reply_error(c,
+                make_api_error(error_code::invalid_request, "mode must be live or test", "mode"));
+  return mode;
+}
+
 std::optional<account_request> parse_account_request(const api_context& context,
                                                      const call_ptr& c) {
   simdjson::dom::parser parser;
@@ -74,15 +87,22 @@ void create_key(const api_context& context, const call_ptr& c) {
   // Authenticate first: a caller without a valid key learns nothing about body validation.
   with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
     simdjson::dom::parser parser;
-    auto object = read_object(c, parser, {"name"});
+    auto object = read_object(c, parser, {"name", "mode"});
     if (!object) return;
     auto name = read_name(c, *object, "unnamed");
     if (!name) return;
+    auto mode = read_key_mode(c, *object);
+    if (!mode) return;
     // A front end's key route asks for its own prefix (front_end_call); "" is the core's key.
-    auto key_prefix = c->front_end ? c->front_end->key_prefix : std::string();
+    // It may fix the mode too (MercaDream's mk_live_ and mk_test_ keys).
+    key_request request{std::move(*name), {}, *mode};
+    if (c->front_end) {
+      request.prefix = c->front_end->key_prefix;
+      if (c->front_end->key_mode) request.mode = *c->front_end->key_mode;
+    }
     self
       ->request(context.directory, actor_reply_timeout, create_key_atom::value, who.account_id,
-                *name, key_prefix)
+                std::move(request))
       .then(
         [=](key_created& created) {
           c->reply(json_response(201, render_key(created.key, &created.plain)));

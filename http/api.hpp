@@ -62,6 +62,10 @@ struct front_end_call {
   /// POST /v1/keys makes a key starting with this instead of the core's "kiln_sk_" (agent.media's
   /// "ma_"): 1 to 16 of a-z, 0-9 and '_' (crypto::valid_key_prefix).
   std::string key_prefix;
+  /// POST /v1/keys makes a key of this mode, whatever the body's `mode` says; unset: the body's
+  /// (default live). A prefix never implies a mode: MercaDream's test keys set key_prefix
+  /// "mk_test_" and key_mode test (docs/decisions.md, "Test keys").
+  std::optional<kiln::key_mode> key_mode;
 };
 
 /// One request as the API sees it: the message, its ids, how to answer it, and the caller once

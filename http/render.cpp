@@ -71,6 +71,7 @@ void write_key(json_writer& w, const api_key& v, const std::string* plain) {
     .field("object", "api_key")
     .field("name", v.name)
     .field("prefix", v.prefix)
+    .field("mode", key_mode_name(v.mode))
     .field("created_at", format_time_ms(v.created_at_ms));
   time_or_null(w, "last_used_at", v.last_used_at_ms);
   if (plain) w.field("key", *plain);
@@ -314,6 +315,13 @@ std::string render_usage(const usage_report& report, std::string_view period) {
     .field("succeeded", report.succeeded)
     .field("failed", report.failed)
     .field("canceled", report.canceled)
+    .key("test")
+    .begin_object()
+    .field("total", report.test.created)
+    .field("succeeded", report.test.succeeded)
+    .field("failed", report.test.failed)
+    .field("canceled", report.test.canceled)
+    .end_object()
     .end_object();
   write_usage_rows(w, "by_model", "model", report.by_model);
   write_usage_rows(w, "by_day", "date", report.by_day);

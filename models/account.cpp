@@ -6,19 +6,32 @@
 
 namespace kiln {
 
+std::string_view key_mode_name(key_mode mode) { return mode == key_mode::test ? "test" : "live"; }
+
+std::optional<key_mode> parse_key_mode(std::string_view name) {
+  if (name == "live") return key_mode::live;
+  if (name == "test") return key_mode::test;
+  return std::nullopt;
+}
+
 key_created new_key(const std::string& account_id, std::string name, std::int64_t now_ms,
-                    std::string_view key_prefix) {
+                    std::string_view key_prefix, key_mode mode) {
   KILN_ASSERT_MSG(key_prefix.empty() || crypto::valid_key_prefix(key_prefix),
                   "a front end asks for a key prefix of a-z, 0-9 and _");
+  // The core's own keys say their mode; a front end's prefix is its own to choose.
+  std::string_view core_prefix = mode == key_mode::test ? "kiln_test_" : "kiln_sk_";
   key_created result;
-  result.plain =
-    key_prefix.empty() ? crypto::make_api_key() : crypto::make_prefixed_api_key(key_prefix);
+  result.plain = key_prefix.empty() ? crypto::make_api_key(core_prefix)
+                                    : crypto::make_prefixed_api_key(key_prefix);
   result.key.id = crypto::make_id("key_", now_ms);
   result.key.account_id = account_id;
   result.key.hash = crypto::sha256_hex(result.plain);
-  result.key.prefix = result.plain.substr(0, key_prefix.empty() ? 12 : key_prefix.size() + 8);
+  result.key.prefix =
+    result.plain.substr(0, key_prefix.empty() ? core_prefix.size() + 4 : key_prefix.size() + 8);
   result.key.name = std::move(name);
   result.key.created_at_ms = now_ms;
+  result.key.mode = mode;
+  KILN_ASSERT(result.plain.starts_with(key_prefix.empty() ? core_prefix : key_prefix));
   return result;
 }
 

@@ -34,6 +34,16 @@ struct account {
 /// during its rotation window.
 std::vector<std::string> signing_secrets(const account& a, std::int64_t now_ms);
 
+/// A key's mode: a live key's jobs run on any device and move credits; a test key's jobs run on
+/// simulator devices only, move none, are marked `livemode: false` and may send webhooks only to
+/// webhooks.test_targets (docs/decisions.md, "Test keys").
+enum class key_mode : std::uint8_t { live, test };
+
+/// "live" or "test".
+std::string_view key_mode_name(key_mode mode);
+/// The mode named `name` ("live" or "test"), or nullopt.
+std::optional<key_mode> parse_key_mode(std::string_view name);
+
 struct api_key {
   std::string id;  ///< "key_..."
   std::string account_id;
@@ -43,6 +53,7 @@ struct api_key {
   std::int64_t created_at_ms = 0;
   std::int64_t last_used_at_ms = 0;  ///< 0 = never
   std::int64_t revoked_at_ms = 0;    ///< 0 = active
+  key_mode mode = key_mode::live;    ///< stored only when test: older records are live keys
 };
 
 /// What `create-account` hands back once: the account, its first key in full, its secret.
@@ -66,10 +77,12 @@ namespace kiln {
 /// A fresh account with `credits` granted, its first key and its webhook secret (not yet stored).
 account_created new_account(std::string name, std::string plan, std::int64_t credits,
                             std::int64_t now_ms);
-/// A fresh key for `account_id` (not yet stored): the core's "kiln_sk_" key, or with a
-/// `key_prefix` (crypto::valid_key_prefix) a front end's, that prefix + 32 lowercase hex, whose
-/// listed prefix is the key prefix + 8 characters ("ma_a1b2c3d4").
+/// A fresh key for `account_id` (not yet stored): the core's "kiln_sk_" key ("kiln_test_" for a
+/// test key), whose listed prefix is that + 4 characters, or with a `key_prefix`
+/// (crypto::valid_key_prefix) a front end's, that prefix + 32 lowercase hex, whose listed prefix
+/// is the key prefix + 8 characters ("ma_a1b2c3d4"). A front end's prefix never implies a mode:
+/// it asks for both ("mk_test_" and key_mode::test).
 key_created new_key(const std::string& account_id, std::string name, std::int64_t now_ms,
-                    std::string_view key_prefix = {});
+                    std::string_view key_prefix = {}, key_mode mode = key_mode::live);
 
 }  // namespace kiln

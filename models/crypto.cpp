@@ -91,16 +91,16 @@ std::string make_id(std::string_view prefix, std::int64_t now_ms) {
   return out;
 }
 
-std::string make_api_key() {
+std::string make_api_key(std::string_view prefix) {
   static constexpr char alphabet[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   constexpr std::size_t key_chars = 43;
-  std::string out = "kiln_sk_";
-  while (out.size() < 8 + key_chars) {
+  std::string out(prefix);
+  while (out.size() < prefix.size() + key_chars) {
     for (unsigned char c : random_bytes(64)) {
       if (c >= 248) continue;  // 248 = 4 * 62: keeps the choice uniform
       out.push_back(alphabet[c % 62]);
-      if (out.size() == 8 + key_chars) break;
+      if (out.size() == prefix.size() + key_chars) break;
     }
   }
   return out;

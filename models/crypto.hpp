@@ -23,8 +23,9 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 /// `prefix` + 26 characters: 48-bit milliseconds then 80 random bits in Crockford base32, so ids
 /// sort by creation time and cannot be guessed ("job_01JD...").
 std::string make_id(std::string_view prefix, std::int64_t now_ms);
-/// An API key: "kiln_sk_" + 43 base62 characters (256 random bits).
-std::string make_api_key();
+/// An API key: `prefix` ("kiln_sk_", or "kiln_test_" for a test key) + 43 base62 characters
+/// (256 random bits).
+std::string make_api_key(std::string_view prefix = "kiln_sk_");
 /// A front end's API key: `prefix` (1 to 16 of a-z, 0-9 and '_') + 32 lowercase hex characters
 /// (128 random bits), e.g. agent.media's "ma_" keys.
 std::string make_prefixed_api_key(std::string_view prefix);

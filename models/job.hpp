@@ -56,6 +56,9 @@ struct job_spec {
   std::string options;
   std::int64_t cost = 0;  ///< credits, by the model's price formula (models/pricing.hpp)
   job_origin origin;
+  /// False for a job made with a test key (never read from the wire): it holds no credits,
+  /// runs on simulator devices only and is shown `livemode: false` (docs/decisions.md).
+  bool livemode = true;
 };
 
 /// One produced file, stored under the data directory's files/ folder.

@@ -35,7 +35,8 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   w.key("webhook_url");
   if (v.spec.webhook_url.empty()) w.null();
   else w.value(v.spec.webhook_url);
-  w.field("credits_held", v.credits_held)
+  w.field("livemode", v.spec.livemode)
+    .field("credits_held", v.credits_held)
     .field("credits_used", v.credits_used)
     .field("credits_refunded", v.credits_refunded)
     .field("progress", v.progress);

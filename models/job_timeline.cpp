@@ -32,9 +32,11 @@ std::string attempt_details(const job& j, std::string_view error) {
 }
 
 std::vector<job_event> job_timeline(const job& j, std::vector<job_event> stored) {
-  std::vector<job_event> events{
-    make_event("job.queued", j.created_at_ms, j.trace_id),
-    make_event("hold.placed", j.created_at_ms, j.trace_id, amount(j.credits_held))};
+  std::vector<job_event> events{make_event("job.queued", j.created_at_ms, j.trace_id)};
+  // A test job holds nothing, so its timeline shows no hold.
+  if (j.spec.livemode)
+    events.push_back(
+      make_event("hold.placed", j.created_at_ms, j.trace_id, amount(j.credits_held)));
   for (auto& e : stored) events.push_back(std::move(e));
   if (j.status == job_status::succeeded || j.status == job_status::failed)
     events.push_back(make_event(event_name(j.status), j.completed_at_ms, j.trace_id,

@@ -30,8 +30,13 @@ struct usage_report {
   std::vector<row> by_model;      ///< by model id
   std::vector<row> by_day;        ///< oldest day first
   std::vector<row> by_operation;  ///< the front end's task, or "<type>_generation"; created only
-  /// Jobs made in the period, by where they are now.
+  /// Live jobs made in the period, by where they are now.
   std::uint64_t created = 0, succeeded = 0, failed = 0, canceled = 0;
+  /// Test jobs (made with a test key) made in the period, counted apart: they are in none of
+  /// the counts and rows above, and never in credits (they have no ledger entries).
+  struct outcomes {
+    std::uint64_t created = 0, succeeded = 0, failed = 0, canceled = 0;
+  } test;
 };
 
 /// Builds a report over [from_ms, to_ms] from ledger entries fed in any order.

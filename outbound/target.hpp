@@ -36,6 +36,11 @@ std::optional<target> parse_url(std::string_view url);
 std::string host_header(const target& t);
 /// "scheme://host:port" (IPv6 in brackets): what the webhook client queues and limits by.
 std::string endpoint_key(const target& t);
+/// Whether `url` may receive a test key's webhooks (webhooks.test_targets): an entry of `allowed`
+/// names its host, "host" for any port or "host:port" for that port only (the URL's port, or its
+/// scheme's default), an IPv6 host in brackets ("[::1]:9000"); hosts compare without case. A URL
+/// that does not parse is never allowed, and an empty list allows none.
+bool is_test_target(const std::vector<std::string>& allowed, std::string_view url);
 /// "localhost", "localhost." and names under ".localhost", which RFC 6761 reserves for loopback.
 bool is_localhost_name(std::string_view host);
 /// True when `host` is an IPv4 or IPv6 literal (without brackets).

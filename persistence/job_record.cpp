@@ -52,6 +52,7 @@ std::string encode_record(const job& v) {
     .field("cost", v.spec.cost);
   if (!v.spec.metadata.empty()) w.key("metadata").raw(v.spec.metadata);
   if (!v.spec.options.empty()) w.key("options").raw(v.spec.options);
+  if (!v.spec.livemode) w.field("livemode", false);  // absent: live, as every older record
   if (const auto& o = v.spec.origin; !o.frontend.empty()) {
     w.key("origin")
       .begin_object()
@@ -114,6 +115,8 @@ std::optional<job> decode_job(std::string_view bytes) {
   v.spec.webhook_url = text(e, "webhook_url");
   v.spec.cost = integer(e, "cost");
   v.spec.metadata = decode_metadata(e);
+  bool livemode = true;
+  if (e["livemode"].get_bool().get(livemode) == simdjson::SUCCESS) v.spec.livemode = livemode;
   simdjson::dom::object options;
   if (e["options"].get_object().get(options) == simdjson::SUCCESS)
     v.spec.options = simdjson::minify(options);

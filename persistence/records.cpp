@@ -88,8 +88,9 @@ std::string encode_record(const api_key& v) {
     .field("name", v.name)
     .field("created_at", v.created_at_ms)
     .field("last_used_at", v.last_used_at_ms)
-    .field("revoked_at", v.revoked_at_ms)
-    .end_object();
+    .field("revoked_at", v.revoked_at_ms);
+  if (v.mode != key_mode::live) w.field("mode", key_mode_name(v.mode));  // absent: live
+  w.end_object();
   return w.take();
 }
 
@@ -106,7 +107,10 @@ std::optional<api_key> decode_key(std::string_view bytes) {
   v.created_at_ms = integer(e, "created_at");
   v.last_used_at_ms = integer(e, "last_used_at");
   v.revoked_at_ms = integer(e, "revoked_at");
-  if (v.id.empty() || v.hash.empty()) return std::nullopt;
+  auto mode_name = text(e, "mode");
+  auto mode = parse_key_mode(mode_name.empty() ? "live" : mode_name);
+  if (v.id.empty() || v.hash.empty() || !mode) return std::nullopt;
+  v.mode = *mode;
   return v;
 }
 

@@ -25,6 +25,16 @@ struct principal {
   std::uint32_t rate_reset_s = 0;
   bool rate_limited = false;
   std::uint32_t retry_after_s = 0;  ///< when rate_limited: seconds until one token is back
+  /// The key's mode: a test key's jobs are test jobs (docs/decisions.md, "Test keys").
+  key_mode mode = key_mode::live;
+};
+
+/// A key to make: its name, a front end's key prefix ("" = the core's "kiln_sk_" or
+/// "kiln_test_") and its mode (models/account.hpp new_key).
+struct key_request {
+  std::string name;
+  std::string prefix;
+  key_mode mode = key_mode::live;
 };
 
 using directory_actor = caf::typed_actor<
@@ -44,6 +54,8 @@ using directory_actor = caf::typed_actor<
   /// (account id, name, key prefix): a front end's key, its prefix + 32 hex (models/account.hpp);
   /// an empty prefix makes the core's key.
   caf::replies_to<create_key_atom, std::string, std::string, std::string>::with<key_created>,
+  /// (account id, what to make): a key of either mode, the core's or a front end's.
+  caf::replies_to<create_key_atom, std::string, key_request>::with<key_created>,
   caf::replies_to<list_keys_atom, std::string>::with<std::vector<api_key>>,
   /// (account id, key id)
   caf::replies_to<revoke_key_atom, std::string, std::string>::with<caf::ok_atom>>;
@@ -51,3 +63,4 @@ using directory_actor = caf::typed_actor<
 }  // namespace kiln
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::principal)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kiln::key_request)

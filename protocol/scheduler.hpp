@@ -28,6 +28,9 @@ struct job_ticket {
   std::uint32_t max_concurrent_jobs = 0;  ///< the account's plan limit; 0 = none
   dispatch_target_actor target;
   std::vector<std::string> failed_on;  ///< devices where an attempt failed: others come first
+  /// A test job's (made with a test key): only `sim` devices may run it; with none serving its
+  /// model it waits queued.
+  bool sim_only = false;
 };
 
 /// A device as GET /admin/v1/devices shows it.
