@@ -204,6 +204,15 @@ caf::result<job> on_restore(directory_self self, const std::string& account_id,
   return promise.delegate(entry->second.actors.jobs, restore_atom::value, job_id);
 }
 
+caf::result<job> on_expire(directory_self self, const std::string& account_id,
+                           const std::string& job_id, const file_remover_actor& remover) {
+  auto entry = self->state.accounts.find(account_id);
+  if (entry == self->state.accounts.end())
+    return make_error(error_code::not_found, "no such account");
+  auto promise = self->make_response_promise<job>();
+  return promise.delegate(entry->second.actors.jobs, expire_atom::value, job_id, remover);
+}
+
 /// Spawns the actors of every recovered account and indexes its keys.
 void recover_accounts(directory_self self, recovered_state& recovered) {
   auto& st = self->state;
@@ -246,6 +255,8 @@ directory_actor::behavior_type directory(directory_self self, actor_context cont
     [=](restore_atom, const std::string& account_id, const std::string& job_id) {
       return on_restore(self, account_id, job_id);
     },
+    [=](expire_atom, const std::string& account_id, const std::string& job_id,
+        const file_remover_actor& remover) { return on_expire(self, account_id, job_id, remover); },
     [=](create_key_atom, const std::string& account_id, std::string& name) {
       key_request request{std::move(name), {}, key_mode::live};
       return on_create_key(self, account_id, request);

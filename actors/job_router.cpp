@@ -4,9 +4,11 @@
 #include "actors/detail/queue_position.hpp"
 #include "actors/job_actor.hpp"
 #include "actors/job_context.hpp"
+#include "base/assert.hpp"
 #include "base/logging.hpp"
 #include "config/limits.hpp"
 #include "models/job_event.hpp"
+#include "persistence/output_expiry.hpp"
 #include "persistence/records.hpp"
 
 #include <caf/actor_system.hpp>
@@ -181,6 +183,64 @@ caf::result<job> on_change_deletion(router_self self, const std::string& job_id,
   return promise;
 }
 
+/// Writes `batch`, a change of `job_id` marked in `changing`, and answers `next` once durable.
+void commit_change(router_self self, const std::string& job_id, write_batch batch, job next,
+                   caf::typed_response_promise<job> promise) {
+  KILN_ASSERT(self->state.changing.count(job_id) == 1);
+  self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
+    .then(
+      [=](caf::ok_atom) mutable {
+        self->state.changing.erase(job_id);
+        promise.deliver(next);
+      },
+      [=](caf::error& failure) mutable {
+        self->state.changing.erase(job_id);
+        promise.deliver(std::move(failure));
+      });
+}
+
+/// Output retention: a finished job's files are deleted by `remover` (detached: it blocks on
+/// fsync), then its record says outputs_expired_at and loses its output_expiry key, in one batch.
+/// Files first: a crash between leaves the key, and the next sweep deletes (nothing) and writes
+/// again. Soft-deleted jobs expire too; like a delete, one change at a time and never while live.
+caf::result<job> on_expire(router_self self, const std::string& job_id,
+                           const file_remover_actor& remover) {
+  auto& st = self->state;
+  auto stored = stored_job(self, job_id, true);
+  if (!stored) return stored.error();
+  if (!*stored) return no_job(job_id);
+  auto& record = **stored;
+  if (!is_terminal(record.status) || st.live.count(job_id) || st.changing.count(job_id))
+    return make_error(error_code::unavailable, "job " + job_id + " is running or being changed");
+  st.changing.insert(job_id);
+  auto promise = self->make_response_promise<job>();
+  if (!output_expiry::holds_files(record)) {  // already expired: at most a stale key to erase
+    write_batch batch;
+    batch.erase(column::output_expiry, output_expiry::key(record.completed_at_ms, job_id));
+    commit_change(self, job_id, std::move(batch), std::move(record), promise);
+    return promise;
+  }
+  std::vector<std::string> files;
+  for (const auto& output : record.outputs) files.push_back(output.file);
+  self->request(remover, node(self).request_timeout, delete_atom::value, std::move(files))
+    .then(
+      [=](caf::ok_atom) mutable {
+        auto next = record;
+        next.outputs_expired_at_ms = node(self).clock->now_ms();
+        KILN_ASSERT(!output_expiry::holds_files(next));
+        auto batch = records::job_batch(next, &record);
+        records::put_event(
+          batch, job_id,
+          make_event("job.outputs_expired", next.outputs_expired_at_ms, record.trace_id));
+        commit_change(self, job_id, std::move(batch), std::move(next), promise);
+      },
+      [=](caf::error& failure) mutable {
+        self->state.changing.erase(job_id);
+        promise.deliver(std::move(failure));
+      });
+  return promise;
+}
+
 /// The job is terminal and durable: its actor stops after every read already routed to it.
 void on_job_done(router_self self, const std::string& job_id) {
   auto it = self->state.live.find(job_id);
@@ -247,6 +307,9 @@ job_router_actor::behavior_type job_router(router_self self, actor_context conte
     [=](delete_atom, const std::string& job_id) { return on_change_deletion(self, job_id, true); },
     [=](restore_atom, const std::string& job_id) {
       return on_change_deletion(self, job_id, false);
+    },
+    [=](expire_atom, const std::string& job_id, const file_remover_actor& remover) {
+      return on_expire(self, job_id, remover);
     },
     [=](cancel_atom, const std::string& job_id) { return on_cancel(self, job_id); },
     [=](redeliver_atom, const std::string& job_id) { return on_redeliver(self, job_id); },

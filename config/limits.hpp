@@ -104,6 +104,14 @@ constexpr std::size_t ledger_groups_in_flight_max = 4;
 /// exits for its supervisor to restart it (storage.resume_interval_ms apart).
 constexpr std::uint32_t store_resume_attempts_max = 10;
 
+// -- output retention ---------------------------------------------------------------------------
+
+/// How often output retention sweeps (and once at start-up): a job's files go at most this long
+/// after its window ends.
+constexpr std::chrono::milliseconds retention_sweep_interval{60'000};
+/// Jobs one sweep expires at most, oldest first; the rest wait for the next sweep.
+constexpr std::size_t retention_sweep_jobs_max = 1'000;
+
 // -- queries ------------------------------------------------------------------------------------
 
 /// Detached actors answering queries that scan (listings, ledger, usage, timelines).

@@ -286,6 +286,8 @@ constexpr key_spec<settings> settings_keys[] = {
    u32{&member<&settings::scheduler, &scheduler_settings::breaker_cooldown_ms>, 1, 3'600'000}},
   {"jobs.idempotency_ttl_s",
    u64{&member<&settings::jobs, &job_settings::idempotency_ttl_s>, 1, 31'536'000}},
+  {"outputs.retention_days",
+   u32{&member<&settings::outputs, &output_settings::retention_days>, 0, 3650}},
   {"mcp.allowed_origins", json{&apply_allowed_origins}},
   {"frontends.killa.enabled",
    flag{&member<&settings::frontends, &frontend_settings::killa, &killa_settings::enabled>}},

@@ -62,6 +62,12 @@ struct job_settings {
   std::uint64_t idempotency_ttl_s = 86400;
 };
 
+/// What is kept of finished jobs' output files (docs/decisions.md, "Output retention").
+struct output_settings {
+  /// Days a succeeded job's files are kept after it completed, 0..3650; 0 keeps them forever.
+  std::uint32_t retention_days = 30;
+};
+
 struct fault_settings {
   std::uint64_t seed = 1;
   /// Moves the server's clock forward by this much from its start (drills and tests of what
@@ -138,6 +144,7 @@ struct settings {
   storage_settings storage;
   webhook_settings webhooks;
   job_settings jobs;
+  output_settings outputs;
   scheduler_settings scheduler;
   mcp_settings mcp;
   frontend_settings frontends;

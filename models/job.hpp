@@ -100,6 +100,9 @@ struct job {
   /// Soft-deleted (a terminal job only): hidden from its account's reads and lists until an
   /// admin restores it; its hold, capture and files are untouched. 0 = not deleted.
   std::int64_t deleted_at_ms = 0;
+  /// When output retention deleted the job's files (a succeeded job only): its outputs are
+  /// listed without URLs from then on (docs/decisions.md, "Output retention"). 0 = kept.
+  std::int64_t outputs_expired_at_ms = 0;
   std::optional<std::uint64_t> queue_position;  ///< live only, never stored
 };
 

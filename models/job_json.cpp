@@ -53,11 +53,12 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   else {
     w.begin_array();
     for (const auto& o : v.outputs) {
-      w.begin_object()
-        .field("url", urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms))
-        .field("content_type", o.content_type)
-        .field("bytes", o.bytes)
-        .field("role", o.role);
+      // Files deleted by output retention keep their description, without a URL.
+      w.begin_object().key("url");
+      if (v.outputs_expired_at_ms != 0) w.null();
+      else w.value(urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms));
+      if (v.outputs_expired_at_ms != 0) w.field("expired", true);
+      w.field("content_type", o.content_type).field("bytes", o.bytes).field("role", o.role);
       if (o.width != 0) w.field("width", o.width).field("height", o.height);
       if (o.duration_ms != 0) w.field("duration_seconds", o.duration_ms / 1000.0);
       w.end_object();
@@ -74,6 +75,7 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   time_or_null(w, "completed_at", v.completed_at_ms);
   time_or_null(w, "canceled_at", v.canceled_at_ms);
   if (v.deleted_at_ms != 0) time_or_null(w, "deleted_at", v.deleted_at_ms);
+  if (v.outputs_expired_at_ms != 0) time_or_null(w, "outputs_expired_at", v.outputs_expired_at_ms);
   w.end_object();
 }
 

@@ -77,6 +77,7 @@ std::string encode_record(const job& v) {
     .field("completed_at", v.completed_at_ms)
     .field("canceled_at", v.canceled_at_ms);
   if (v.deleted_at_ms != 0) w.field("deleted_at", v.deleted_at_ms);
+  if (v.outputs_expired_at_ms != 0) w.field("outputs_expired_at", v.outputs_expired_at_ms);
   if (v.credits_held_monthly != 0) w.field("credits_held_monthly", v.credits_held_monthly);
   w.key("outputs").begin_array();
   for (const auto& o : v.outputs)
@@ -147,6 +148,7 @@ std::optional<job> decode_job(std::string_view bytes) {
   v.completed_at_ms = integer(e, "completed_at");
   v.canceled_at_ms = integer(e, "canceled_at");
   v.deleted_at_ms = integer(e, "deleted_at");
+  v.outputs_expired_at_ms = integer(e, "outputs_expired_at");
   v.credits_held_monthly = integer(e, "credits_held_monthly");
   simdjson::dom::array outputs;
   if (e["outputs"].get_array().get(outputs) == simdjson::SUCCESS)

@@ -64,6 +64,18 @@ std::optional<std::string> read(const std::string& files_dir, std::string_view n
   return bytes;
 }
 
+caf::error remove(const std::string& files_dir, std::string_view name) {
+  if (!is_valid_name(name))
+    return make_error(error_code::server_error, "invalid output name " + std::string(name));
+  auto shard = files_dir + "/" + shard_of(name);
+  if (::unlink(path_of(files_dir, name).c_str()) != 0) {
+    if (errno != ENOENT)
+      return make_error(error_code::unavailable, "cannot delete output " + std::string(name));
+    if (::access(shard.c_str(), F_OK) != 0) return {};  // no shard: nothing to make durable
+  }
+  return durable_fs::sync_directory(shard);
+}
+
 std::optional<std::uint64_t> size(const std::string& files_dir, std::string_view name) {
   struct stat info {};
   if (!is_valid_name(name) || ::stat(path_of(files_dir, name).c_str(), &info) != 0 ||

@@ -25,6 +25,10 @@ caf::error write(const std::string& files_dir, std::string_view name, std::strin
 /// fsync of the shard directory holding `name`: the names written there so far are durable.
 caf::error sync(const std::string& files_dir, std::string_view name);
 std::optional<std::string> read(const std::string& files_dir, std::string_view name);
+/// Deletes the stored output `name` and fsyncs its shard directory, so that the deletion
+/// survives a power cut before the record that says so is written. A file (or shard) that is
+/// not there is no error: output retention deletes again after a crash. Blocks on fsync.
+caf::error remove(const std::string& files_dir, std::string_view name);
 /// The size of a stored output, without reading it; nullopt when there is none.
 std::optional<std::uint64_t> size(const std::string& files_dir, std::string_view name);
 

@@ -3,6 +3,7 @@
 #include "persistence/records.hpp"
 
 #include "persistence/job_listing.hpp"
+#include "persistence/output_expiry.hpp"
 
 #include "base/assert.hpp"
 #include "models/json_writer.hpp"
@@ -343,6 +344,7 @@ write_batch job_batch(const job& value, const job* before) {
   if (!before)
     batch.put(column::account_jobs, account_job_key(value.account_id, value.seq), value.id);
   listing::update(batch, value, before);
+  output_expiry::update(batch, value, before);
   return batch;
 }
 

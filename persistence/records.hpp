@@ -70,7 +70,8 @@ void bind_idempotency_key(write_batch& batch, std::string_view account_id, std::
 write_batch create_account_batch(const account& value, const api_key& key,
                                  const std::optional<ledger_entry>& initial_grant);
 /// The writes that store a job as it is now, changed from `before` (nullptr: new): its record,
-/// when new its account_jobs entry, and its listing keys and counts (persistence/job_listing).
+/// when new its account_jobs entry, its listing keys and counts (persistence/job_listing), and
+/// its output expiry key while its files are kept (persistence/output_expiry).
 write_batch job_batch(const job& value, const job* before);
 
 /// meta keys

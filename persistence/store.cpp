@@ -29,13 +29,13 @@
 namespace kiln {
 namespace {
 
-const char* const family_names[] = {"default",       "accounts",
-                                    "keys",          "jobs",
-                                    "account_jobs",  "ledger",
-                                    "idempotency",   "idempotency_expiry",
-                                    "deliveries",    "pending_deliveries",
-                                    "job_events",    "job_listing",
-                                    "listing_counts"};
+const char* const family_names[] = {"default",        "accounts",
+                                    "keys",           "jobs",
+                                    "account_jobs",   "ledger",
+                                    "idempotency",    "idempotency_expiry",
+                                    "deliveries",     "pending_deliveries",
+                                    "job_events",     "job_listing",
+                                    "listing_counts", "output_expiry"};
 constexpr std::size_t family_count = std::size(family_names);
 
 /// The error a failed store operation answers with: what failed, never RocksDB's text (which

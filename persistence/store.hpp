@@ -45,6 +45,9 @@ enum class column : std::uint8_t {
   /// "<account>/<status>" -> how many job_listing keys the status has: 8 bytes, little-endian,
   /// written only by adding (write_batch::add), so batches that never read it keep it exact.
   listing_counts,
+  /// "<completed at ms, 16 hex>/<job id>" -> account id: the succeeded jobs whose output files
+  /// are kept, oldest first, for retention to sweep (persistence/output_expiry).
+  output_expiry,
 };
 
 /// The column family's name in RocksDB ("jobs"); "default" for meta.

@@ -61,6 +61,7 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
 using delete_atom = caf::atom_constant<caf::atom("delete")>;
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using period_atom = caf::atom_constant<caf::atom("period")>;
 using attempted_atom = caf::atom_constant<caf::atom("attempted")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;

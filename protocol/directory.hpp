@@ -49,6 +49,8 @@ using directory_actor = caf::typed_actor<
                   idempotency_claim>::with<grant_result>,
   /// (account id, job id): an admin's restore of a soft-deleted job, at the account's router.
   caf::replies_to<restore_atom, std::string, std::string>::with<job>,
+  /// (account id, job id, remover): output retention's expiry of a job, at the account's router.
+  caf::replies_to<expire_atom, std::string, std::string, file_remover_actor>::with<job>,
   /// (account id, name)
   caf::replies_to<create_key_atom, std::string, std::string>::with<key_created>,
   /// (account id, name, key prefix): a front end's key, its prefix + 32 hex (models/account.hpp);

@@ -5,6 +5,7 @@
 // record when a job first needs it.
 #pragma once
 
+#include "protocol/retention.hpp"
 #include "protocol/scheduler.hpp"
 
 #include <cstdint>
@@ -44,6 +45,10 @@ using job_router_actor = caf::typed_actor<
   caf::replies_to<delete_atom, std::string>::with<job>,
   /// (job id): an admin's restore of a soft-deleted job; the job as restored.
   caf::replies_to<restore_atom, std::string>::with<job>,
+  /// (job id, remover): output retention's expiry of a finished job (soft-deleted or not): its
+  /// files deleted by `remover`, then its record marked outputs_expired_at; the job as expired.
+  /// unavailable while the job runs or another change of it is being written.
+  caf::replies_to<expire_atom, std::string, file_remover_actor>::with<job>,
   /// From a job actor: it is terminal and durable.
   caf::reacts_to<job_done_atom, std::string>>;
 

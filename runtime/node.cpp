@@ -6,6 +6,7 @@
 #include "actors/delivery_actor.hpp"
 #include "actors/device_link_actor.hpp"
 #include "actors/directory_actor.hpp"
+#include "actors/retention_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_reader.hpp"
 #include "actors/store_writer.hpp"
@@ -25,6 +26,7 @@
 #include "outbound/target.hpp"
 #include "persistence/durable_fs.hpp"
 #include "persistence/job_listing.hpp"
+#include "persistence/output_expiry.hpp"
 #include "persistence/records.hpp"
 #include "persistence/recovery.hpp"
 #include "runtime/metrics_text.hpp"
@@ -212,6 +214,11 @@ int run_node(const settings& configured, const std::string& log_level) {
         logs::get("runtime")->info(R"("event":"listing.build_progress","jobs_indexed":{})", jobs);
       }))
     return refuse_start(error, 1);
+  // ... and its output expiry index (persistence/output_expiry), for output retention.
+  if (auto error = output_expiry::build_once(*db, [](std::size_t jobs) {
+        logs::get("runtime")->info(R"("event":"output_expiry.build_progress","jobs":{})", jobs);
+      }))
+    return refuse_start(error, 1);
   auto recovered = recover_logged(*db);
   if (!recovered) return refuse_start(recovered.error(), 1);
   auto signing_key = url_signing_key(*db);
@@ -251,6 +258,8 @@ int run_node(const settings& configured, const std::string& log_level) {
   auto readers = spawn_store_readers(system, db.get(), context.clock, limits::query_readers);
   auto directory = spawn_directory(system, context, std::move(*recovered));
   supervise(directory, "directory");
+  auto retention = spawn_retention(system, context, directory, files_dir);  // output retention
+  supervise(retention, "retention");
   auto device_links = spawn_device_links(system, context.clock, directory);  // Killa's, in memory
   supervise(device_links, "device_links");
   if (config.demo_account)

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/directory_actor.hpp"
+#include "actors/retention_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_reader.hpp"
 #include "actors/store_writer.hpp"
@@ -50,6 +51,7 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
   config.faults = options.faults;
   if (!options.plans.empty()) config.plans = options.plans;
   config.jobs.max_attempts = options.max_attempts;
+  config.outputs.retention_days = options.retention_days;
   caf_config.set("scheduler.max-threads", std::size_t{2});
   system = std::make_unique<caf::actor_system>(caf_config);
   system->await_actors_before_shutdown(false);
@@ -72,9 +74,13 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
   INFO("recovery: " << (recovered ? std::string() : describe(recovered.error())));
   REQUIRE(recovered);
   directory = spawn_directory(*system, context, std::move(*recovered));
+  if (options.retention_days > 0)
+    retention = spawn_retention(*system, context, directory, devices.files_dir);
 }
 
 actor_node::~actor_node() {
+  if (retention) caf::anon_send_exit(retention, caf::exit_reason::user_shutdown);
+  retention = nullptr;
   directory = nullptr;
   // The scheduler first, so that it restarts no device; then the devices, joining their output
   // threads.

@@ -11,6 +11,7 @@
 #include "models/job_request.hpp"
 #include "persistence/store.hpp"
 #include "protocol/directory.hpp"
+#include "protocol/retention.hpp"
 #include "protocol/store.hpp"
 #include "tests/support/kiln_process.hpp"
 #include "tests/support/seed.hpp"
@@ -40,6 +41,8 @@ struct node_options {
   std::vector<plan_settings> plans;
   /// Runs on the opened store before any actor starts, e.g. to make start-up writes fail.
   std::function<void(store&)> before_start;
+  /// outputs.retention_days; 0: no retention actor is spawned (`retention` stays null).
+  std::uint32_t retention_days = 0;
 };
 
 /// A sim device.
@@ -67,6 +70,7 @@ struct actor_node {
   std::vector<device_handles> device_actors;
   std::vector<store_reader_actor> readers;
   directory_actor directory;
+  retention_actor retention;  ///< output retention, when options.retention_days > 0
   /// Time in these tests is the manual clock's: 2026-01-01T00:00:00Z until a test advances it.
   std::shared_ptr<manual_clock> time = std::make_shared<manual_clock>(1'767'225'600'000);
 
