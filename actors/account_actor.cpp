@@ -39,6 +39,7 @@ struct account_state {
   std::uint32_t max_concurrent_jobs = 0;  ///< the plan's, on every ticket
   bool sweep_scheduled = false;           ///< a sweep of expired keys is due
   bool period_check_scheduled = false;    ///< a check of the monthly credits' period is due
+  std::int64_t last_created_ms = 0;       ///< of the newest job made since the start
   static inline const char* name = "account";
 };
 
@@ -177,7 +178,10 @@ caf::result<Answer> enqueue(account_self self, movement m) {
 
 movement submit_movement(account_self self, job_spec spec, const std::string& trace_id) {
   movement m;
-  auto created = now(self);
+  // Creation times are distinct within the account and grow with its jobs' seq, so a time is a
+  // cursor that never splits two jobs (GET /v1/jobs?created_before, MercaDream's `before`).
+  auto created = std::max(now(self), self->state.last_created_ms + 1);
+  self->state.last_created_ms = created;
   m.record.id = crypto::make_id("job_", created);
   m.record.account_id = self->state.ledger->record().id;
   m.record.spec = std::move(spec);

@@ -12,6 +12,7 @@
 #include "config/limits.hpp"
 #include "config/settings.hpp"
 #include "models/crypto.hpp"
+#include "models/dialects/mercadream.hpp"
 #include "models/job_json.hpp"
 #include "models/json_writer.hpp"
 #include "models/webhook_signature.hpp"
@@ -180,6 +181,10 @@ void attempt(delivery_self self) {
   request.url = d.url;
   request.body = render_webhook_event(
     d, record, url_context{st.context->public_url, st.context->url_signing_key, now});
+  // MercaDream's body carries its own signature, by the account's current secret.
+  if (record.spec.origin.webhook_format == "mercadream")
+    if (auto key = webhooks::decode_secret(owner.webhook_secret))
+      request.body = mercadream::signed_webhook(request.body, *key);
   const auto timestamp = now / 1000;
   request.headers = {
     {"webhook-id", d.event_id},

@@ -88,11 +88,25 @@ void retry_later(job_self self, std::function<void()> action) {
   self->delayed_send(self, self->state.write_backoff.next(), tick_atom::value);
 }
 
+/// The writes of the job as `next`: its record (from what is stored), the deferred event, and
+/// the event its webhook_url is sent (models/webhook.hpp sends_event) unless `with_webhook` is off.
+write_batch job_writes(job_self self, const job& next, std::optional<std::uint64_t>& started,
+                       std::optional<delivery>& webhook, bool with_webhook = true) {
+  auto batch = records::job_batch(next, self->state.written.base(*node(self).db));
+  started = self->state.started.put(batch, next.id);
+  if (with_webhook && sends_event(next)) {
+    webhook = new_delivery(next, now(self));
+    records::put_delivery(batch, *webhook);
+  }
+  return batch;
+}
+
 /// Commits the non-terminal `next` with its event; then makes it current and calls `then` (which
 /// starts a cancel that waited). A failure fails such a cancel and is retried with backoff.
 void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then, job_event event) {
-  auto batch = records::job_batch(*next, self->state.written.base(*node(self).db));
-  auto started = self->state.started.put(batch, next->id);
+  std::optional<std::uint64_t> started;
+  std::optional<delivery> webhook;  // `processing`, for front ends that ask for it
+  auto batch = job_writes(self, *next, started, webhook);
   records::put_event(batch, next->id, event);
   self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
@@ -101,6 +115,7 @@ void commit(job_self self, std::shared_ptr<job> next, std::function<void()> then
         self->state.current = next;
         self->state.written.landed(next);
         self->state.started.written(started);
+        if (webhook) self->send(node(self).deliveries, deliver_atom::value, *webhook);
         then();
       },
       [=](caf::error& error) {
@@ -143,18 +158,6 @@ void answer_cancel(job_self self, bool refund_pending) {
   st.cancel.reset();
 }
 
-/// The job's terminal record and, unless canceled (written with its cancel), its webhook.
-write_batch terminal_writes(job_self self, const job& next, std::optional<delivery>& webhook,
-                            std::optional<std::uint64_t>& started) {
-  auto batch = records::job_batch(next, self->state.written.base(*node(self).db));
-  started = self->state.started.put(batch, next.id);
-  if (!next.spec.webhook_url.empty() && next.status != job_status::canceled) {
-    webhook = new_delivery(next, now(self));
-    records::put_delivery(batch, *webhook);
-  }
-  return batch;
-}
-
 /// Hands the terminal `next` to the ledger to write with its capture or release; retried.
 void settle(job_self self, std::shared_ptr<job> next) {
   KILN_ASSERT(self->state.phase == job_phase::settling);
@@ -163,8 +166,9 @@ void settle(job_self self, std::shared_ptr<job> next) {
   std::optional<std::uint64_t> started;
   bool captured = next->status == job_status::succeeded;
   bool partly = captured && next->credits_used < next->credits_held;
+  // A canceled job's event was written with its cancel.
   settlement s{next->id, next->spec.model, captured, partly ? next->credits_used : -1,
-               terminal_writes(self, *next, webhook, started)};
+               job_writes(self, *next, started, webhook, next->status != job_status::canceled)};
   self->request(self->state.context->ledger, supervised_wait, settle_atom::value, std::move(s))
     .then(
       [=](caf::ok_atom) {
@@ -397,15 +401,11 @@ void write_cancel(job_self self) {
   next->status = job_status::canceled;
   next->canceled_at_ms = next->completed_at_ms = now(self);
   next->queue_position.reset();
-  auto batch = records::job_batch(*next, self->state.written.base(*node(self).db));
-  auto started = self->state.started.put(batch, next->id);
+  std::optional<std::uint64_t> started;
+  std::optional<delivery> webhook;  // the canceled event, written with the cancel itself
+  auto batch = job_writes(self, *next, started, webhook);
   records::put_event(batch, next->id,
                      make_event("job.canceled", next->canceled_at_ms, next->trace_id));
-  std::optional<delivery> webhook;  // the canceled event, written with the cancel itself
-  if (!next->spec.webhook_url.empty()) {
-    webhook = new_delivery(*next, next->canceled_at_ms);
-    records::put_delivery(batch, *webhook);
-  }
   self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
     .then(
       [=](caf::ok_atom) {

@@ -37,6 +37,11 @@ struct plan_settings {
   /// The longest params.duration_seconds a job may ask for (403 plan_limit beyond); 0: the
   /// model's own limits only.
   std::uint32_t max_duration_s = 0;
+  /// Whether keys of the plan's accounts may call the API at all (403 plan_required if not).
+  bool api_access = true;
+  /// The largest output a job may ask for, in pixels (width x height, or a named resolution
+  /// such as MercaDream's "4k"; 403 plan_limit beyond); 0: no limit.
+  std::uint32_t max_pixels = 0;
 };
 
 struct webhook_settings {
@@ -124,9 +129,15 @@ struct agent_media_settings {
   bool enabled = true;
 };
 
+/// MercaDream's /v2 API (docs/frontends.md).
+struct mercadream_settings {
+  bool enabled = true;
+};
+
 struct frontend_settings {
   killa_settings killa;
   agent_media_settings agent_media;
+  mercadream_settings mercadream;
 };
 
 struct settings {

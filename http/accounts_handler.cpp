@@ -87,15 +87,28 @@ void create_key(const api_context& context, const call_ptr& c) {
   // Authenticate first: a caller without a valid key learns nothing about body validation.
   with_principal(context, c, [&context, c](caf::event_based_actor* self, const principal& who) {
     simdjson::dom::parser parser;
-    auto object = read_object(c, parser, {"name", "mode"});
+    auto object = read_object(c, parser, {"name", "mode", "style"});
     if (!object) return;
     auto name = read_name(c, *object, "unnamed");
     if (!name) return;
     auto mode = read_key_mode(c, *object);
     if (!mode) return;
+    // `style`: the key's look for a front end's clients that check it ("mercadream":
+    // mk_live_/mk_test_ by mode; "agent_media": ma_); the core's kiln_sk_/kiln_test_ otherwise.
+    std::string_view style = "kiln";
+    if (auto field = (*object)["style"];
+        field.error() != simdjson::NO_SUCH_FIELD &&
+        (field.get_string().get(style) ||
+         (style != "kiln" && style != "mercadream" && style != "agent_media")))
+      return reply_error(c,
+                         make_api_error(error_code::invalid_request,
+                                        "style must be kiln, mercadream or agent_media", "style"));
+    std::string prefix = style == "mercadream" ? (*mode == key_mode::test ? "mk_test_" : "mk_live_")
+                         : style == "agent_media" ? "ma_"
+                                                  : "";
     // A front end's key route asks for its own prefix (front_end_call); "" is the core's key.
     // It may fix the mode too (MercaDream's mk_live_ and mk_test_ keys).
-    key_request request{std::move(*name), {}, *mode};
+    key_request request{std::move(*name), std::move(prefix), *mode};
     if (c->front_end) {
       request.prefix = c->front_end->key_prefix;
       if (c->front_end->key_mode) request.mode = *c->front_end->key_mode;

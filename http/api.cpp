@@ -144,34 +144,37 @@ void authenticate_exchange(const api_context& context, const exchange_ptr& x,
     return x->reply(error_response(make_api_error(
       error_code::unauthorized, "send your API key as Authorization: Bearer <key>")));
   auto hash = crypto::sha256_hex(key);
-  context.actors->post(
-    [directory = context.directory, hash, x, next](caf::event_based_actor* self) {
-      self->request(directory, supervised_wait, auth_atom::value, hash)
-        .then(
-          [=](principal& who) {
-            // Every authenticated answer carries the key's budget; an empty bucket is 429.
-            std::vector<std::pair<std::string, std::string>> rate{
-              {"X-RateLimit-Limit", std::to_string(who.rate_limit)},
-              {"X-RateLimit-Remaining", std::to_string(who.rate_remaining)},
-              {"X-RateLimit-Reset", std::to_string(who.rate_reset_s)}};
-            x->reply = [rate, reply = std::move(x->reply)](response r) {
-              r.headers.insert(r.headers.end(), rate.begin(), rate.end());
-              reply(std::move(r));
-            };
-            if (who.rate_limited) {
-              auto r = error_response(make_api_error(
-                error_code::rate_limited,
-                "this key is over its plan's " + std::to_string(who.rate_limit) +
-                  " requests per minute; retry after " + std::to_string(who.retry_after_s) + " s"));
-              r.headers.emplace_back("Retry-After", std::to_string(who.retry_after_s));
-              return x->reply(std::move(r));
-            }
-            x->who = std::move(who);
-            bridge_scope scope(self);  // what `next` dispatches may run right here
-            next(self);
-          },
-          [=](caf::error& error) { x->reply(error_response(to_api_error(error))); });
-    });
+  context.actors->post([directory = context.directory, config = context.config, hash, x,
+                        next](caf::event_based_actor* self) {
+    self->request(directory, supervised_wait, auth_atom::value, hash)
+      .then(
+        [=](principal& who) {
+          // Every authenticated answer carries the key's budget; an empty bucket is 429.
+          std::vector<std::pair<std::string, std::string>> rate{
+            {"X-RateLimit-Limit", std::to_string(who.rate_limit)},
+            {"X-RateLimit-Remaining", std::to_string(who.rate_remaining)},
+            {"X-RateLimit-Reset", std::to_string(who.rate_reset_s)}};
+          x->reply = [rate, reply = std::move(x->reply)](response r) {
+            r.headers.insert(r.headers.end(), rate.begin(), rate.end());
+            reply(std::move(r));
+          };
+          if (who.rate_limited) {
+            auto r = error_response(make_api_error(
+              error_code::rate_limited,
+              "this key is over its plan's " + std::to_string(who.rate_limit) +
+                " requests per minute; retry after " + std::to_string(who.retry_after_s) + " s"));
+            r.headers.emplace_back("Retry-After", std::to_string(who.retry_after_s));
+            return x->reply(std::move(r));
+          }
+          if (const auto* plan = config->find_plan(who.plan); plan && !plan->api_access)
+            return x->reply(error_response(make_api_error(
+              error_code::plan_required, "the " + who.plan + " plan does not include API access")));
+          x->who = std::move(who);
+          bridge_scope scope(self);  // what `next` dispatches may run right here
+          next(self);
+        },
+        [=](caf::error& error) { x->reply(error_response(to_api_error(error))); });
+  });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "http/render.hpp"
 #include "models/crypto.hpp"
 #include "models/job_request.hpp"
+#include "models/json_writer.hpp"
 #include "outbound/target.hpp"
 #include "persistence/output_files.hpp"
 
@@ -99,6 +100,13 @@ void submit(const api_context& context, const call_ptr& c,
                               std::to_string(plan->max_duration_s) + " s; " +
                               std::to_string(spec.params.duration_seconds) + " s were asked for",
                             "params.duration_seconds"));
+      if (const auto* plan = context.config->find_plan(who.plan);
+          plan && plan->max_pixels > 0 &&
+          std::uint64_t{spec.params.width} * spec.params.height > plan->max_pixels)
+        return reply_error(c, make_api_error(error_code::plan_limit,
+                                             "the " + who.plan + " plan makes images of up to " +
+                                               std::to_string(plan->max_pixels) + " pixels",
+                                             "params.width"));
       auto claim = read_idempotency_claim(c);
       if (!claim) return;
       // The same body sent with a test key and a live key is two requests: a test job never
@@ -234,6 +242,15 @@ void list_jobs(const api_context& context, const call_ptr& c) {
                                            "status must be queued, processing, succeeded, failed "
                                            "or canceled",
                                            "status"));
+  }
+  if (const auto* text = c->query_value("created_before")) {
+    auto at = parse_time_ms(*text);
+    if (!at || *at <= 0 || !q.cursor.empty() || q.offset > 0 || q.oldest_first)
+      return reply_error(c, make_api_error(error_code::invalid_request,
+                                           "created_before must be an RFC 3339 UTC time, without "
+                                           "cursor, offset or order=asc",
+                                           "created_before"));
+    q.created_before_ms = *at;
   }
   auto render = [&context, c](const job_page& page) {
     if (c->front_end && c->front_end->render_page)

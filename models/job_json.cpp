@@ -5,6 +5,7 @@
 
 #include "models/dialects/agent_media.hpp"
 #include "models/dialects/killa.hpp"
+#include "models/dialects/mercadream.hpp"
 
 #include "config/limits.hpp"
 #include "models/crypto.hpp"
@@ -103,6 +104,8 @@ std::string render_webhook_event(const delivery& d, const job& value, const url_
   if (value.spec.origin.webhook_format == "killa") return killa::render_callback(value, urls);
   if (value.spec.origin.webhook_format == "agent_media")
     return agent_media::render_webhook(value, urls);
+  if (value.spec.origin.webhook_format == "mercadream")
+    return mercadream::render_webhook(d, value, urls);
   json_writer w;
   w.begin_object()
     .field("id", d.event_id)

@@ -120,4 +120,37 @@ void time_or_null(json_writer& w, std::string_view name, std::int64_t ms) {
   else w.value(format_time_ms(ms));
 }
 
+std::optional<std::int64_t> parse_time_ms(std::string_view text) {
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':')
+    return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t digits, int& out) {
+    auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + digits, out);
+    return ec == std::errc{} && end == text.data() + at + digits;
+  };
+  std::tm parts{};
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
+  if (!number(0, 4, year) || !number(5, 2, month) || !number(8, 2, day) || !number(11, 2, hour) ||
+      !number(14, 2, minute) || !number(17, 2, second))
+    return std::nullopt;
+  auto rest = text.substr(19);
+  if (!rest.empty() && rest.front() == '.') {
+    std::size_t digits = 1;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    if (digits != 4) return std::nullopt;  // milliseconds: three digits
+    if (!number(20, 3, millis)) return std::nullopt;
+    rest.remove_prefix(4);
+  }
+  if (rest != "Z" && rest != "+00:00") return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return std::nullopt;
+  parts.tm_year = year - 1900;
+  parts.tm_mon = month - 1;
+  parts.tm_mday = day;
+  parts.tm_hour = hour;
+  parts.tm_min = minute;
+  parts.tm_sec = second;
+  return static_cast<std::int64_t>(timegm(&parts)) * 1000 + millis;
+}
+
 }  // namespace kiln

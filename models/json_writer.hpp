@@ -5,6 +5,7 @@
 #include "base/json_escape.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,9 @@ private:
 
 /// RFC 3339 UTC with milliseconds and Z, e.g. "2026-11-24T10:09:29.123Z".
 std::string format_time_ms(std::int64_t unix_ms);
+/// The instant of an RFC 3339 UTC time ("2026-11-24T10:09:29Z", with .mmm or not, Z or +00:00);
+/// nullopt for anything else.
+std::optional<std::int64_t> parse_time_ms(std::string_view text);
 /// The UTC date, e.g. "2026-11-24".
 std::string format_day(std::int64_t unix_ms);
 /// Writes `ms` as an RFC 3339 time under `name`, or null when it is 0 (not yet).

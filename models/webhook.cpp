@@ -28,6 +28,12 @@ std::optional<delivery_status> parse_delivery_status(std::string_view name) {
   return std::nullopt;
 }
 
+bool sends_event(const job& value) {
+  if (value.spec.webhook_url.empty()) return false;
+  return is_terminal(value.status) || (value.status == job_status::processing &&
+                                       value.spec.origin.webhook_format == "mercadream");
+}
+
 std::string event_name(job_status status) {
   switch (status) {
     case job_status::succeeded:
@@ -36,6 +42,8 @@ std::string event_name(job_status status) {
       return "job.failed";
     case job_status::canceled:
       return "job.canceled";
+    case job_status::processing:
+      return "job.processing";
     default:
       return {};
   }

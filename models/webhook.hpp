@@ -44,8 +44,12 @@ struct delivery {
   std::vector<delivery_attempt> attempts;
 };
 
-/// "job.succeeded" etc. for a terminal status; empty for others.
+/// "job.succeeded" etc. for a terminal status, "job.processing"; empty for queued.
 std::string event_name(job_status status);
+/// Whether a job sends an event to its webhook_url on reaching its status: every end, and
+/// `processing` (each attempt's start) for the front ends that ask for status changes
+/// (MercaDream).
+bool sends_event(const job& value);
 
 /// A new pending delivery of `j`'s terminal event, due at once.
 delivery new_delivery(const job& j, std::int64_t now_ms);

@@ -4,6 +4,8 @@
 #include "models/error.hpp"
 #include "persistence/records.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -81,9 +83,67 @@ caf::expected<std::uint64_t> total(const store& db, const std::string& account_i
   return sum;
 }
 
+namespace {
+
+/// The seq of the account's newest listed job created before `before_ms`, or 0: a bisection over
+/// seqs (creation times grow with them), each step a seek in account_jobs and one record read.
+caf::expected<std::uint64_t> last_created_before(const store& db, const std::string& account_id,
+                                                 std::int64_t before_ms) {
+  const auto prefix = records::account_job_prefix(account_id);
+  // The newest listed job at or below `at` (its seq; 0: none) and its creation time.
+  auto at_or_below = [&](std::uint64_t at, std::uint64_t& seq,
+                         std::int64_t& created) -> caf::error {
+    seq = 0;
+    std::string id;
+    auto scanned = db.scan_reverse(column::account_jobs, prefix, prefix + place(at + 1),
+                                   [&](std::string_view key, std::string_view job_id) {
+                                     records::parse_seq(key.substr(prefix.size()), seq);
+                                     id = std::string(job_id);
+                                     return false;
+                                   });
+    if (scanned) return scanned;
+    if (seq == 0) return {};
+    auto bytes = db.get(column::jobs, id);
+    if (!bytes) return bytes.error();
+    auto record = *bytes ? records::decode_job(**bytes) : std::nullopt;
+    if (!record) return make_error(error_code::server_error, "the job's record does not decode");
+    created = record->created_at_ms;
+    return {};
+  };
+  std::uint64_t high = 0, seq = 0, best = 0;
+  std::int64_t created = 0;
+  if (auto e = at_or_below(std::numeric_limits<std::uint64_t>::max() - 1, high, created)) return e;
+  std::uint64_t low = 1;
+  while (low <= high) {
+    auto mid = low + (high - low) / 2;
+    if (auto e = at_or_below(mid, seq, created)) return e;
+    if (seq == 0 || created < before_ms) {  // nothing at or below mid is too new
+      if (seq != 0) best = std::max(best, seq);
+      low = mid + 1;
+    } else {
+      high = seq - 1;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 caf::expected<job_page> page(const store& db, const listing_query& q) {
   job_page result;
   auto index = index_of(q.account_id, q.status);
+  std::string cursor = q.cursor;
+  if (q.created_before_ms > 0) {
+    auto last = last_created_before(db, q.account_id, q.created_before_ms);
+    if (!last) return last.error();
+    if (*last == 0) {  // nothing was created before then
+      auto counted = total(db, q.account_id, q.status);
+      if (!counted) return counted.error();
+      result.total = *counted;
+      return result;
+    }
+    cursor = place(*last + 1);
+  }
   // The index keys of the page and one more (has_more), after skipping `offset` keys. A visitor
   // must not call back into the store: the jobs are read once the scan has returned.
   std::vector<std::string> ids;
@@ -96,7 +156,7 @@ caf::expected<job_page> page(const store& db, const listing_query& q) {
     ids.emplace_back(job_id);
     return ids.size() <= q.limit;
   };
-  std::string from = q.cursor.empty() ? std::string{} : index.prefix + q.cursor;
+  std::string from = cursor.empty() ? std::string{} : index.prefix + cursor;
   auto scanned = q.oldest_first ? db.scan_after(index.family, index.prefix, from, visit)
                                 : db.scan_reverse(index.family, index.prefix, from, visit);
   if (scanned) return scanned;

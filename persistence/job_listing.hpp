@@ -25,6 +25,9 @@ struct listing_query {
   std::string cursor;        ///< from the previous page's next_cursor: the page continues after it
   std::uint32_t offset = 0;  ///< index keys skipped before the page (config/limits.hpp bounds it)
   bool oldest_first = false;
+  /// Newest first from the last job created before this instant (Unix ms; 0: none): a time as
+  /// the cursor. Jobs are created in seq order, so it is found by bisection, not a scan.
+  std::int64_t created_before_ms = 0;
 };
 
 namespace listing {

@@ -19,6 +19,7 @@
 #include "http/agent_media_routes.hpp"
 #include "http/api.hpp"
 #include "http/killa_routes.hpp"
+#include "http/mercadream_routes.hpp"
 #include "http/server.hpp"
 #include "mcp/endpoint.hpp"
 #include "models/crypto.hpp"
@@ -288,6 +289,7 @@ int run_node(const settings& configured, const std::string& log_level) {
                       config.frontends.killa.listen.empty() ? "" : "killa");
   }
   if (config.frontends.agent_media.enabled) http::mount_agent_media(api);
+  if (config.frontends.mercadream.enabled) http::mount_mercadream(api);
   http::server_options options;
   options.host = config.listen_host();
   options.port = config.listen_port();

@@ -331,11 +331,12 @@ std::string render_video(const job& v, const url_context& urls) {
     if (o.role == "primary" && !video) video = &o;
     if (o.role == "thumbnail" && !thumbnail) thumbnail = &o;
   }
-  if (v.status == job_status::succeeded && video)
+  bool kept = v.status == job_status::succeeded && v.outputs_expired_at_ms == 0;
+  if (kept && video)
     w.value(urls.base + signed_file_path(video->file, urls.signing_key, urls.now_ms));
   else w.null();
   w.key("thumbnail_url");
-  if (v.status == job_status::succeeded && thumbnail)
+  if (kept && thumbnail)
     w.value(urls.base + signed_file_path(thumbnail->file, urls.signing_key, urls.now_ms));
   else w.null();
   w.field("credit_cost", v.credits_held)

@@ -264,7 +264,7 @@ std::string render_job(const job& v, const url_context& urls, const dialect_sett
     .field("usdRefunded", usd_text(usd_micros(v.credits_refunded, settings)));
   if (details) w.field("finalized", is_terminal(v.status));
   w.end_object().key("downloadableOutputUrls").begin_array();
-  if (v.status == job_status::succeeded)
+  if (v.status == job_status::succeeded && v.outputs_expired_at_ms == 0)  // files kept
     for (const auto& o : v.outputs)
       if (o.role == "primary")
         w.value(urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms));
@@ -279,13 +279,15 @@ std::string render_job(const job& v, const url_context& urls, const dialect_sett
     else
       w.begin_object().field("code", v.error->code).field("message", v.error->message).end_object();
     w.key("outputs").begin_array();
-    for (const auto& o : v.outputs)
-      w.begin_object()
-        .field("url", urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms))
-        .field("contentType", o.content_type)
+    for (const auto& o : v.outputs) {
+      w.begin_object().key("url");
+      if (v.outputs_expired_at_ms != 0) w.null();  // deleted at the end of their retention
+      else w.value(urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms));
+      w.field("contentType", o.content_type)
         .field("bytes", o.bytes)
         .field("role", o.role)
         .end_object();
+    }
     w.end_array().field("traceId", v.trace_id).field("detailsIncluded", true);
   }
   return w.end_object().take();

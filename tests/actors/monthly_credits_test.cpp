@@ -31,7 +31,9 @@ node_options monthly_plan() {
                                  .requests_per_minute = 1000,
                                  .max_concurrent_jobs = 4,
                                  .monthly_credits = 1000,
-                                 .max_duration_s = 10}};
+                                 .max_duration_s = 10,
+                                 .api_access = true,
+                                 .max_pixels = 0}};
   return options;
 }
 

@@ -56,19 +56,6 @@ void check_identity(http_client& http, const std::string& key) {
         b["available"].integer() + b["held"].integer() + b["used"].integer());
 }
 
-/// Rewrites the config's clock offset (read again at the next start).
-void set_clock_offset(const test_server& server, std::int64_t offset_ms) {
-  std::ifstream in(server.config_file());
-  std::stringstream text;
-  text << in.rdbuf();
-  auto config = text.str();
-  auto at = config.find("\"clock_offset_ms\":");
-  REQUIRE(at != std::string::npos);
-  auto end = config.find('}', at);
-  config.replace(at, end - at, "\"clock_offset_ms\":" + std::to_string(offset_ms));
-  std::ofstream(server.config_file()) << config;
-}
-
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())

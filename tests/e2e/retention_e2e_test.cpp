@@ -20,19 +20,6 @@ namespace {
 constexpr std::int64_t minute_ms = 60'000;
 constexpr std::int64_t hour_ms = 60 * minute_ms;
 
-/// Rewrites the config's clock offset (read again at the next start).
-void set_clock_offset(const test_server& server, std::int64_t offset_ms) {
-  std::ifstream in(server.config_file());
-  std::stringstream text;
-  text << in.rdbuf();
-  auto config = text.str();
-  auto at = config.find("\"clock_offset_ms\":");
-  REQUIRE(at != std::string::npos);
-  auto end = config.find('}', at);
-  config.replace(at, end - at, "\"clock_offset_ms\":" + std::to_string(offset_ms));
-  std::ofstream(server.config_file()) << config;
-}
-
 void restart_at(test_server& server, std::int64_t offset_ms) {
   server.process().kill();
   set_clock_offset(server, offset_ms);

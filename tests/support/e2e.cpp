@@ -1,5 +1,9 @@
 #include "tests/support/e2e.hpp"
 
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -23,6 +27,18 @@ void test_server::restart(const std::string& devices_json) {
     throw std::logic_error("restart() needs the previous server to have stopped");
   if (!devices_json.empty()) config_file_ = write_config(dir_, devices_json, extra_config_);
   start();
+}
+
+void set_clock_offset(const test_server& server, std::int64_t offset_ms) {
+  std::ifstream in(server.config_file());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = text.str();
+  auto at = config.find("\"clock_offset_ms\":");
+  REQUIRE(at != std::string::npos);
+  auto end = config.find_first_of(",}", at);
+  config.replace(at, end - at, "\"clock_offset_ms\":" + std::to_string(offset_ms));
+  std::ofstream(server.config_file()) << config;
 }
 
 test_account create_account(http_client& http, const std::string& plan, std::int64_t credits,

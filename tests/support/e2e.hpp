@@ -72,6 +72,10 @@ bool eventually(const std::function<bool()>& done,
 json wait_for_terminal(http_client& http, const std::string& key, const std::string& job_id,
                        std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+/// Rewrites the server's config so that its next start runs its clock `offset_ms` ahead
+/// (faults.clock_offset_ms, which the config must already name, e.g. 0).
+void set_clock_offset(const test_server& server, std::int64_t offset_ms);
+
 /// A create body for a small image job on flux2-turbo.
 std::string image_job_body(const std::string& prompt = "a kiln at dusk");
 
