@@ -238,15 +238,6 @@ void watch_devices(job_self self) {
   });
 }
 
-/// The model's timeout_seconds (or the context's override): past it, the run is a device fault.
-std::chrono::milliseconds run_timeout(job_self self) {
-  const auto& context = node(self);
-  if (context.run_timeout.count() > 0) return context.run_timeout;
-  const auto* model = context.models->find(self->state.current->spec.model);
-  if (!model) return limits::run_timeout_default;
-  return std::chrono::seconds(model->timeout_seconds);
-}
-
 void send_run(job_self self) {
   auto& st = self->state;
   KILN_ASSERT(st.phase == job_phase::running && st.device && !st.run_out);
@@ -258,7 +249,8 @@ void send_run(job_self self) {
   auto seq = ++st.run_seq;
   if (seq == 1) watch_devices(self);
   self->monitor(st.device);  // a device that dies ends the run
-  self->request(st.device, run_timeout(self), run_atom::value, std::move(request))
+  self
+    ->request(st.device, run_timeout(node(self), j.spec.model), run_atom::value, std::move(request))
     .then(
       [=](run_result& result) {
         if (self->state.run_seq == seq) on_run_finished(self, std::move(result));
@@ -445,6 +437,9 @@ void on_progress(job_self self, std::uint32_t percent) {
   if (percent <= s.current->progress) return;
   auto next = std::make_shared<job>(*s.current);
   next->progress = std::min<std::uint32_t>(percent, 99);
+  if (node(self).config->frontends.mercadream.progress_webhooks)
+    if (auto d = progress_delivery(*next, s.current->progress, now(self)))
+      self->send(node(self).deliveries, deliver_atom::value, std::move(*d));
   s.current = std::move(next);
 }
 

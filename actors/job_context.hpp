@@ -3,9 +3,21 @@
 #pragma once
 
 #include "actors/actor_context.hpp"
+#include "config/limits.hpp"
 #include "protocol/account.hpp"
 
+#include <chrono>
+#include <string>
+
 namespace kiln {
+
+/// The model's timeout_seconds (or the node's override): past it, a run is a device fault.
+inline std::chrono::milliseconds run_timeout(const actor_context& node, const std::string& model) {
+  if (node.run_timeout.count() > 0) return node.run_timeout;
+  const auto* entry = node.models->find(model);
+  return entry ? std::chrono::milliseconds(std::chrono::seconds(entry->timeout_seconds))
+               : limits::run_timeout_default;
+}
 
 struct job_context {
   actor_context node;

@@ -301,6 +301,9 @@ constexpr key_spec<settings> settings_keys[] = {
   {"frontends.mercadream.enabled",
    flag{
      &member<&settings::frontends, &frontend_settings::mercadream, &mercadream_settings::enabled>}},
+  {"frontends.mercadream.progress_webhooks",
+   flag{&member<&settings::frontends, &frontend_settings::mercadream,
+                &mercadream_settings::progress_webhooks>}},
   {"frontends.agent_media.enabled",
    flag{&member<&settings::frontends, &frontend_settings::agent_media,
                 &agent_media_settings::enabled>}},

@@ -132,6 +132,9 @@ struct agent_media_settings {
 /// MercaDream's /v2 API (docs/frontends.md).
 struct mercadream_settings {
   bool enabled = true;
+  /// Webhooks at each quarter of a running job's progress (job.progress), besides its start
+  /// and end; off: start and end only.
+  bool progress_webhooks = false;
 };
 
 struct frontend_settings {

@@ -34,6 +34,18 @@ bool sends_event(const job& value) {
                                        value.spec.origin.webhook_format == "mercadream");
 }
 
+std::optional<delivery> progress_delivery(const job& value, std::uint32_t before_percent,
+                                          std::int64_t now_ms) {
+  constexpr std::uint32_t step = 25;
+  if (value.status != job_status::processing || !sends_event(value) ||
+      value.progress / step <= before_percent / step || value.progress >= 100)
+    return std::nullopt;
+  auto d = new_delivery(value, now_ms);
+  d.event = "job.progress";
+  d.progress = value.progress / step * step;
+  return d;
+}
+
 std::string event_name(job_status status) {
   switch (status) {
     case job_status::succeeded:

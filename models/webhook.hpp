@@ -33,7 +33,7 @@ struct delivery_attempt {
 struct delivery {
   std::string id;        ///< "dlv_..."
   std::string event_id;  ///< "evt_...": the webhook-id, the same on every attempt and redelivery
-  std::string event;     ///< "job.succeeded" | "job.failed" | "job.canceled"
+  std::string event;     ///< "job.succeeded" | "job.failed" | "job.canceled" | "job.processing"...
   std::string job_id;
   std::string account_id;
   std::string url;
@@ -42,6 +42,7 @@ struct delivery {
   delivery_status status = delivery_status::pending;
   std::int64_t next_attempt_at_ms = 0;  ///< while pending
   std::vector<delivery_attempt> attempts;
+  std::uint32_t progress = 0;  ///< "job.progress": the percent the run reached
 };
 
 /// "job.succeeded" etc. for a terminal status, "job.processing"; empty for queued.
@@ -50,6 +51,11 @@ std::string event_name(job_status status);
 /// `processing` (each attempt's start) for the front ends that ask for status changes
 /// (MercaDream).
 bool sends_event(const job& value);
+/// A "job.progress" event when the running `value` passed a quarter (25, 50, 75 %) since
+/// `before_percent`, for the front ends that ask for status changes; best effort: sent, not
+/// written before its first attempt. nullopt otherwise.
+std::optional<delivery> progress_delivery(const job& value, std::uint32_t before_percent,
+                                          std::int64_t now_ms);
 
 /// A new pending delivery of `j`'s terminal event, due at once.
 delivery new_delivery(const job& j, std::int64_t now_ms);

@@ -170,6 +170,7 @@ std::string encode_record(const delivery& v) {
     .field("created_at", v.created_at_ms)
     .field("status", delivery_status_name(v.status))
     .field("next_attempt_at", v.next_attempt_at_ms);
+  if (v.progress != 0) w.field("progress", v.progress);
   w.key("attempts").begin_array();
   for (const auto& a : v.attempts)
     w.begin_object()
@@ -201,6 +202,7 @@ std::optional<delivery> decode_delivery(std::string_view bytes) {
   if (v.id.empty() || v.job_id.empty() || !status) return std::nullopt;
   v.status = *status;
   v.next_attempt_at_ms = integer(e, "next_attempt_at");
+  v.progress = static_cast<std::uint32_t>(integer(e, "progress"));
   simdjson::dom::array attempts;
   if (e["attempts"].get_array().get(attempts) == simdjson::SUCCESS)
     for (element a : attempts) {

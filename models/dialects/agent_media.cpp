@@ -341,6 +341,7 @@ std::string render_video(const job& v, const url_context& urls) {
   else w.null();
   w.field("credit_cost", v.credits_held)
     .field("progress", v.progress)
+    .field("livemode", v.spec.livemode)
     .field("created_at", format_time_ms(v.created_at_ms))
     .key("completed_at");
   if (v.completed_at_ms) w.value(format_time_ms(v.completed_at_ms));

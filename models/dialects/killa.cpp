@@ -268,7 +268,10 @@ std::string render_job(const job& v, const url_context& urls, const dialect_sett
     for (const auto& o : v.outputs)
       if (o.role == "primary")
         w.value(urls.base + signed_file_path(o.file, urls.signing_key, urls.now_ms));
-  w.end_array().field("progress", v.progress).field("createdAt", format_time_ms(v.created_at_ms));
+  w.end_array()
+    .field("progress", v.progress)
+    .field("livemode", v.spec.livemode)
+    .field("createdAt", format_time_ms(v.created_at_ms));
   if (v.completed_at_ms) w.field("completedAt", format_time_ms(v.completed_at_ms));
   if (details) {
     w.key("device");

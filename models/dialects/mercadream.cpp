@@ -374,7 +374,9 @@ std::string render_vault(const job_page& page, const url_context& urls,
 std::string render_webhook(const delivery& d, const job& v, const url_context& urls) {
   std::string_view event = d.event == "job.succeeded" ? std::string_view("job.completed") : d.event;
   bool completed = event == "job.completed";
-  std::string_view status = event.substr(event.find('.') + 1);
+  bool progress = event == "job.progress";
+  std::string_view status =
+    progress ? std::string_view("processing") : event.substr(event.find('.') + 1);
   json_writer w;
   w.begin_object()
     .field("event", event)
@@ -384,6 +386,7 @@ std::string render_webhook(const delivery& d, const job& v, const url_context& u
   const auto* primary = completed ? output_of(v, "primary") : nullptr;
   if (primary) w.value(url_of(primary, urls));
   else w.null();
+  if (progress) w.field("progress", d.progress);
   w.field("livemode", v.spec.livemode).field("timestamp", format_time_ms(d.created_at_ms));
   return w.end_object().take();
 }

@@ -386,3 +386,31 @@ TEST_CASE("MercaDream's Vault: files kept for the retention window, then deleted
     vault["/assets/0/download_url"].str().find("/v1/")));
   CHECK(kept.status == 200);
 }
+
+TEST_CASE("MercaDream: opt-in progress webhooks at each quarter of a run, signed like the rest",
+          "[e2e][mercadream][webhooks]") {
+  webhook_listener listener({});
+  test_server server(R"([{"id":"sim-0","executor":"sim","slots":2,"latency_ms":1200}])",
+                     plans + R"(,"frontends":{"mercadream":{"progress_webhooks":true}})");
+  auto& http = server.http();
+  auto account = create_account(http, "pro", 1000);
+  auto made =
+    post(http, "/v2/music", account.key,
+         R"({"prompt":"slow build","duration":15,"webhook_url":")" + listener.base_url() + R"("})");
+  REQUIRE(made.status == 201);
+  REQUIRE(eventually([&] {
+    for (const auto& r : listener.requests())
+      if (json::parse(r.body)["event"].str() == "job.completed") return true;
+    return false;
+  }));
+  std::vector<std::int64_t> quarters;
+  for (const auto& request : listener.requests()) {
+    auto event = json::parse(request.body);
+    CHECK(signature_verifies(account.webhook_secret, request.body));
+    if (event["event"].str() != "job.progress") continue;
+    CHECK(event["status"].str() == "processing");
+    quarters.push_back(event["progress"].integer());
+  }
+  std::sort(quarters.begin(), quarters.end());  // attempts run concurrently; order may vary
+  CHECK(quarters == std::vector<std::int64_t>{25, 50, 75});
+}

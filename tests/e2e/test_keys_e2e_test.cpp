@@ -264,3 +264,38 @@ TEST_CASE("a test key's mode and its jobs' livemode survive a SIGKILL and a rest
   CHECK(cancel(http, secret, waiting).status == 200);
   CHECK(balance_of(http, account.key) == balance_after);
 }
+
+TEST_CASE("every dialect marks a test key's jobs: Killa and agent.media show livemode false",
+          "[e2e][killa][agent_media]") {
+  test_server server(R"([{"id":"sim-0","executor":"sim","slots":4,"latency_ms":0}])");
+  auto& http = server.http();
+  auto account = create_account(http, "pro", 1000);
+  auto test = make_key(http, account.key, R"({"name":"ci","mode":"test"})")["key"].str();
+  auto json_headers = [](const std::string& key) {
+    return header_list{{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}};
+  };
+  auto video = http.request(
+    "POST", "/api/v1/videos",
+    R"({"script":"Wake up early and ship one small thing before lunch today.","target_duration":5})",
+    json_headers(test));
+  INFO(video.body);
+  REQUIRE(video.status == 201);
+  auto id = json::parse(video.body)["job_id"].str();
+  CHECK(json::parse(http.get("/api/v1/videos/" + id, test).body)["livemode"].boolean() == false);
+  auto live_video = http.request(
+    "POST", "/api/v1/videos",
+    R"({"script":"Wake up early and ship one small thing before lunch today.","target_duration":5})",
+    json_headers(account.key));
+  REQUIRE(live_video.status == 201);
+  auto live_id = json::parse(live_video.body)["job_id"].str();
+  CHECK(json::parse(http.get("/api/v1/videos/" + live_id, account.key).body)["livemode"].boolean());
+
+  auto media =
+    http.request("POST", "/api/v1/media/jobs",
+                 R"({"task":"image.generate","input":{"prompt":"fox"}})", json_headers(test));
+  INFO(media.body);
+  REQUIRE(media.status / 100 == 2);
+  CHECK(json::parse(media.body)["livemode"].boolean() == false);
+  // Only the live video moved credits.
+  CHECK(json::parse(http.get("/v1/balance", account.key).body)["available"].integer() == 850);
+}
