@@ -144,6 +144,22 @@ caf::result<delivery> on_redeliver(router_self self, const std::string& job_id) 
   return promise.delegate(node(self).deliveries, redeliver_atom::value, std::move(record));
 }
 
+/// Writes `batch`, a change of `job_id` marked in `changing`, and answers `next` once durable.
+void commit_change(router_self self, const std::string& job_id, write_batch batch, job next,
+                   caf::typed_response_promise<job> promise) {
+  KILN_ASSERT(self->state.changing.count(job_id) == 1);
+  self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
+    .then(
+      [=](caf::ok_atom) mutable {
+        self->state.changing.erase(job_id);
+        promise.deliver(next);
+      },
+      [=](caf::error& failure) mutable {
+        self->state.changing.erase(job_id);
+        promise.deliver(std::move(failure));
+      });
+}
+
 /// Soft delete (`deleting`) or restore: the job's record with deleted_at set or cleared, and its
 /// listing keys, in one batch. Only a finished job whose actor has stopped (nothing else writes
 /// its record then) and whose refund is written; one change at a time per job.
@@ -170,33 +186,8 @@ caf::result<job> on_change_deletion(router_self self, const std::string& job_id,
                deleting ? next.deleted_at_ms : node(self).clock->now_ms(), record.trace_id));
   st.changing.insert(job_id);
   auto promise = self->make_response_promise<job>();
-  self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
-    .then(
-      [=](caf::ok_atom) mutable {
-        self->state.changing.erase(job_id);
-        promise.deliver(next);
-      },
-      [=](caf::error& failure) mutable {
-        self->state.changing.erase(job_id);
-        promise.deliver(std::move(failure));
-      });
+  commit_change(self, job_id, std::move(batch), std::move(next), promise);
   return promise;
-}
-
-/// Writes `batch`, a change of `job_id` marked in `changing`, and answers `next` once durable.
-void commit_change(router_self self, const std::string& job_id, write_batch batch, job next,
-                   caf::typed_response_promise<job> promise) {
-  KILN_ASSERT(self->state.changing.count(job_id) == 1);
-  self->request(node(self).writer, supervised_wait, commit_atom::value, std::move(batch))
-    .then(
-      [=](caf::ok_atom) mutable {
-        self->state.changing.erase(job_id);
-        promise.deliver(next);
-      },
-      [=](caf::error& failure) mutable {
-        self->state.changing.erase(job_id);
-        promise.deliver(std::move(failure));
-      });
 }
 
 /// Output retention: a finished job's files are deleted by `remover` (detached: it blocks on

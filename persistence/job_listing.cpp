@@ -2,6 +2,7 @@
 #include "persistence/job_listing.hpp"
 
 #include "models/error.hpp"
+#include "persistence/job_backfill.hpp"
 #include "persistence/records.hpp"
 
 #include <algorithm>
@@ -179,47 +180,20 @@ caf::expected<job_page> page(const store& db, const listing_query& q) {
 }
 
 caf::error build_once(store& db, const std::function<void(std::size_t)>& progress) {
-  auto built = db.get(column::meta, built_key);
-  if (!built) return built.error();
-  if (*built) return {};
   std::map<std::string, std::int64_t> counts;
-  std::string after;
-  std::size_t seen = 0;
-  constexpr std::size_t chunk = 10'000;
-  for (;;) {
-    write_batch batch;
-    std::size_t taken = 0;
-    bool undecodable = false;
-    auto scanned =
-      db.scan_after(column::jobs, "", after, [&](std::string_view key, std::string_view bytes) {
-        after = std::string(key);
-        auto record = records::decode_job(bytes);
-        if (!record) {
-          undecodable = true;
-          return false;
-        }
-        if (record->deleted_at_ms == 0) {
-          batch.put(column::job_listing,
-                    prefix(record->account_id, record->status) + place(record->seq), record->id);
-          ++counts[count_key(record->account_id, record->status)];
-        }
-        return ++taken < chunk;
-      });
-    if (scanned) return scanned;
-    if (undecodable)
-      return make_error(error_code::server_error,
-                        "job " + after + " does not decode: the listing cannot be built");
-    if (!batch.ops.empty())
-      if (auto error = db.commit(std::move(batch))) return error;
-    seen += taken;
-    if (progress && taken == chunk) progress(seen);
-    if (taken < chunk) break;
-  }
-  write_batch last;
-  for (const auto& [key, count] : counts)
-    last.put(column::listing_counts, key, encode_count(count));
-  last.put(column::meta, std::string(built_key), "1");
-  return db.commit(std::move(last));
+  return backfill_jobs(
+    db, built_key, "the listing",
+    [&](const job& record, write_batch& batch) {
+      if (record.deleted_at_ms != 0) return;
+      batch.put(column::job_listing, prefix(record.account_id, record.status) + place(record.seq),
+                record.id);
+      ++counts[count_key(record.account_id, record.status)];
+    },
+    [&](write_batch& last) {
+      for (const auto& [key, count] : counts)
+        last.put(column::listing_counts, key, encode_count(count));
+    },
+    progress);
 }
 
 }  // namespace kiln::listing

@@ -3,6 +3,7 @@
 
 #include "base/assert.hpp"
 #include "models/error.hpp"
+#include "persistence/job_backfill.hpp"
 #include "persistence/records.hpp"
 
 #include <cstdio>
@@ -68,42 +69,13 @@ caf::error due(const store& db, std::int64_t completed_at_ms_max, std::size_t li
 }
 
 caf::error build_once(store& db, const std::function<void(std::size_t)>& progress) {
-  auto built = db.get(column::meta, built_key);
-  if (!built) return built.error();
-  if (*built) return {};
-  std::string after;
-  std::size_t seen = 0;
-  constexpr std::size_t chunk = 10'000;
-  for (;;) {
-    write_batch batch;
-    std::size_t taken = 0;
-    bool undecodable = false;
-    auto scanned = db.scan_after(
-      column::jobs, "", after, [&](std::string_view key_text, std::string_view bytes) {
-        after = std::string(key_text);
-        auto record = records::decode_job(bytes);
-        if (!record) {
-          undecodable = true;
-          return false;
-        }
-        if (holds_files(*record))
-          batch.put(column::output_expiry, key(record->completed_at_ms, record->id),
-                    record->account_id);
-        return ++taken < chunk;
-      });
-    if (scanned) return scanned;
-    if (undecodable)
-      return make_error(error_code::server_error,
-                        "job " + after + " does not decode: the output expiry cannot be built");
-    if (!batch.ops.empty())
-      if (auto error = db.commit(std::move(batch))) return error;
-    seen += taken;
-    if (progress && taken == chunk) progress(seen);
-    if (taken < chunk) break;
-  }
-  write_batch last;
-  last.put(column::meta, std::string(built_key), "1");
-  return db.commit(std::move(last));
+  return backfill_jobs(
+    db, built_key, "the output expiry",
+    [](const job& record, write_batch& batch) {
+      if (holds_files(record))
+        batch.put(column::output_expiry, key(record.completed_at_ms, record.id), record.account_id);
+    },
+    [](write_batch&) {}, progress);
 }
 
 }  // namespace kiln::output_expiry

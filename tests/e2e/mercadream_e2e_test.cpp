@@ -6,13 +6,11 @@
 #include "tests/support/e2e.hpp"
 
 #include "models/json_writer.hpp"
+#include "tests/support/independent_hmac.hpp"
 #include "tests/support/media_probe.hpp"
 #include "tests/support/webhook_listener.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <set>
 #include <string>
@@ -66,23 +64,11 @@ json wait_for(http_client& http, const std::string& key, const std::string& id) 
 
 /// HMAC-SHA256 of `message` keyed with the bytes of a whsec_ secret, as hex: OpenSSL alone.
 std::string independent_hmac_hex(const std::string& whsec, const std::string& message) {
-  std::string encoded = whsec.substr(6);
-  std::string key(encoded.size(), '\0');
-  int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(key.data()),
-                               reinterpret_cast<const unsigned char*>(encoded.data()),
-                               static_cast<int>(encoded.size()));
-  REQUIRE(length > 0);
-  key.resize(static_cast<std::size_t>(length) -
-             (encoded.size() - encoded.find_last_not_of('=') - 1));
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_length);
   static const char* digits = "0123456789abcdef";
   std::string hex;
-  for (unsigned int i = 0; i < mac_length; ++i) {
-    hex += digits[mac[i] >> 4];
-    hex += digits[mac[i] & 15];
+  for (unsigned char byte : independent_hmac(whsec, message)) {
+    hex += digits[byte >> 4];
+    hex += digits[byte & 15];
   }
   return hex;
 }

@@ -5,6 +5,7 @@
 #include "tests/support/e2e.hpp"
 
 #include "persistence/store.hpp"
+#include "tests/support/independent_hmac.hpp"
 #include "tests/support/ledger_e2e.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tests/support/webhook_listener.hpp"
@@ -39,21 +40,10 @@ std::string job_with_hook(const std::string& url, const std::string& prompt = "h
 /// The signature a receiver computes, written here from the specification with OpenSSL alone.
 std::string independent_signature(const std::string& whsec, const std::string& id,
                                   const std::string& timestamp, const std::string& body) {
-  std::string encoded = whsec.substr(6);
-  std::string key(encoded.size(), '\0');
-  int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(key.data()),
-                               reinterpret_cast<const unsigned char*>(encoded.data()),
-                               static_cast<int>(encoded.size()));
-  REQUIRE(length > 0);
-  std::size_t padding = encoded.size() - encoded.find_last_not_of('=') - 1;
-  key.resize(static_cast<std::size_t>(length) - padding);
-  std::string content = id + "." + timestamp + "." + body;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac, &mac_length);
-  std::string out(4 * ((mac_length + 2) / 3), '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), mac, static_cast<int>(mac_length));
+  auto mac = independent_hmac(whsec, id + "." + timestamp + "." + body);
+  std::string out(4 * ((mac.size() + 2) / 3), '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                  reinterpret_cast<const unsigned char*>(mac.data()), static_cast<int>(mac.size()));
   return "v1," + out;
 }
 

@@ -9,6 +9,7 @@
 #include "persistence/records.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/kiln_process.hpp"
+#include "tests/support/test_store.hpp"
 
 #include <map>
 #include <string>
@@ -24,14 +25,9 @@ using kiln::store;
 namespace listing = kiln::listing;
 namespace records = kiln::records;
 
-namespace {
+using kiln::test::open_store;
 
-std::unique_ptr<store> open_store(const std::string& dir) {
-  auto db = store::open(dir, kiln::durability_mode::fsync);
-  INFO("open error: " << (db ? std::string() : kiln::describe(db.error())));
-  REQUIRE(db);
-  return std::move(*db);
-}
+namespace {
 
 /// Jobs of one account as the store holds them, changed only through job_batch.
 struct account_jobs {

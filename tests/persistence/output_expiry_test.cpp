@@ -10,6 +10,7 @@
 #include "persistence/records.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/kiln_process.hpp"
+#include "tests/support/test_store.hpp"
 
 #include <filesystem>
 #include <string>
@@ -23,14 +24,9 @@ using kiln::store;
 namespace output_expiry = kiln::output_expiry;
 namespace records = kiln::records;
 
-namespace {
+using kiln::test::open_store;
 
-std::unique_ptr<store> open_store(const std::string& dir) {
-  auto db = store::open(dir, kiln::durability_mode::fsync);
-  INFO("open error: " << (db ? std::string() : kiln::describe(db.error())));
-  REQUIRE(db);
-  return std::move(*db);
-}
+namespace {
 
 job queued(const std::string& id, std::uint64_t seq) {
   job j;

@@ -5,6 +5,7 @@
 #include "models/error.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/kiln_process.hpp"
+#include "tests/support/test_store.hpp"
 
 #include <stdlib.h>
 
@@ -23,14 +24,9 @@ using kiln::write_batch;
 
 using kiln::test::temp_dir;
 
-namespace {
+using kiln::test::open_store;
 
-std::unique_ptr<store> open_store(const std::string& dir) {
-  auto db = store::open(dir, kiln::durability_mode::fsync);
-  INFO("open error: " << (db ? std::string() : kiln::describe(db.error())));
-  REQUIRE(db);
-  return std::move(*db);
-}
+namespace {
 
 void commit_ok(store& db, write_batch batch) {
   auto failure = db.commit(std::move(batch));
