@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kiln benchmarks: submit throughput and latency, cancels, memory per queued job, end-to-end
-# jobs/s, and idempotency-key replays and memory per retained key.
+# jobs/s, idempotency-key replays and memory per retained key, and a streamed 200 MiB upload.
 # Starts its own servers on free ports with throw-away data directories and prints figures.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ usage: benchmarks/run_benchmarks.sh [--duration SECONDS] [--connections N] [--qu
   --pending N      pending webhook deliveries for the memory measurement (default 100000)
   --listed N       jobs in the account for the listing runs (default 100000)
   --only NAMES     run only these, comma-separated: submit, mcp, killa, list, cancel, memory
-                   (with the restart after it), e2e, idempotency, webhooks, scheduler
+                   (with the restart after it), e2e, idempotency, webhooks, scheduler, uploads
 Needs build/kiln, build/webhook_sink and build/scheduler_bench (scripts/build.sh) and wrk.
 Prints one RESULT line per measurement.
 USAGE
@@ -369,6 +369,30 @@ if wants webhooks; then
     stop_server
   done
   echo "RESULT webhooks-memory bytes_per_pending_delivery=$(( (rss_pending * 1024 / jobs_pending) - (rss_plain * 1024 / jobs_plain) ))"
+fi
+
+if wants uploads; then
+  # A 200 MiB upload (a WAV header, then zeros) PUT with curl: the body streams to disk, so the
+  # server's resident memory grows by a buffer, not by the file (issue 18: under 32 MiB).
+  start_server uploads '[{"id": "sim-0", "executor": "sim", "slots": 1, "latency_ms": 0}]'
+  file="$work/upload.wav"
+  size=$(( 200 * 1024 * 1024 ))
+  printf 'RIFF\xff\xff\xff\xffWAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\xc0\x5d\x00\x00\x80\xbb\x00\x00\x02\x00\x10\x00data\xff\xff\xff\xff' > "$file"
+  head -c $(( size - 44 )) /dev/zero >> "$file"
+  url=$(curl -sf -X POST "http://127.0.0.1:$port/v1/uploads" -H "Authorization: Bearer $key" |
+    sed -n 's/.*"upload_url":"\([^"]*\)".*/\1/p')
+  before=$(rss_kib)
+  started=$(date +%s.%N)
+  status=$(curl -s -o "$work/upload.json" -w '%{http_code}' -X PUT -H 'Content-Type: audio/wav' \
+    --data-binary "@$file" "$url&name=big.wav")
+  finished=$(date +%s.%N)
+  after=$(rss_kib)
+  peak=$(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status")
+  echo "RESULT uploads bytes=$size status=$status rss_before_kib=$before rss_after_kib=$after" \
+    "rss_peak_kib=$peak seconds=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.2f", b - a}')" \
+    "mib_per_s=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.1f", 200 / (b - a)}')"
+  stop_server
+  rm -f "$file"
 fi
 
 if wants scheduler; then

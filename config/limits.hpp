@@ -127,4 +127,30 @@ constexpr std::size_t usage_entries_max = 2'000'000;
 /// Time one usage report may scan before it is refused the same way.
 constexpr std::chrono::milliseconds usage_scan_time_max{5'000};
 
+// -- uploads (docs/decisions.md, "Uploads") --
+/// Default of `uploads.max_bytes`: the largest file one PUT to an upload session may send; a
+/// larger one gets 413 payload_too_large and nothing of it is kept.
+constexpr std::uint64_t upload_bytes_max = 512 * MiB;
+/// How long an upload session takes files (and its token is valid) after it is created.
+constexpr std::chrono::milliseconds upload_session_ttl{3'600'000};
+/// How long an expired session's files stay on disk before the sweep deletes them.
+constexpr std::chrono::milliseconds upload_files_kept_after_expiry{86'400'000};
+/// Files one session takes, at most (`max_files`, default upload_session_files_default).
+constexpr std::uint32_t upload_session_files_max = 20;
+constexpr std::uint32_t upload_session_files_default = 10;
+/// Longest file name a client may give a file (the `name` query parameter), in bytes.
+constexpr std::size_t upload_file_name_bytes_max = 255;
+/// Longest `purpose` of a session, in bytes.
+constexpr std::size_t upload_purpose_bytes_max = 200;
+/// Bytes at the start of a stored file that probing reads (magic numbers, image headers, WAV
+/// chunks); a header that lies further in is not probed ("probe": "none").
+constexpr std::size_t upload_probe_bytes_max = 256 * KiB;
+/// How often the upload sweep looks for sessions whose files are due for deletion.
+constexpr std::chrono::milliseconds upload_sweep_interval{60'000};
+/// Sessions one sweep expires, at most; the rest wait for the next.
+constexpr std::size_t upload_sweep_sessions_max = 1'000;
+/// How long the front end waits for a PUT to be checked, fsynced and recorded before 503.
+constexpr std::chrono::milliseconds upload_store_timeout{120'000};
+static_assert(upload_session_files_default <= upload_session_files_max);
+
 }  // namespace kiln::limits

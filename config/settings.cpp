@@ -290,6 +290,8 @@ constexpr key_spec<settings> settings_keys[] = {
    u64{&member<&settings::jobs, &job_settings::idempotency_ttl_s>, 1, 31'536'000}},
   {"outputs.retention_days",
    u32{&member<&settings::outputs, &output_settings::retention_days>, 0, 3650}},
+  {"uploads.max_bytes",
+   u64{&member<&settings::uploads, &upload_settings::max_bytes>, 1024, 64ull << 30}},
   {"mcp.allowed_origins", json{&apply_allowed_origins}},
   {"frontends.killa.enabled",
    flag{&member<&settings::frontends, &frontend_settings::killa, &killa_settings::enabled>}},

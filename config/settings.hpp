@@ -3,6 +3,8 @@
 // validates the whole result, so a bad key stops start-up with a message naming it.
 #pragma once
 
+#include "config/limits.hpp"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -71,6 +73,12 @@ struct job_settings {
 struct output_settings {
   /// Days a succeeded job's files are kept after it completed, 0..3650; 0 keeps them forever.
   std::uint32_t retention_days = 30;
+};
+
+/// Upload sessions (docs/decisions.md, "Uploads").
+struct upload_settings {
+  /// Largest file one PUT may send, in bytes, 1 KiB..64 GiB; a larger one gets 413.
+  std::uint64_t max_bytes = limits::upload_bytes_max;
 };
 
 struct fault_settings {
@@ -159,6 +167,7 @@ struct settings {
   webhook_settings webhooks;
   job_settings jobs;
   output_settings outputs;
+  upload_settings uploads;
   scheduler_settings scheduler;
   mcp_settings mcp;
   frontend_settings frontends;

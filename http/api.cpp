@@ -223,6 +223,10 @@ api::api(api_context context) : impl_(new impl{std::move(context), {}, {}, {}}) 
   r.add("GET", "/v1/usage", get_usage);
   r.add("GET", "/v1/files/{name}", get_file);
   r.add("GET", "/v1/models", list_models);
+  r.add("POST", "/v1/uploads", create_upload);  // the body is optional: checked there
+  r.add("GET", "/v1/uploads/{id}", get_upload);
+  r.add("PUT", "/v1/uploads/{id}/files", put_upload_file);  // streamed: server_options
+  r.add("GET", "/v1/uploads/{id}/files/{n}", get_upload_file);
   r.add("POST", "/v1/keys", create_key, true);
   r.add("GET", "/v1/keys", list_keys);
   r.add("DELETE", "/v1/keys/{id}", revoke_key);
@@ -243,7 +247,12 @@ api::~api() = default;
 
 response api::limit_response(int status, std::string_view target) const {
   response r;
-  if (status == 413) {
+  if (status == 413 && target.starts_with("/v1/uploads/")) {
+    r = error_response(make_api_error(error_code::payload_too_large,
+                                      "the file is over this server's upload limit of " +
+                                        std::to_string(impl_->context.config->uploads.max_bytes) +
+                                        " bytes; nothing was kept"));
+  } else if (status == 413) {
     r = error_response(make_api_error(error_code::payload_too_large, "the body is over 1 MiB"));
   } else if (status == 431) {
     r = error_response(make_api_error(error_code::invalid_request, "headers are over 16 KiB"));

@@ -11,6 +11,7 @@
 #include "protocol/directory.hpp"
 #include "protocol/scheduler.hpp"
 #include "protocol/store.hpp"
+#include "protocol/upload.hpp"
 
 #include <atomic>
 #include <functional>
@@ -48,6 +49,8 @@ struct api_context {
   store_writer_actor writer;                     ///< POST /admin/v1/snapshots
   std::function<store_status()> storage_status;  ///< whether the store takes writes (readyz)
   device_link_actor device_links;                ///< Killa's device links (killa_device_link)
+  upload_actor uploads;                          ///< upload sessions (uploads_handler)
+  std::string uploads_dir;                       ///< <data_dir>/uploads: sessions' files
 };
 
 /// What a front end tells the core about a request it translated. It rides on the internal
@@ -95,6 +98,10 @@ response passed_on(response inner, const std::function<std::string(std::string_v
 /// client reached (output URLs point there) and its peer kept, JSON when it has a body.
 request inner_request(const exchange& outer, std::string method, std::string target,
                       std::string body = {});
+
+/// Whether a request is a PUT of a file into an upload session (`PUT /v1/uploads/{id}/files`),
+/// whose body the server streams to disk (server_options::streamed_body_limit).
+bool is_upload_put(std::string_view method, std::string_view target);
 
 /// A front end's handler for one mounted route.
 using front_end = std::function<void(const exchange_ptr&)>;

@@ -16,6 +16,11 @@ struct request {
   std::string target;                                        ///< path and query as sent
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-case
   std::string body;
+  /// A body the server streamed to disk (server_options::streamed_body_limit) is in this file
+  /// instead of `body`; the server removes it once the answer is written, unless the handler
+  /// moved it away first.
+  std::string body_file;
+  std::uint64_t body_file_bytes = 0;
   std::string remote;    ///< peer address, for logs
   std::string listener;  ///< which listener took it (server_options::name): "" for the main one
 

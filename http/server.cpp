@@ -16,9 +16,15 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/file_body.hpp>
+
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -63,6 +69,7 @@ public:
     : stream_(std::move(socket)), owner_(owner), registry_(owner.registry) {}
 
   ~session() {
+    remove_body_file();
     std::lock_guard lock(registry_->mutex);
     registry_->sessions.erase(registered_);
   }
@@ -79,7 +86,8 @@ public:
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->stopping_ = true;
       self->keep_alive_ = false;
-      bool idle = !self->busy_ && !(self->parser_ && self->parser_->got_some());
+      bool idle = !self->busy_ && !(self->header_parser_ && self->header_parser_->got_some()) &&
+                  !self->parser_ && !self->file_parser_;
       if (idle) {
         beast::error_code ignored;
         self->stream_.socket().cancel(ignored);
@@ -88,17 +96,96 @@ public:
   }
 
 private:
+  /// Reads the header first; its method and target decide where the body goes (memory or a
+  /// temporary file) and under which limit.
   void do_read() {
     if (stopping_) return do_close();
-    parser_.emplace();
-    parser_->body_limit(limits::request_body_bytes_max);
-    parser_->header_limit(static_cast<std::uint32_t>(limits::request_header_bytes_max));
+    header_parser_.emplace();
+    // The body's parser sets the route's limit (boost::none would refuse every body here).
+    header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    header_parser_->header_limit(static_cast<std::uint32_t>(limits::request_header_bytes_max));
     stream_.expires_after(owner_.options.idle_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
+    bhttp::async_read_header(
+      stream_, buffer_, *header_parser_,
+      beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+  }
+
+  void on_read_header(beast::error_code ec, std::size_t) {
+    if (ec) return on_read(ec, 0);
+    auto& head = header_parser_->get();
+    std::uint64_t streamed = 0;
+    if (owner_.options.streamed_body_limit)
+      streamed = owner_.options.streamed_body_limit(
+        std::string_view(head.method_string().data(), head.method_string().size()),
+        std::string_view(head.target().data(), head.target().size()));
+    std::uint64_t limit = streamed > 0 ? streamed : limits::request_body_bytes_max;
+    if (auto length = header_parser_->content_length(); length && *length > limit)
+      return on_read(bhttp::error::body_limit, 0);  // refused before a byte of it is read
+    if (streamed == 0) {
+      parser_.emplace(std::move(*header_parser_));
+      parser_->body_limit(limits::request_body_bytes_max);
+    } else {
+      file_parser_.emplace(std::move(*header_parser_));
+      file_parser_->body_limit(streamed);
+      body_file_ = owner_.options.streamed_body_dir + "/" + unique_name();
+      file_parser_->get().body().open(body_file_.c_str(), beast::file_mode::write_new, ec);
+      if (ec) {
+        body_file_.clear();
+        return on_read(bhttp::error::bad_target, 0);
+      }
+    }
+    header_parser_.reset();
+    if (is_expecting_continue()) return send_continue();
+    read_body();
+  }
+
+  static std::string unique_name() {
+    static std::atomic<std::uint64_t> counter{0};
+    return std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + ".part";
+  }
+
+  bool is_expecting_continue() {
+    const auto& fields = parser_ ? parser_->get().base() : file_parser_->get().base();
+    auto expect = fields[bhttp::field::expect];
+    return expect.size() == 12 && strncasecmp(expect.data(), "100-continue", 12) == 0;
+  }
+
+  /// RFC 9110 10.1.1: a client that waits for 100 Continue (curl does for large bodies) gets it.
+  void send_continue() {
+    static const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(interim),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->on_read(ec, 0);
+                       self->read_body();
+                     });
+  }
+
+  void read_body() {
+    if (parser_)
+      return bhttp::async_read(stream_, buffer_, *parser_,
+                               beast::bind_front_handler(&session::on_read, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *file_parser_,
                       beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
+  /// The target of the request being read, as far as it was read.
+  std::string_view target_read() const {
+    auto target = header_parser_ ? header_parser_->get().target()
+                  : parser_      ? parser_->get().target()
+                  : file_parser_ ? file_parser_->get().target()
+                                 : beast::string_view();
+    return std::string_view(target.data(), target.size());
+  }
+
   void on_read(beast::error_code ec, std::size_t) {
+    std::uint64_t streamed_bytes = 0;
+    if (file_parser_) {
+      file_parser_->get().body().close();
+      struct stat written {};
+      if (!ec && ::stat(body_file_.c_str(), &written) == 0)
+        streamed_bytes = static_cast<std::uint64_t>(written.st_size);
+      if (ec) remove_body_file();  // a body cut short or over the limit: nothing kept
+    }
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset)
       return do_close();
@@ -108,24 +195,20 @@ private:
                                                       : 400;
       keep_alive_ = false;
       // The request line is read before the headers and body that broke the limit.
-      std::string_view target(parser_->get().target().data(), parser_->get().target().size());
-      return do_write(owner_.options.limit_response(status, target));
+      return do_write(owner_.options.limit_response(status, target_read()));
     }
-    auto& message = parser_->get();
-    keep_alive_ = message.keep_alive() && !stopping_;
-    head_ = message.method() == bhttp::verb::head;
-    busy_ = true;
     request plain;
-    plain.method = std::string(message.method_string());
-    plain.target = std::string(message.target());
-    plain.headers.reserve(8);
-    for (const auto& field : message) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      plain.headers.emplace_back(std::move(name), std::string(field.value()));
+    if (parser_) {
+      plain = to_request(parser_->get());
+      plain.body = std::move(parser_->get().body());
+    } else {
+      plain = to_request(file_parser_->get());
+      plain.body_file = body_file_;
+      plain.body_file_bytes = streamed_bytes;
     }
-    plain.body = std::move(message.body());
     plain.listener = owner_.options.name;
+    head_ = plain.method == "HEAD";
+    busy_ = true;
     stream_.expires_never();  // the handler's own timeouts bound the wait
     owner_.in_flight.fetch_add(1);
     auto self = shared_from_this();
@@ -135,6 +218,29 @@ private:
         self->do_write(std::move(answer));
       });
     });
+  }
+
+  /// The request as a plain value (method, target, lower-case headers), without its body.
+  template <class Message>
+  request to_request(const Message& message) {
+    keep_alive_ = message.keep_alive() && !stopping_;
+    request plain;
+    plain.method = std::string(message.method_string());
+    plain.target = std::string(message.target());
+    plain.headers.reserve(8);
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      plain.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    return plain;
+  }
+
+  /// A streamed body the handler did not move away is not kept.
+  void remove_body_file() {
+    if (body_file_.empty()) return;
+    ::unlink(body_file_.c_str());
+    body_file_.clear();
   }
 
   void do_write(response answer) {
@@ -157,6 +263,9 @@ private:
   }
 
   void on_write(beast::error_code ec, std::size_t) {
+    remove_body_file();
+    parser_.reset();
+    file_parser_.reset();
     busy_ = false;
     head_ = false;
     if (ec || !keep_alive_) return do_close();
@@ -170,7 +279,10 @@ private:
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
+  std::string body_file_;  ///< the streamed body of the request under way, if any
   bhttp::response<bhttp::string_body> response_;
   bool keep_alive_ = true;
   bool head_ = false;      ///< the request being answered is a HEAD

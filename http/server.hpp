@@ -19,6 +19,13 @@ struct server_options {
   /// Answer for requests that break a limit before reaching the handler (413, 431, 400), given
   /// the request's target as far as it was read (may be empty).
   std::function<response(int status, std::string_view target)> limit_response;
+  /// The body limit of requests whose body streams to a temporary file instead of memory
+  /// (uploads), by (method, target); 0 for every other request, whose body is read into memory
+  /// under limits::request_body_bytes_max.
+  std::function<std::uint64_t(std::string_view method, std::string_view target)>
+    streamed_body_limit;
+  /// Where streamed bodies are written while they arrive.
+  std::string streamed_body_dir;
   /// Names the listener on every request it hands on (request::listener): "" for the main one.
   std::string name;
 };

@@ -129,6 +129,21 @@ caf::error write_file(const std::string& directory, std::string_view name, std::
   return {};
 }
 
+caf::error adopt_file(const std::string& from, const std::string& directory, std::string_view name,
+                      bool sync) {
+  if (sync) {
+    int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return failure("cannot open", from, errno);
+    int error_number = ::fdatasync(fd) != 0 ? errno : 0;
+    ::close(fd);
+    if (error_number != 0) return failure("cannot fsync", from, error_number);
+  }
+  auto final_path = directory + "/" + std::string(name);
+  if (::rename(from.c_str(), final_path.c_str()) != 0)
+    return failure("cannot rename into", final_path, errno);
+  return sync ? sync_directory(directory) : caf::error{};
+}
+
 caf::error sync_tree(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;

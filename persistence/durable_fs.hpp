@@ -31,4 +31,10 @@ caf::error sync_tree(const std::string& path);
 caf::error write_file(const std::string& directory, std::string_view name, std::string_view bytes,
                       bool sync);
 
+/// Moves the finished file `from` (written by someone else, e.g. a streamed upload) to
+/// `directory`/`name` on the same file system: with `sync` its data is fsynced before the rename
+/// and `directory` after it, so the file survives a power cut under its new name on return.
+caf::error adopt_file(const std::string& from, const std::string& directory, std::string_view name,
+                      bool sync);
+
 }  // namespace kiln::durable_fs

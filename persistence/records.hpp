@@ -7,6 +7,7 @@
 #include "models/job.hpp"
 #include "models/job_event.hpp"
 #include "models/ledger.hpp"
+#include "models/upload.hpp"
 #include "models/webhook.hpp"
 #include "persistence/store.hpp"
 
@@ -73,6 +74,15 @@ write_batch create_account_batch(const account& value, const api_key& key,
 /// when new its account_jobs entry, its listing keys and counts (persistence/job_listing), and
 /// its output expiry key while its files are kept (persistence/output_expiry).
 write_batch job_batch(const job& value, const job* before);
+
+/// An upload session's record (upload_record.cpp), checked under verification like the rest.
+std::string encode(const upload_session& value);
+std::optional<upload_session> decode_upload(std::string_view bytes);
+/// upload_expiry key: "<files due at ms, 16 hex>/<session id>".
+std::string upload_expiry_key(const upload_session& value);
+/// The writes that store a session as it now is; while its files are kept, its expiry key too
+/// (erased once the sweep marked them deleted).
+write_batch upload_batch(const upload_session& value);
 
 /// meta keys
 inline constexpr std::string_view meta_url_signing_key = "url_signing_key";

@@ -35,7 +35,8 @@ const char* const family_names[] = {"default",        "accounts",
                                     "idempotency",    "idempotency_expiry",
                                     "deliveries",     "pending_deliveries",
                                     "job_events",     "job_listing",
-                                    "listing_counts", "output_expiry"};
+                                    "listing_counts", "output_expiry",
+                                    "uploads",        "upload_expiry"};
 constexpr std::size_t family_count = std::size(family_names);
 
 /// The error a failed store operation answers with: what failed, never RocksDB's text (which

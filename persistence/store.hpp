@@ -48,6 +48,10 @@ enum class column : std::uint8_t {
   /// "<completed at ms, 16 hex>/<job id>" -> account id: the succeeded jobs whose output files
   /// are kept, oldest first, for retention to sweep (persistence/output_expiry).
   output_expiry,
+  uploads,  ///< upload session id -> the session and its files (models/upload.hpp)
+  /// "<files due at ms, 16 hex>/<session id>" -> "": sessions whose files the upload sweep is
+  /// still to delete, in the order they fall due.
+  upload_expiry,
 };
 
 /// The column family's name in RocksDB ("jobs"); "default" for meta.

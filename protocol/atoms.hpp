@@ -72,6 +72,11 @@ using link_status_atom = caf::atom_constant<caf::atom("linkstatus")>;
 using link_approve_atom = caf::atom_constant<caf::atom("linkapprov")>;
 using link_poll_atom = caf::atom_constant<caf::atom("linkpoll")>;
 
+// -- upload sessions (upload.hpp) --
+using upload_create_atom = caf::atom_constant<caf::atom("upcreate")>;
+using upload_get_atom = caf::atom_constant<caf::atom("upget")>;
+using upload_put_atom = caf::atom_constant<caf::atom("upput")>;
+
 // -- shared by several families --
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;

@@ -10,6 +10,7 @@
 #include "actors/scheduler_actor.hpp"
 #include "actors/store_reader.hpp"
 #include "actors/store_writer.hpp"
+#include "actors/upload_actor.hpp"
 #include "base/logging.hpp"
 #include "config/limits.hpp"
 #include "devices/device_actor.hpp"
@@ -210,6 +211,12 @@ int run_node(const settings& configured, const std::string& log_level) {
   auto db = std::move(*opened);
   std::string files_dir = config.data_dir + "/files";
   if (auto error = durable_fs::create_directories(files_dir)) return refuse_start(error, 1);
+  // Upload sessions' files, and the bodies of PUTs still arriving (none survives a restart).
+  std::string uploads_dir = config.data_dir + "/uploads";
+  std::string upload_parts_dir = uploads_dir + "/incoming";
+  std::error_code parts_cleared;
+  std::filesystem::remove_all(upload_parts_dir, parts_cleared);
+  if (auto error = durable_fs::create_directories(upload_parts_dir)) return refuse_start(error, 1);
   // A store from before the job listing existed gets its index once (persistence/job_listing).
   if (auto error = listing::build_once(*db, [](std::size_t jobs) {
         logs::get("runtime")->info(R"("event":"listing.build_progress","jobs_indexed":{})", jobs);
@@ -261,6 +268,8 @@ int run_node(const settings& configured, const std::string& log_level) {
   supervise(directory, "directory");
   auto retention = spawn_retention(system, context, directory, files_dir);  // output retention
   supervise(retention, "retention");
+  auto uploads = spawn_uploads(system, context, uploads_dir);  // upload sessions
+  supervise(uploads, "uploads");
   auto device_links = spawn_device_links(system, context.clock, directory);  // Killa's, in memory
   supervise(device_links, "device_links");
   if (config.demo_account)
@@ -272,7 +281,7 @@ int run_node(const settings& configured, const std::string& log_level) {
   http::api api({&actors, directory, context.scheduler, readers, &*models, &config, context.clock,
                  context.url_signing_key, files_dir,
                  [&] { return metrics_text(*db, server_ptr->in_flight()); }, &resolver, faults,
-                 context.writer, [&] { return db->status(); }, device_links});
+                 context.writer, [&] { return db->status(); }, device_links, uploads, uploads_dir});
   // MCP clients reach the same routes as tools (docs/mcp.md).
   mcp::mount(api, "/mcp", mcp::kiln_tools(), {config.mcp.allowed_origins});
   if (config.frontends.killa.enabled) {
@@ -298,6 +307,10 @@ int run_node(const settings& configured, const std::string& log_level) {
   options.limit_response = [&api](int status, std::string_view target) {
     return api.limit_response(status, target);
   };
+  options.streamed_body_limit = [&config](std::string_view method, std::string_view target) {
+    return http::is_upload_put(method, target) ? config.uploads.max_bytes : std::uint64_t{0};
+  };
+  options.streamed_body_dir = upload_parts_dir;
   http::server server(options, [&api](http::request&& r, http::responder reply) {
     api.handle(std::move(r), std::move(reply));
   });

@@ -94,5 +94,9 @@ void admin_snapshot(const api_context& context, const call_ptr& c);
 void healthz(const api_context& context, const call_ptr& c);
 void readyz(const api_context& context, const call_ptr& c);
 void metrics(const api_context& context, const call_ptr& c);
+void create_upload(const api_context& context, const call_ptr& c);
+void get_upload(const api_context& context, const call_ptr& c);
+void put_upload_file(const api_context& context, const call_ptr& c);
+void get_upload_file(const api_context& context, const call_ptr& c);
 
 }  // namespace kiln::http

@@ -303,3 +303,36 @@ TEST_CASE(
   CHECK(done.ops[1].key == "job_1/dlv_1");
   CHECK_FALSE(records::decode_delivery("{}"));
 }
+
+TEST_CASE("an upload session survives encode and decode with every field intact",
+          "[persistence][uploads]") {
+  using kiln::column;
+  kiln::upload_session s;
+  s.id = "upl_01JD0000000000000000000000";
+  s.account_id = "acct_1";
+  s.purpose = "edit \"this\"";
+  s.max_files = 3;
+  s.max_bytes = 1048576;
+  s.created_at_ms = 1'700'000'000'000;
+  s.expires_at_ms = 1'700'003'600'000;
+  s.files.push_back({0, "a.png", "0.png", "image/png", 1234, 96, 64, 0, true, 1'700'000'000'500});
+  s.files.push_back({1, "b.mp3", "1.mp3", "audio/mpeg", 99, 0, 0, 0, false, 1'700'000'000'900});
+  auto bytes = records::encode(s);
+  auto back = records::decode_upload(bytes);
+  REQUIRE(back);
+  CHECK(records::encode(*back) == bytes);
+  CHECK(back->purpose == s.purpose);
+  REQUIRE(back->files.size() == 2);
+  CHECK(back->files[0].width == 96);
+  CHECK(back->files[0].probed);
+  CHECK_FALSE(back->files[1].probed);
+  CHECK(back->expires_at_ms == s.expires_at_ms);
+  CHECK_FALSE(records::decode_upload("{}"));
+  CHECK_FALSE(records::decode_upload("not json"));
+  auto batch = records::upload_batch(s);
+  REQUIRE(batch.ops.size() == 2);
+  CHECK(batch.ops[1].family == column::upload_expiry);
+  CHECK_FALSE(batch.ops[1].erase);
+  s.files_deleted_at_ms = s.expires_at_ms + 86'400'000;
+  CHECK(records::upload_batch(s).ops[1].erase);
+}
