@@ -391,6 +391,14 @@ if wants uploads; then
   echo "RESULT uploads bytes=$size status=$status rss_before_kib=$before rss_after_kib=$after" \
     "rss_peak_kib=$peak seconds=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.2f", b - a}')" \
     "mib_per_s=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.1f", 200 / (b - a)}')"
+  # ... and served back from disk, not from memory.
+  file_url=$(sed -n 's/.*"files":\[{[^}]*"url":"\([^"]*\)".*/\1/p' "$work/upload.json")
+  started=$(date +%s.%N)
+  got=$(curl -s -o /dev/null -w '%{size_download}' "$file_url")
+  finished=$(date +%s.%N)
+  echo "RESULT uploads-download bytes=$got rss_after_kib=$(rss_kib)" \
+    "rss_peak_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status")" \
+    "seconds=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.2f", b - a}')"
   stop_server
   rm -f "$file"
 fi

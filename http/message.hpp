@@ -43,6 +43,9 @@ struct response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// An answer whose content is this file, sent from disk rather than from `body` (large
+  /// uploads); a file that cannot be opened by then is answered 404.
+  std::string body_file;
   /// For HEAD: the Content-Length a GET would have, when the handler left the body out.
   std::optional<std::uint64_t> content_length;
   /// An error a front end wrote in its own envelope (api::set_envelope leaves it as it is).

@@ -164,8 +164,18 @@ private:
     if (parser_)
       return bhttp::async_read(stream_, buffer_, *parser_,
                                beast::bind_front_handler(&session::on_read, shared_from_this()));
-    bhttp::async_read(stream_, buffer_, *file_parser_,
-                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+    read_file_body();
+  }
+
+  /// A streamed body is read piece by piece, each piece under the idle timeout, so a large file
+  /// over a slow link is cut off only when it stalls, not when it takes long.
+  void read_file_body() {
+    stream_.expires_after(owner_.options.idle_timeout);
+    bhttp::async_read_some(stream_, buffer_, *file_parser_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                             if (ec || self->file_parser_->is_done()) return self->on_read(ec, n);
+                             self->read_file_body();
+                           });
   }
 
   /// The target of the request being read, as far as it was read.
@@ -250,6 +260,7 @@ private:
     response_.set(bhttp::field::content_type, answer.content_type);
     for (auto& [name, value] : answer.headers) response_.set(name, value);
     response_.keep_alive(keep_alive_);
+    if (!answer.body_file.empty() && !head_) return write_file(std::move(answer));
     if (head_) {
       // RFC 9110: a HEAD answer has the GET answer's headers and no content.
       response_.content_length(answer.content_length.value_or(answer.body.size()));
@@ -260,6 +271,38 @@ private:
     stream_.expires_after(owner_.options.idle_timeout);
     bhttp::async_write(stream_, response_,
                        beast::bind_front_handler(&session::on_write, shared_from_this()));
+  }
+
+  /// A file answer is sent from disk piece by piece, each piece under the idle timeout.
+  void write_file(response answer) {
+    beast::error_code ec;
+    file_response_.emplace();
+    auto& out = *file_response_;
+    out.base() = response_.base();
+    out.body().open(answer.body_file.c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+      file_response_.reset();
+      response answer_missing;
+      answer_missing.status = 404;
+      answer_missing.body = R"({"error":{"code":"not_found","message":"no such file"}})";
+      return do_write(std::move(answer_missing));
+    }
+    out.prepare_payload();
+    file_serializer_.emplace(out);
+    write_file_piece();
+  }
+
+  void write_file_piece() {
+    stream_.expires_after(owner_.options.idle_timeout);
+    bhttp::async_write_some(stream_, *file_serializer_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec || self->file_serializer_->is_done()) {
+                                self->file_serializer_.reset();
+                                self->file_response_.reset();
+                                return self->on_write(ec, n);
+                              }
+                              self->write_file_piece();
+                            });
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -282,6 +325,8 @@ private:
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
+  std::optional<bhttp::response<bhttp::file_body>> file_response_;  ///< an answer from disk
+  std::optional<bhttp::response_serializer<bhttp::file_body>> file_serializer_;
   std::string body_file_;  ///< the streamed body of the request under way, if any
   bhttp::response<bhttp::string_body> response_;
   bool keep_alive_ = true;

@@ -12,7 +12,6 @@
 #include "models/upload.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
 
 namespace kiln::http {
@@ -166,14 +165,8 @@ void get_upload_file(const api_context& context, const call_ptr& c) {
   std::error_code ec;
   auto size = std::filesystem::file_size(found->first, ec);
   if (ec) return reply_error(c, make_api_error(error_code::not_found, "no such file"));
-  if (c->req.method == "HEAD") {
-    r.content_length = size;
-  } else {
-    std::ifstream in(found->first, std::ios::binary);
-    r.body.resize(static_cast<std::size_t>(size));
-    in.read(r.body.data(), static_cast<std::streamsize>(size));
-    if (!in) return reply_error(c, make_api_error(error_code::not_found, "no such file"));
-  }
+  r.content_length = size;  // HEAD
+  r.body_file = found->first;
   r.headers.emplace_back("Cache-Control",
                          "private, max-age=" + std::to_string(limits::file_url_ttl.count()));
   c->reply(std::move(r));

@@ -209,3 +209,42 @@ TEST_CASE("a 20 MiB upload streams to disk and its bytes round-trip", "[e2e][upl
   CHECK(served.status == 200);
   CHECK(served.body == wav);
 }
+
+TEST_CASE("a chunked upload is cut off at the limit and a client expecting 100 gets it",
+          "[e2e][uploads]") {
+  test_server server(sim_devices, R"("uploads":{"max_bytes":65536})");
+  auto account = create_account(server.http());
+  auto session = create_session(server.http(), account.key);
+  auto target = put_target(session, "a.png");
+  auto png = kiln::media::render_png({"a kite", 2, 16, 16, 0});
+
+  SECTION("a chunked body crossing uploads.max_bytes is 413; nothing is kept") {
+    std::string head = "PUT " + target +
+                       " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n";
+    std::string chunk(16 * 1024, 'x');
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+    std::string body;
+    for (int i = 0; i < 6; ++i) body += size + chunk + "\r\n";  // 96 KiB in all
+    body += "0\r\n\r\n";
+    auto answer = send_raw(server.http().port(), head + body);
+    CHECK(answer.status == 413);
+    CHECK(json::parse(answer.body)["/error/code"].str() == "payload_too_large");
+    CHECK(incoming_files(server) == 0);
+    CHECK(stored_files(server, session["id"].str()) == 0);
+  }
+  SECTION("Expect: 100-continue is answered before the body, then the upload is stored") {
+    raw_connection raw(server.http().port());
+    REQUIRE(raw.send("PUT " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png" +
+                     "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(png.size()) +
+                     "\r\n\r\n"));
+    auto interim = raw.read_response();
+    CHECK(interim.status == 100);
+    REQUIRE(raw.send(png));
+    auto final_answer = raw.read_response();
+    INFO(final_answer.body);
+    CHECK(final_answer.status == 201);
+    CHECK(json::parse(final_answer.body)["/files/0/width"].integer() == 16);
+  }
+}

@@ -113,6 +113,7 @@ http_response read_response(int fd, std::string& buffer, bool& closes) {
     if (name == "transfer-encoding") throw std::runtime_error("chunked bodies are not supported");
     response.headers.emplace_back(std::move(name), std::string(value));
   }
+  if (response.status / 100 == 1) content_length = 0;  // RFC 9110 15.2: 1xx has no content
   std::string body = buffer.substr(header_end + 4);
   buffer.clear();
   if (content_length == std::string::npos) {  // the body ends when the server closes
