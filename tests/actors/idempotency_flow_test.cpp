@@ -101,15 +101,26 @@ TEST_CASE(
   auto answers = submit_all(node, who, {{flux_1, "k"}, {flux_1, "k"}, {flux_other, "k"}});
 
   CHECK(code_of(answers[0]) == error_code::unavailable);
-  CHECK(code_of(answers[1]) == error_code::unavailable);
-  REQUIRE(std::holds_alternative<submitted>(answers[2]));
-  CHECK_FALSE(std::get<submitted>(answers[2]).replayed);
-  CHECK(std::get<submitted>(answers[2]).record.spec.prompt == "a barn");
+  // The second request waits for the first and shares its failure, unless (a loaded machine
+  // delays the test's second send) it arrives once the failure freed the key: then it is a
+  // first request itself and succeeds, and the different third one is refused (422).
+  bool second_waited = std::holds_alternative<caf::error>(answers[1]);
+  const char* owner = second_waited ? flux_other : flux_1;
+  const char* other = second_waited ? flux_1 : flux_other;
+  if (second_waited) {
+    CHECK(code_of(answers[1]) == error_code::unavailable);
+    REQUIRE(std::holds_alternative<submitted>(answers[2]));
+    CHECK_FALSE(std::get<submitted>(answers[2]).replayed);
+    CHECK(std::get<submitted>(answers[2]).record.spec.prompt == "a barn");
+  } else {
+    CHECK_FALSE(std::get<submitted>(answers[1]).replayed);
+    CHECK(code_of(answers[2]) == error_code::idempotency_key_reused);
+  }
 
   // The key now belongs to the request that succeeded.
-  auto again = node.submit_keyed(who, spec_from(flux_1), claim("k", flux_1));
+  auto again = node.submit_keyed(who, spec_from(other), claim("k", other));
   CHECK(code_of(again) == error_code::idempotency_key_reused);
-  auto replay = node.submit_keyed(who, spec_from(flux_other), claim("k", flux_other));
+  auto replay = node.submit_keyed(who, spec_from(owner), claim("k", owner));
   REQUIRE(std::holds_alternative<submitted>(replay));
   CHECK(std::get<submitted>(replay).replayed);
   node.settle();
