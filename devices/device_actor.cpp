@@ -94,6 +94,8 @@ void on_stored(device_self self, std::uint64_t token, stored_outputs& stored) {
 
 caf::result<run_result> run_builtin(device_self self, run_request& request) {
   auto promise = self->make_response_promise<run_result>();
+  if (self->state.context.config)
+    request.uploads_dir = self->state.context.config->data_dir + "/uploads";
   store_outputs(self, std::move(request), render_kind::full, {}, promise);
   return promise;
 }

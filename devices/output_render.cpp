@@ -3,13 +3,17 @@
 
 #include "config/limits.hpp"
 #include "devices/media/audio_render.hpp"
+#include "devices/media/image_edit.hpp"
 #include "devices/media/media_render.hpp"
 #include "devices/media/model3d_render.hpp"
 #include "devices/media/video_render.hpp"
 #include "models/job_options.hpp"
 #include "models/json_writer.hpp"
+#include "models/media_probe.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 namespace kiln {
 namespace {
@@ -22,8 +26,35 @@ std::size_t utf8_chars(std::string_view text) {
   return count;
 }
 
+/// The builtin's source image: the job's first image input, read from its upload session's
+/// directory and decoded; width 0 when there is none (or it cannot be read).
+media::rgb_image source_image(const run_request& r) {
+  if (r.uploads_dir.empty()) return {};
+  for (const auto& input : r.inputs) {
+    if (input.content_type.rfind("image/", 0) != 0) continue;
+    auto path = r.uploads_dir + "/" + input.upload_id + "/" + std::to_string(input.file) + "." +
+                std::string(probe_extension_of(input.content_type));
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return media::decode_image(bytes.str(), input.content_type);
+  }
+  return {};
+}
+
 std::vector<rendered_file> image_files(const run_request& r, const media::render_request& what,
                                        bool small) {
+  if (!small && !r.inputs.empty()) {  // an edit: the output is the source, fitted and tinted
+    auto source = source_image(r);
+    if (source.width != 0) {
+      rendered_file f;
+      f.bytes = media::render_edit_png(source, what);
+      f.content_type = "image/png";
+      f.width = what.width;
+      f.height = what.height;
+      return {std::move(f)};
+    }
+  }
   auto format = option_text(r.options, "output_format", "png");
   rendered_file f;
   if (format == "webp") {

@@ -5,6 +5,7 @@
 #include "http/detail/request_parsing.hpp"
 #include "http/render.hpp"
 #include "models/crypto.hpp"
+#include "models/job_inputs.hpp"
 #include "models/job_request.hpp"
 #include "models/json_writer.hpp"
 #include "outbound/target.hpp"
@@ -66,6 +67,32 @@ bool plan_allows(const api_context& context, const principal& who, const std::st
   return !need || (have && have->rank >= need->rank);
 }
 
+/// Fills the spec's inputs from the upload sessions they name, one after another, then calls
+/// `done` with the spec; a session that is not the caller's, or a file that does not fit, is
+/// answered 400 naming the input's field.
+void resolve_inputs(caf::event_based_actor* self, const api_context& context, const call_ptr& c,
+                    const std::string& account_id, std::shared_ptr<job_spec> spec,
+                    std::size_t index, std::function<void(job_spec&)> done) {
+  if (index == spec->inputs.size()) return done(*spec);
+  auto field = "inputs[" + std::to_string(index) + "].upload_id";
+  self
+    ->request(context.uploads, actor_reply_timeout, upload_get_atom::value, account_id,
+              spec->inputs[index].upload_id)
+    .then(
+      [=, &context](upload_session& session) {
+        if (auto e = resolve_job_input(spec->inputs[index], index, session))
+          return reply_error(c, e);
+        resolve_inputs(self, context, c, account_id, spec, index + 1, done);
+      },
+      [=](caf::error& error) {
+        if (!has_code(error, error_code::not_found)) return reply_error(c, error);
+        reply_error(
+          c, make_api_error(
+               error_code::invalid_request,
+               "no upload session " + spec->inputs[index].upload_id + " of this account", field));
+      });
+}
+
 /// A request with an Idempotency-Key is checked like any other first: one that fails validation,
 /// authentication, the webhook_url check or the plan check binds nothing, so the key may be used
 /// again.
@@ -107,33 +134,41 @@ void submit(const api_context& context, const call_ptr& c,
                                              "the " + who.plan + " plan makes images of up to " +
                                                std::to_string(plan->max_pixels) + " pixels",
                                              "params.width"));
-      auto claim = read_idempotency_claim(c);
-      if (!claim) return;
-      // The same body sent with a test key and a live key is two requests: a test job never
-      // answers a live request's key, nor the other way round.
-      if (test && !claim->key.empty()) claim->fingerprint += ":test";
-      self
-        ->request(who.account, actor_reply_timeout, submit_atom::value, spec, c->trace_id,
-                  std::move(*claim))
-        .then(
-          [=, &context](submitted& answer) {
-            auto reply = [=, &context](const job& shown, bool waited) {
-              auto r = json_response(201, job_view(c, shown, urls_for(context, c)));
-              r.headers.emplace_back("Location", "/v1/jobs/" + shown.id);
-              if (answer.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
-              if (waited) r.headers.emplace_back("Preference-Applied", "wait");
-              c->reply(std::move(r));
-            };
-            auto wait_ms = preferred_wait_ms(c);
-            if (wait_ms == 0) return reply(answer.record, false);
-            // Created (and durable): now hold the answer until it ends or the wait runs out.
-            self
-              ->request(who.jobs, reply_timeout(wait_ms), get_job_atom::value, answer.record.id,
-                        wait_ms)
-              .then([=](job& now) { reply(now, true); },
-                    [=](caf::error&) { reply(answer.record, false); });
-          },
-          [=](caf::error& error) { reply_error(c, error); });
+      auto account_id = who.account_id;
+      resolve_inputs(self, context, c, account_id, std::make_shared<job_spec>(std::move(spec)), 0,
+                     [=, &context](job_spec& spec) {
+                       if (auto e = size_from_source(spec)) return reply_error(c, e);
+                       auto claim = read_idempotency_claim(c);
+                       if (!claim) return;
+                       // The same body sent with a test key and a live key is two requests: a test
+                       // job never answers a live request's key, nor the other way round.
+                       if (test && !claim->key.empty()) claim->fingerprint += ":test";
+                       self
+                         ->request(who.account, actor_reply_timeout, submit_atom::value, spec,
+                                   c->trace_id, std::move(*claim))
+                         .then(
+                           [=, &context](submitted& answer) {
+                             auto reply = [=, &context](const job& shown, bool waited) {
+                               auto r =
+                                 json_response(201, job_view(c, shown, urls_for(context, c)));
+                               r.headers.emplace_back("Location", "/v1/jobs/" + shown.id);
+                               if (answer.replayed)
+                                 r.headers.emplace_back("Idempotent-Replayed", "true");
+                               if (waited) r.headers.emplace_back("Preference-Applied", "wait");
+                               c->reply(std::move(r));
+                             };
+                             auto wait_ms = preferred_wait_ms(c);
+                             if (wait_ms == 0) return reply(answer.record, false);
+                             // Created (and durable): now hold the answer until it ends or the wait
+                             // runs out.
+                             self
+                               ->request(who.jobs, reply_timeout(wait_ms), get_job_atom::value,
+                                         answer.record.id, wait_ms)
+                               .then([=](job& now) { reply(now, true); },
+                                     [=](caf::error&) { reply(answer.record, false); });
+                           },
+                           [=](caf::error& error) { reply_error(c, error); });
+                     });
     });
 }
 

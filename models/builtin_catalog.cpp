@@ -1,5 +1,6 @@
-// The built-in model catalog: the contract's six models, and the seed products' models that need
-// no input media (docs/models.md says where each price comes from). A catalog_file replaces it.
+// The built-in model catalog: the contract's six models, the seed products' models that need no
+// input media and one image edit model that does (docs/models.md says where each price comes
+// from). A catalog_file replaces it.
 #include "models/catalog.hpp"
 
 namespace kiln {
@@ -39,6 +40,10 @@ std::string_view builtin_catalog_json() {
    "output_formats": ["png", "webp", "jpeg"]},
   {"id": "logo-maker", "type": "image", "credits": 2, "unit": "asset", "min_plan": "free",
    "estimated_seconds": 10, "description": "Flat-rate text-to-logo images (Kubeez).",
+   "output_formats": ["png", "webp", "jpeg"]},
+  {"id": "image-edit", "type": "image", "credits": 3, "unit": "asset", "min_plan": "free",
+   "estimated_seconds": 8, "requires_input_media": true, "max_input_images": 1,
+   "description": "Edits a source_image input (an upload); without a size asked, the output keeps the source's size.",
    "output_formats": ["png", "webp", "jpeg"]},
   {"id": "ugc-basic", "type": "video", "credits": 30, "unit": "second", "min_plan": "starter",
    "estimated_seconds": 135, "max_text_chars": 4000, "durations_s": [5, 10, 15],

@@ -41,6 +41,19 @@ struct job_origin {
   std::int64_t credit_usd_micros = 0;  ///< money shown in USD: micro-USD per credit at submit
 };
 
+/// One input file of a job (docs/decisions.md, "Job inputs"): a file of an upload session of the
+/// job's account, with what Kiln probed of it when the job was submitted.
+struct job_input {
+  std::string role;  ///< "source_image", "start_frame", "reference_audio", ...
+  std::string upload_id;
+  std::uint32_t file = 0;  ///< the file's number in the session
+  std::string content_type;
+  std::uint64_t bytes = 0;
+  std::uint32_t width = 0;  ///< images, when probed; 0 otherwise
+  std::uint32_t height = 0;
+  std::int64_t duration_us = 0;  ///< audio and video, when probed; 0 otherwise
+};
+
 /// What a client asked for, validated against the catalog (see job_request.hpp).
 struct job_spec {
   std::string type;  ///< "image" | "video" | "audio" | "json" | "3d"
@@ -56,6 +69,9 @@ struct job_spec {
   std::string options;
   std::int64_t cost = 0;  ///< credits, by the model's price formula (models/pricing.hpp)
   job_origin origin;
+  /// Input media, as the body named them; parse_job_request fills role, upload_id and file, and
+  /// the submit path the rest from the upload sessions (resolve_job_input).
+  std::vector<job_input> inputs;
   /// False for a job made with a test key (never read from the wire): it holds no credits,
   /// runs on simulator devices only and is shown `livemode: false` (docs/decisions.md).
   bool livemode = true;

@@ -33,6 +33,21 @@ void write_job(json_writer& w, const job& v, const url_context& urls) {
   w.field("seed", v.spec.params.seed).end_object();
   w.key("options").raw(v.spec.options.empty() ? std::string_view("{}") : v.spec.options);
   w.key("metadata").raw(v.spec.metadata.empty() ? std::string_view("{}") : v.spec.metadata);
+  if (!v.spec.inputs.empty()) {
+    w.key("inputs").begin_array();
+    for (const auto& i : v.spec.inputs) {
+      w.begin_object()
+        .field("role", i.role)
+        .field("upload_id", i.upload_id)
+        .field("file", i.file)
+        .field("content_type", i.content_type)
+        .field("bytes", i.bytes);
+      if (i.width != 0) w.field("width", i.width).field("height", i.height);
+      if (i.duration_us != 0) w.field("duration_seconds", i.duration_us / 1e6);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.key("webhook_url");
   if (v.spec.webhook_url.empty()) w.null();
   else w.value(v.spec.webhook_url);

@@ -2,6 +2,7 @@
 #include "models/job_request.hpp"
 
 #include "config/limits.hpp"
+#include "models/job_inputs.hpp"
 #include "models/job_options.hpp"
 #include "models/pricing.hpp"
 
@@ -145,6 +146,8 @@ caf::error read_fields(simdjson::dom::object object, job_spec& spec, simdjson::d
     } else if (key == "options") {
       if (!field.value.is_object()) return bad("options", "options must be an object");
       options = simdjson::minify(field.value);
+    } else if (key == "inputs") {
+      if (auto e = read_job_inputs(field.value, spec)) return e;
     } else {
       return bad(std::string(key), "unknown field '" + std::string(key) + "'");
     }
@@ -183,9 +186,14 @@ caf::error check_against_model(const model_entry& model, job_spec& spec, std::st
   price_request price;
   price.n = spec.n;
   price.text_chars = prompt_chars;
-  if (model.type == "image") {
+  // An edit model asked for no size makes its source's: the submit path sets it (job_inputs.hpp).
+  bool from_source =
+    model.requires_input_media && spec.params.width == 0 && spec.params.height == 0;
+  if (model.type == "image" && !from_source) {
     if (spec.params.width == 0) spec.params.width = limits::image_side_default;
     if (spec.params.height == 0) spec.params.height = limits::image_side_default;
+  }
+  if (model.type == "image") {
     auto pixels = std::uint64_t{spec.params.width} * spec.params.height;
     if (pixels > limits::image_pixels_max)
       return bad(spec.params.width >= spec.params.height ? "params.width" : "params.height",
@@ -264,6 +272,7 @@ caf::expected<job_spec> parse_job_request(std::string_view body, const catalog& 
   }
   if (!seed_given) spec.params.seed = default_seed & static_cast<std::uint64_t>(INT64_MAX);
   if (auto e = check_against_model(*model, spec, options)) return e;
+  if (auto e = check_input_capabilities(*model, spec)) return e;
   return spec;
 }
 

@@ -32,6 +32,37 @@ std::string decode_metadata(element e) {
   return w.end_object().take();
 }
 
+/// The job's inputs, `[[role, upload_id, file, content_type, bytes, width, height,
+/// duration_us], ...]`; none in records written before inputs.
+void decode_inputs(element e, std::vector<job_input>& inputs) {
+  simdjson::dom::array array;
+  if (e["inputs"].get_array().get(array) != simdjson::SUCCESS) return;
+  for (element i : array) {
+    std::string_view role, upload_id, type;
+    std::uint64_t file = 0, bytes = 0, width = 0, height = 0;
+    std::int64_t duration_us = 0;
+    if (i.at(0).get_string().get(role) != simdjson::SUCCESS ||
+        i.at(1).get_string().get(upload_id) != simdjson::SUCCESS ||
+        i.at(2).get_uint64().get(file) != simdjson::SUCCESS ||
+        i.at(3).get_string().get(type) != simdjson::SUCCESS ||
+        i.at(4).get_uint64().get(bytes) != simdjson::SUCCESS ||
+        i.at(5).get_uint64().get(width) != simdjson::SUCCESS ||
+        i.at(6).get_uint64().get(height) != simdjson::SUCCESS ||
+        i.at(7).get_int64().get(duration_us) != simdjson::SUCCESS)
+      continue;
+    job_input input;
+    input.role = std::string(role);
+    input.upload_id = std::string(upload_id);
+    input.file = static_cast<std::uint32_t>(file);
+    input.content_type = std::string(type);
+    input.bytes = bytes;
+    input.width = static_cast<std::uint32_t>(width);
+    input.height = static_cast<std::uint32_t>(height);
+    input.duration_us = duration_us;
+    inputs.push_back(std::move(input));
+  }
+}
+
 }  // namespace
 
 std::string encode_record(const job& v) {
@@ -53,6 +84,21 @@ std::string encode_record(const job& v) {
   if (!v.spec.metadata.empty()) w.key("metadata").raw(v.spec.metadata);
   if (!v.spec.options.empty()) w.key("options").raw(v.spec.options);
   if (!v.spec.livemode) w.field("livemode", false);  // absent: live, as every older record
+  if (!v.spec.inputs.empty()) {
+    w.key("inputs").begin_array();
+    for (const auto& i : v.spec.inputs)
+      w.begin_array()
+        .value(i.role)
+        .value(i.upload_id)
+        .value(i.file)
+        .value(i.content_type)
+        .value(i.bytes)
+        .value(i.width)
+        .value(i.height)
+        .value(i.duration_us)
+        .end_array();
+    w.end_array();
+  }
   if (const auto& o = v.spec.origin; !o.frontend.empty()) {
     w.key("origin")
       .begin_object()
@@ -118,6 +164,7 @@ std::optional<job> decode_job(std::string_view bytes) {
   v.spec.metadata = decode_metadata(e);
   bool livemode = true;
   if (e["livemode"].get_bool().get(livemode) == simdjson::SUCCESS) v.spec.livemode = livemode;
+  decode_inputs(e, v.spec.inputs);
   simdjson::dom::object options;
   if (e["options"].get_object().get(options) == simdjson::SUCCESS)
     v.spec.options = simdjson::minify(options);

@@ -26,6 +26,10 @@ struct run_request {
   std::string options;    ///< the model's options as the job runs with them (JSON), or empty
   std::uint32_t fps = 0;  ///< video: the model's frames per second
   std::vector<std::string> fields;  ///< json: the fields each document has
+  std::vector<job_input> inputs;    ///< the job's input media (docs/decisions.md, "Job inputs")
+  /// builtin: the directory of upload sessions' files, where it reads the inputs; empty for the
+  /// others (the sim ignores inputs; the http executor hands them over by URL)
+  std::string uploads_dir;
   std::uint32_t attempt = 1;
   std::string trace_id;
   progress_sink_actor progress;  ///< told 0..99 while the run goes on; may be null
@@ -42,6 +46,7 @@ inline run_request run_request_for(const job& j, const model_entry* model) {
   r.n = j.spec.n;
   r.params = j.spec.params;
   r.options = j.spec.options;
+  r.inputs = j.spec.inputs;
   if (model) {
     r.fps = model->fps;
     r.fields = model->fields;

@@ -31,6 +31,8 @@ job full_job() {
     R"({"zeta":"last letter","alpha":1.5,"mid":[true,null,{"deep":"cafÃ©"}],"n":-7})";
   v.spec.webhook_url = "https://example.com/hook?a=1&b=2";
   v.spec.cost = 9;
+  v.spec.inputs = {{"source_image", "upl_01", 2, "image/png", 4096, 96, 64, 0},
+                   {"reference_audio", "upl_02", 0, "audio/wav", 48044, 0, 0, 1500000}};
   v.status = job_status::failed;
   v.progress = 42;
   v.credits_held = 9;
@@ -69,6 +71,19 @@ TEST_CASE("a job survives encode and decode with every field intact", "[persiste
   CHECK(v.spec.metadata == original.spec.metadata);  // same JSON, same key order
   CHECK(v.spec.webhook_url == original.spec.webhook_url);
   CHECK(v.spec.cost == original.spec.cost);
+  REQUIRE(v.spec.inputs.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& got = v.spec.inputs[i];
+    const auto& want = original.spec.inputs[i];
+    CHECK(got.role == want.role);
+    CHECK(got.upload_id == want.upload_id);
+    CHECK(got.file == want.file);
+    CHECK(got.content_type == want.content_type);
+    CHECK(got.bytes == want.bytes);
+    CHECK(got.width == want.width);
+    CHECK(got.height == want.height);
+    CHECK(got.duration_us == want.duration_us);
+  }
   CHECK(v.status == original.status);
   CHECK(v.progress == original.progress);
   CHECK(v.credits_held == original.credits_held);
