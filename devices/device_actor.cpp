@@ -6,6 +6,8 @@
 
 #include "devices/http_executor.hpp"
 #include "devices/output_pool.hpp"
+#include "models/json_writer.hpp"
+#include "models/upload.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -13,6 +15,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <random>
@@ -116,6 +119,30 @@ caf::result<run_result> run_sim(device_self self, run_request& request) {
   return promise;  // delivered at the last tick
 }
 
+/// The job's inputs as the run request carries them (docs/http-executor.md): each with a signed
+/// URL on the node's listener that the inference server can GET, its content type and probe.
+std::string inputs_json(const device_context& context, const std::vector<job_input>& inputs) {
+  if (inputs.empty()) return {};
+  auto base = context.base ? context.base->get() : std::string();
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  json_writer w;
+  w.begin_array();
+  for (const auto& i : inputs) {
+    w.begin_object()
+      .field("role", i.role)
+      .field("url",
+             base + signed_upload_file_path(i.upload_id, i.file, context.url_signing_key, now))
+      .field("content_type", i.content_type)
+      .field("bytes", i.bytes);
+    if (i.width != 0) w.field("width", i.width).field("height", i.height);
+    if (i.duration_us != 0) w.field("duration_seconds", static_cast<double>(i.duration_us) / 1e6);
+    w.end_object();
+  }
+  return w.end_array().take();
+}
+
 /// Forwards the run to the device's inference server (docs/http-executor.md); progress goes
 /// straight to the job, the outcome comes back here as a message, and outputs are stored like
 /// those of the other executors.
@@ -135,7 +162,8 @@ caf::result<run_result> run_http(device_self self, run_request& request) {
                         request.params.seed,
                         request.attempt,
                         request.trace_id,
-                        request.options};
+                        request.options,
+                        inputs_json(st.context, request.inputs)};
   st.remote.emplace(token, std::make_pair(promise, std::move(request)));
   auto device = caf::actor_cast<device_actor>(self);
   st.http->run(

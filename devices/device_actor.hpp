@@ -14,16 +14,37 @@
 #include <caf/fwd.hpp>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace kiln {
+
+/// The base URL of the node's listener ("http://HOST:PORT", or settings' public_url), known once
+/// it listens: where an inference server fetches a job's inputs from. Set once, read by devices.
+class public_base {
+public:
+  void set(std::string url) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    url_ = std::move(url);
+  }
+  std::string get() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return url_;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::string url_;
+};
 
 /// What a device needs from the node.
 struct device_context {
   std::string files_dir;  ///< where outputs are written
   const settings* config = nullptr;
   faults_ptr faults;
-  scheduler_actor scheduler;  ///< the device registers with it, which then supervises it
+  scheduler_actor scheduler;          ///< the device registers with it, which then supervises it
+  std::string url_signing_key;        ///< signs the input URLs an http device hands over
+  std::shared_ptr<public_base> base;  ///< may be null (no inputs by URL then)
 };
 
 /// A device actor and its output threads (devices/output_pool.hpp), one per slot.

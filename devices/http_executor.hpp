@@ -23,6 +23,7 @@ struct http_run_request {
   std::uint32_t attempt = 1;
   std::string trace_id;  ///< 32 lowercase hex digits; sent as a W3C traceparent when it is one
   std::string options;   ///< the job's model options (a JSON object); empty: {}
+  std::string inputs;    ///< the job's inputs with their signed URLs (a JSON array); empty: none
 };
 
 struct http_run_output {

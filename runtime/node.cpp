@@ -258,7 +258,9 @@ int run_node(const settings& configured, const std::string& log_level) {
   supervise(context.deliveries, "deliveries");
   supervise(context.writer, "store_writer");
   supervise(context.scheduler, "scheduler");
-  device_context devices{files_dir, &config, faults, context.scheduler};
+  auto base = std::make_shared<public_base>();
+  device_context devices{files_dir, &config, faults, context.scheduler, context.url_signing_key,
+                         base};
   std::vector<device_handles> device_actors;  // held until the process exits
   for (const auto& device : config.devices)
     device_actors.push_back(spawn_device(system, devices, device));  // the scheduler restarts it
@@ -342,9 +344,9 @@ int run_node(const settings& configured, const std::string& log_level) {
     }
     std::printf("killa listening on http://%s:%u\n", own.host.c_str(), own_port);
   }
-  caf::anon_send(context.deliveries, register_atom::value,
-                 config.public_url.empty() ? "http://" + options.host + ":" + std::to_string(port)
-                                           : config.public_url);
+  base->set(config.public_url.empty() ? "http://" + options.host + ":" + std::to_string(port)
+                                      : config.public_url);
+  caf::anon_send(context.deliveries, register_atom::value, base->get());
   std::printf("kiln listening on http://%s:%u\n", options.host.c_str(), port);
   std::fflush(stdout);
   log->info(R"("event":"server.started","listen":"{}:{}","devices":{},"durability":"{}")",

@@ -29,10 +29,9 @@ std::string create_body(const http_run_request& r) {
     .field("seed", r.seed)
     .end_object()
     .key("options")
-    .raw(r.options.empty() ? std::string_view("{}") : r.options)
-    .field("attempt", r.attempt)
-    .field("trace_id", r.trace_id)
-    .end_object();
+    .raw(r.options.empty() ? std::string_view("{}") : r.options);
+  if (!r.inputs.empty()) w.key("inputs").raw(r.inputs);
+  w.field("attempt", r.attempt).field("trace_id", r.trace_id).end_object();
   return w.take();
 }
 

@@ -65,7 +65,8 @@ actor_node::actor_node(node_options options, std::filesystem::path root_dir) {
   context.config = &config;
   context.models = &catalog::builtin();
   context.request_timeout = 10s;
-  devices = device_context{(root / "files").string(), &config, context.faults, context.scheduler};
+  devices = device_context{(root / "files").string(), &config, context.faults,
+                           context.scheduler,         "",      nullptr};
   std::filesystem::create_directories(devices.files_dir);
   for (const auto& device : config.devices)
     device_actors.push_back(spawn_device(*system, devices, device));

@@ -7,6 +7,7 @@
 #include "devices/media/audio_render.hpp"
 #include "devices/media/image_edit.hpp"
 #include "devices/media/media_render.hpp"
+#include "tests/support/inference_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -167,4 +168,34 @@ TEST_CASE("inputs that do not fit are refused, naming the field, with nothing he
   INFO(taken.body);
   CHECK(taken.status == 201);
   CHECK(json::parse(taken.body)["/inputs/0/width"].integer() == 40);
+}
+
+TEST_CASE("an http device's run request carries the inputs by signed URL, which it downloads",
+          "[e2e][job_inputs][http_executor]") {
+  inference_server model_server;
+  test_server server(R"([{"id":"remote","executor":"http","slots":1,"url":")" +
+                     model_server.base_url() + R"("}])");
+  auto& http = server.http();
+  auto account = create_account(http);
+  kiln::media::render_request picture{"a green field", 5, 64, 32, 0};
+  auto png = kiln::media::render_png(picture);
+  auto id = upload(http, account.key, {{png, "image/png"}});
+  auto job_id = submit_job(http, account.key,
+                           edit_body(R"([{"role":"source_image","upload_id":")" + id + R"("}])"));
+  auto done = wait_for_terminal(http, account.key, job_id);
+  CHECK(done["status"].str() == "succeeded");
+  auto runs = model_server.runs();
+  REQUIRE(runs.size() == 1);
+  INFO(runs[0].inputs);
+  auto inputs = json::parse(runs[0].inputs);
+  REQUIRE(inputs.size() == 1);
+  CHECK(inputs["/0/role"].str() == "source_image");
+  CHECK(inputs["/0/content_type"].str() == "image/png");
+  CHECK(inputs["/0/bytes"].integer() == static_cast<std::int64_t>(png.size()));
+  CHECK(inputs["/0/width"].integer() == 64);
+  CHECK(inputs["/0/height"].integer() == 32);
+  CHECK(inputs["/0/url"].str().find("/v1/uploads/" + id + "/files/0?") != std::string::npos);
+  REQUIRE(runs[0].input_bytes.size() == 1);
+  CHECK(runs[0].input_bytes[0] == png);
+  CHECK(runs[0].width == 64);  // the size the job takes from its source
 }

@@ -9,6 +9,7 @@
 #include "devices/media/media_render.hpp"
 #include "models/crypto.hpp"
 #include "models/json_writer.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/json.hpp"
 
 #include <arpa/inet.h>
@@ -104,6 +105,16 @@ std::string error_body(const std::string& message) {
   return w.take();
 }
 
+/// GETs an "http://127.0.0.1:PORT/path" URL: the body, or "HTTP <status>".
+std::string download(const std::string& url) {
+  auto rest = url.substr(url.find("://") + 3);
+  auto slash = rest.find('/');
+  auto port = static_cast<std::uint16_t>(std::stoul(rest.substr(rest.find(':') + 1)));
+  http_client client(port);
+  auto answer = client.request("GET", rest.substr(slash));
+  return answer.status == 200 ? answer.body : "HTTP " + std::to_string(answer.status);
+}
+
 }  // namespace
 
 struct inference_server::impl {
@@ -187,6 +198,11 @@ struct inference_server::impl {
       run.attempt = static_cast<std::uint32_t>(doc["attempt"].integer());
       run.trace_id = doc["trace_id"].str();
       run.options = doc["options"].dump();
+      if (doc.has("inputs")) {
+        run.inputs = doc["inputs"].dump();
+        for (std::size_t i = 0; i < doc["inputs"].size(); ++i)
+          run.input_bytes.push_back(download(doc["inputs"][i]["url"].str()));
+      }
     } catch (const std::exception& e) {
       return body = error_body(std::string("bad run: ") + e.what()), 400;
     }

@@ -32,7 +32,11 @@ struct inference_run {
   std::string job_id, type, model, prompt, trace_id;
   std::uint32_t n = 0, width = 0, height = 0, duration_seconds = 0, attempt = 0;
   std::uint64_t seed = 0;
-  std::string options;      ///< the "options" object as sent (minified JSON)
+  std::string options;  ///< the "options" object as sent (minified JSON)
+  std::string inputs;   ///< the "inputs" array as sent (minified JSON), "" when absent
+  /// Each input's bytes as the server downloaded them from its `url` (an http:// URL on
+  /// 127.0.0.1), or "HTTP <status>" when the download was refused.
+  std::vector<std::string> input_bytes;
   std::string traceparent;  ///< the header, "" when absent
   bool canceled = false;    ///< a DELETE reached it
 };
