@@ -59,7 +59,7 @@ caf::error account_ledger::apply(movement& m, write_batch& batch,
       }
       m.record.seq = next_seq_++;
       m.record.credits_held_monthly = entry ? entry->monthly : 0;
-      for (auto& op : records::job_batch(m.record, nullptr).ops) batch.ops.push_back(std::move(op));
+      records::put_job(batch, m.record, nullptr);
       break;
     }
     case movement::kind::settle: {

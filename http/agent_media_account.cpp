@@ -114,23 +114,19 @@ void list_keys(api& core, const exchange_ptr& x) {
   core.authenticate(x, [&core, x] {
     core.dispatch_as(*x, inner_request(*x, "GET", "/v1/keys"), [x](response r) {
       x->reply(passed_on(std::move(r), [](std::string_view body) {
-        dom::parser parser;
-        dom::array keys;
         json_writer w;
         w.begin_object().key("keys").begin_array();
-        if (!parser.parse(body.data(), body.size())["data"].get_array().get(keys))
-          for (dom::element k : keys) {
-            auto used = json_read::text_or(k["last_used_at"]);
-            w.begin_object()
-              .field("id", json_read::text_or(k["id"]))
-              .field("key_prefix", json_read::text_or(k["prefix"]))
-              .field("name", json_read::text_or(k["name"]))
-              .field("created_at", json_read::text_or(k["created_at"]))
-              .key("last_used_at");
-            if (used.empty()) w.null();
-            else w.value(used);
-            w.end_object();
-          }
+        for_each_listed_key(body, [&](const listed_key& k) {
+          w.begin_object()
+            .field("id", k.id)
+            .field("key_prefix", k.prefix)
+            .field("name", k.name)
+            .field("created_at", k.created_at)
+            .key("last_used_at");
+          if (k.last_used_at.empty()) w.null();
+          else w.value(k.last_used_at);
+          w.end_object();
+        });
         return w.end_array().end_object().take();
       }));
     });

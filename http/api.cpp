@@ -2,6 +2,8 @@
 // resource handler shares.
 #include "http/api.hpp"
 
+#include "models/json_read.hpp"
+
 #include "base/logging.hpp"
 #include "config/settings.hpp"
 #include "http/actor_bridge.hpp"
@@ -86,6 +88,17 @@ response enveloped_error(int status, std::string body) {
 
 bool is_json_body(const request& message) {
   return is_json_content_type(message.header("content-type"));
+}
+
+void for_each_listed_key(std::string_view core_body,
+                         const std::function<void(const listed_key&)>& visit) {
+  simdjson::dom::parser parser;
+  simdjson::dom::array keys;
+  if (parser.parse(core_body.data(), core_body.size())["data"].get_array().get(keys)) return;
+  for (simdjson::dom::element k : keys)
+    visit({json_read::text_or(k["id"]), json_read::text_or(k["prefix"]),
+           json_read::text_or(k["name"]), json_read::text_or(k["created_at"]),
+           json_read::text_or(k["last_used_at"])});
 }
 
 response passed_on(response inner, const std::function<std::string(std::string_view)>& ok) {

@@ -94,6 +94,15 @@ bool is_json_body(const request& message);
 /// client acts on (Retry-After, Idempotent-Replayed, Location) kept.
 response passed_on(response inner, const std::function<std::string(std::string_view)>& ok = {});
 
+/// One key of a `GET /v1/keys` answer, for a front end that lists keys in its own shape.
+struct listed_key {
+  std::string_view id, prefix, name, created_at;
+  std::string_view last_used_at;  ///< empty: never used
+};
+/// Calls `visit` with each key of a `GET /v1/keys` answer body, in its order.
+void for_each_listed_key(std::string_view core_body,
+                         const std::function<void(const listed_key&)>& visit);
+
 /// A request to the core routes made on behalf of `outer` (a front end's call): the Host the
 /// client reached (output URLs point there) and its peer kept, JSON when it has a body.
 request inner_request(const exchange& outer, std::string method, std::string target,

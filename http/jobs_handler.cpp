@@ -60,11 +60,29 @@ std::chrono::milliseconds reply_timeout(std::uint32_t wait_ms) {
   return actor_reply_timeout + std::chrono::milliseconds(wait_ms);
 }
 
-bool plan_allows(const api_context& context, const principal& who, const std::string& model_id) {
-  const auto* model = context.models->find(model_id);
+/// What the caller's plan refuses of `spec`: a model above it (plan_required), a longer video
+/// or a larger image than it makes (plan_limit); nullopt when it allows the job.
+std::optional<api_error> plan_refusal(const api_context& context, const principal& who,
+                                      const job_spec& spec) {
   const auto* have = context.config->find_plan(who.plan);
-  const auto* need = context.config->find_plan(model->min_plan);
-  return !need || (have && have->rank >= need->rank);
+  const auto* need = context.config->find_plan(context.models->find(spec.model)->min_plan);
+  if (need && (!have || have->rank < need->rank))
+    return make_api_error(error_code::plan_required,
+                          "model " + spec.model + " needs a higher plan");
+  if (!have) return std::nullopt;
+  if (have->max_duration_s > 0 && spec.params.duration_seconds > have->max_duration_s)
+    return make_api_error(error_code::plan_limit,
+                          "the " + who.plan + " plan makes videos of up to " +
+                            std::to_string(have->max_duration_s) + " s; " +
+                            std::to_string(spec.params.duration_seconds) + " s were asked for",
+                          "params.duration_seconds");
+  if (have->max_pixels > 0 &&
+      std::uint64_t{spec.params.width} * spec.params.height > have->max_pixels)
+    return make_api_error(error_code::plan_limit,
+                          "the " + who.plan + " plan makes images of up to " +
+                            std::to_string(have->max_pixels) + " pixels",
+                          "params.width");
+  return std::nullopt;
 }
 
 /// Fills the spec's inputs from the upload sessions they name, one after another, then calls
@@ -93,6 +111,38 @@ void resolve_inputs(caf::event_based_actor* self, const api_context& context, co
       });
 }
 
+/// The checked `spec` (inputs resolved) goes to the account, which holds its cost and creates
+/// it; the answer is the job, held until it ends with `Prefer: wait`.
+void create_checked(caf::event_based_actor* self, const api_context& context, const call_ptr& c,
+                    const principal& who, job_spec& spec) {
+  if (auto e = size_from_source(spec)) return reply_error(c, e);
+  auto claim = read_idempotency_claim(c);
+  if (!claim) return;
+  // The same body sent with a test key and a live key is two requests: a test job never
+  // answers a live request's key, nor the other way round.
+  if (!spec.livemode && !claim->key.empty()) claim->fingerprint += ":test";
+  self
+    ->request(who.account, actor_reply_timeout, submit_atom::value, spec, c->trace_id,
+              std::move(*claim))
+    .then(
+      [=, &context, jobs = who.jobs](submitted& answer) {
+        auto reply = [=, &context](const job& shown, bool waited) {
+          auto r = json_response(201, job_view(c, shown, urls_for(context, c)));
+          r.headers.emplace_back("Location", "/v1/jobs/" + shown.id);
+          if (answer.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+          if (waited) r.headers.emplace_back("Preference-Applied", "wait");
+          c->reply(std::move(r));
+        };
+        auto wait_ms = preferred_wait_ms(c);
+        if (wait_ms == 0) return reply(answer.record, false);
+        // Created (and durable): now hold the answer until it ends or the wait runs out.
+        self->request(jobs, reply_timeout(wait_ms), get_job_atom::value, answer.record.id, wait_ms)
+          .then([=](job& now) { reply(now, true); },
+                [=](caf::error&) { reply(answer.record, false); });
+      },
+      [=](caf::error& error) { reply_error(c, error); });
+}
+
 /// A request with an Idempotency-Key is checked like any other first: one that fails validation,
 /// authentication, the webhook_url check or the plan check binds nothing, so the key may be used
 /// again.
@@ -103,72 +153,25 @@ void submit(const api_context& context, const call_ptr& c,
     context, c,
     [&context, c, parsed, webhook_refusal](caf::event_based_actor* self, const principal& who) {
       if (!*parsed) return reply_error(c, parsed->error());
-      auto spec = **parsed;
       if (webhook_refusal)
         return reply_error(
           c, make_api_error(error_code::invalid_request,
                             "webhook_url is refused: " + *webhook_refusal, "webhook_url"));
       bool test = who.mode == key_mode::test;
-      if (test && !spec.webhook_url.empty() &&
-          !outbound::is_test_target(context.config->webhooks.test_targets, spec.webhook_url))
+      const auto& parsed_spec = **parsed;
+      if (test && !parsed_spec.webhook_url.empty() &&
+          !outbound::is_test_target(context.config->webhooks.test_targets, parsed_spec.webhook_url))
         return reply_error(
           c, make_api_error(error_code::invalid_request,
                             "a test key's webhook_url must be on webhooks.test_targets",
                             "webhook_url"));
-      spec.livemode = !test;
-      if (!plan_allows(context, who, spec.model))
-        return reply_error(c, make_api_error(error_code::plan_required,
-                                             "model " + spec.model + " needs a higher plan"));
-      if (const auto* plan = context.config->find_plan(who.plan);
-          plan && plan->max_duration_s > 0 && spec.params.duration_seconds > plan->max_duration_s)
-        return reply_error(
-          c, make_api_error(error_code::plan_limit,
-                            "the " + who.plan + " plan makes videos of up to " +
-                              std::to_string(plan->max_duration_s) + " s; " +
-                              std::to_string(spec.params.duration_seconds) + " s were asked for",
-                            "params.duration_seconds"));
-      if (const auto* plan = context.config->find_plan(who.plan);
-          plan && plan->max_pixels > 0 &&
-          std::uint64_t{spec.params.width} * spec.params.height > plan->max_pixels)
-        return reply_error(c, make_api_error(error_code::plan_limit,
-                                             "the " + who.plan + " plan makes images of up to " +
-                                               std::to_string(plan->max_pixels) + " pixels",
-                                             "params.width"));
-      auto account_id = who.account_id;
-      resolve_inputs(self, context, c, account_id, std::make_shared<job_spec>(std::move(spec)), 0,
-                     [=, &context](job_spec& spec) {
-                       if (auto e = size_from_source(spec)) return reply_error(c, e);
-                       auto claim = read_idempotency_claim(c);
-                       if (!claim) return;
-                       // The same body sent with a test key and a live key is two requests: a test
-                       // job never answers a live request's key, nor the other way round.
-                       if (test && !claim->key.empty()) claim->fingerprint += ":test";
-                       self
-                         ->request(who.account, actor_reply_timeout, submit_atom::value, spec,
-                                   c->trace_id, std::move(*claim))
-                         .then(
-                           [=, &context](submitted& answer) {
-                             auto reply = [=, &context](const job& shown, bool waited) {
-                               auto r =
-                                 json_response(201, job_view(c, shown, urls_for(context, c)));
-                               r.headers.emplace_back("Location", "/v1/jobs/" + shown.id);
-                               if (answer.replayed)
-                                 r.headers.emplace_back("Idempotent-Replayed", "true");
-                               if (waited) r.headers.emplace_back("Preference-Applied", "wait");
-                               c->reply(std::move(r));
-                             };
-                             auto wait_ms = preferred_wait_ms(c);
-                             if (wait_ms == 0) return reply(answer.record, false);
-                             // Created (and durable): now hold the answer until it ends or the wait
-                             // runs out.
-                             self
-                               ->request(who.jobs, reply_timeout(wait_ms), get_job_atom::value,
-                                         answer.record.id, wait_ms)
-                               .then([=](job& now) { reply(now, true); },
-                                     [=](caf::error&) { reply(answer.record, false); });
-                           },
-                           [=](caf::error& error) { reply_error(c, error); });
-                     });
+      if (auto refusal = plan_refusal(context, who, parsed_spec)) return reply_error(c, *refusal);
+      auto spec = std::make_shared<job_spec>(parsed_spec);
+      spec->livemode = !test;
+      if (spec->inputs.empty()) return create_checked(self, context, c, who, *spec);
+      resolve_inputs(self, context, c, who.account_id, spec, 0, [=, &context](job_spec& resolved) {
+        create_checked(self, context, c, who, resolved);
+      });
     });
 }
 

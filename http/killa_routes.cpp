@@ -131,22 +131,18 @@ void list_keys(api& core, const exchange_ptr& x) {
   core.authenticate(x, [&core, x] {
     core.dispatch_as(*x, inner_request(*x, "GET", "/v1/keys"), [x](response r) {
       x->reply(passed_on(std::move(r), [](std::string_view body) {
-        dom::parser parser;
-        dom::array keys;
         json_writer w;
         w.begin_object().field("ok", true).key("keys").begin_array();
-        if (!parser.parse(body.data(), body.size())["data"].get_array().get(keys))
-          for (dom::element k : keys) {
-            auto used = json_read::text_or(k["last_used_at"]);
-            w.begin_object()
-              .field("keyPrefix", json_read::text_or(k["prefix"]))
-              .field("label", json_read::text_or(k["name"]))
-              .field("createdAt", json_read::text_or(k["created_at"]))
-              .key("lastUsedAt");
-            if (used.empty()) w.null();
-            else w.value(used);
-            w.end_object();
-          }
+        for_each_listed_key(body, [&](const listed_key& k) {
+          w.begin_object()
+            .field("keyPrefix", k.prefix)
+            .field("label", k.name)
+            .field("createdAt", k.created_at)
+            .key("lastUsedAt");
+          if (k.last_used_at.empty()) w.null();
+          else w.value(k.last_used_at);
+          w.end_object();
+        });
         return w.end_array().end_object().take();
       }));
     });
@@ -197,16 +193,10 @@ void revoke_key(api& core, const exchange_ptr& x) {
   core.authenticate(x, [&core, x, wanted = std::string(wanted)] {
     core.dispatch_as(*x, inner_request(*x, "GET", "/v1/keys"), [&core, x, wanted](response r) {
       if (r.status != 200) return x->reply(passed_on(std::move(r)));
-      dom::parser p;
-      dom::array keys;
       std::vector<std::string> ids;
-      if (!p.parse(r.body)["data"].get_array().get(keys))
-        for (dom::element k : keys) {
-          std::string_view prefix, id;
-          if (!k["prefix"].get_string().get(prefix) && prefix.starts_with(wanted) &&
-              !k["id"].get_string().get(id))
-            ids.emplace_back(id);
-        }
+      for_each_listed_key(r.body, [&](const listed_key& k) {
+        if (!k.id.empty() && k.prefix.starts_with(wanted)) ids.emplace_back(k.id);
+      });
       if (ids.empty())
         return x->reply(
           killa_error(404, "not_found", "no active key has that prefix", "keyPrefix"));

@@ -340,13 +340,17 @@ write_batch create_account_batch(const account& value, const api_key& key,
   return batch;
 }
 
-write_batch job_batch(const job& value, const job* before) {
-  write_batch batch;
+void put_job(write_batch& batch, const job& value, const job* before) {
   batch.put(column::jobs, value.id, encode(value));
   if (!before)
     batch.put(column::account_jobs, account_job_key(value.account_id, value.seq), value.id);
   listing::update(batch, value, before);
   output_expiry::update(batch, value, before);
+}
+
+write_batch job_batch(const job& value, const job* before) {
+  write_batch batch;
+  put_job(batch, value, before);
   return batch;
 }
 

@@ -73,6 +73,8 @@ write_batch create_account_batch(const account& value, const api_key& key,
 /// The writes that store a job as it is now, changed from `before` (nullptr: new): its record,
 /// when new its account_jobs entry, its listing keys and counts (persistence/job_listing), and
 /// its output expiry key while its files are kept (persistence/output_expiry).
+void put_job(write_batch& batch, const job& value, const job* before);
+/// put_job into a batch of its own.
 write_batch job_batch(const job& value, const job* before);
 
 /// An upload session's record (upload_record.cpp), checked under verification like the rest.
